@@ -1,0 +1,41 @@
+# Every target bootstraps .venv itself, so `make run` and `make test` work on a fresh clone.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SCENARIO ?= scenarios/default.toml
+
+.PHONY: run ui test lint stack bench compare clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/brownout run $(SCENARIO)
+
+ui: $(STAMP)
+	$(BIN)/brownout run $(SCENARIO) --ui
+
+test: $(STAMP)
+	$(BIN)/ruff check brownout targets tests locustfiles bench
+	$(BIN)/mypy brownout targets
+	$(BIN)/pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check brownout targets tests locustfiles bench
+	$(BIN)/mypy brownout targets
+
+stack: $(STAMP)
+	$(BIN)/brownout stack up --run-dir results/stack
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+compare: $(STAMP)
+	$(BIN)/brownout compare $(BASE) $(NEW)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache results/stack
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

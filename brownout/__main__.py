@@ -1,0 +1,5 @@
+import sys
+
+from brownout.cli import main
+
+sys.exit(main())

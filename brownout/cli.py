@@ -1,0 +1,44 @@
+"""The `brownout` command: a thin dispatcher; each subcommand lives in the module that does the work."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from brownout.errors import BrownoutError
+
+# subcommand -> (module, one-line help). Each module exposes `main(argv: list[str]) -> int`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "stack": ("brownout.stack_cli", "start/stop/inspect the sample target stack"),
+    "proxy": ("brownout.proxy.cli", "run the Toxiproxy-compatible fault proxy"),
+    "faults": ("brownout.faults.cli", "run a scenario's fault schedule without Locust"),
+    "run": ("brownout.run", "run a scenario: stack + Locust + faults -> results/<run-id>/"),
+    "report": ("brownout.report", "check a results directory and write the verdict and report"),
+    "compare": ("brownout.compare", "compare two result sets (brownout or plain Locust CSVs)"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: brownout COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"brownout: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    try:
+        return int(module.main(rest))
+    except BrownoutError as exc:
+        print(f"brownout {name}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"brownout {name}: interrupted", file=sys.stderr)
+        return 130
