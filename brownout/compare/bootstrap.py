@@ -1,0 +1,64 @@
+"""Seeded bootstrap helpers: resampling weights, Locust-exact percentiles of many histograms at once, and
+the confidence interval of a difference. Everything is vectorised with numpy so an hour of 0.25 s buckets
+resamples in well under a second."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def generator(seed: int, *parts: str) -> np.random.Generator:
+    """A generator seeded by the settings' seed and the row it serves, so output is reproducible and does
+    not depend on the order rows are computed in; the two sides get different parts, hence streams."""
+    return np.random.default_rng([seed, zlib.crc32("|".join(parts).encode("utf-8"))])
+
+
+def resampling_weights(rng: np.random.Generator, units: int, replicates: int) -> FloatArray:
+    """How many times each of `units` (blocks, runs, intervals) is drawn in each replicate: a
+    (replicates x units) matrix whose rows each sum to `units`."""
+    return rng.multinomial(units, np.full(units, 1.0 / units), size=replicates).astype(np.float64)
+
+
+def histogram_percentiles(counts: FloatArray, keys: FloatArray, quantile: float) -> FloatArray:
+    """Locust's percentile (`calculate_response_time_percentile`) of each row of `counts` (rows x keys,
+    keys ascending): the largest key with count > 0 such that at most int(total * q) requests are below
+    it. NaN for empty rows."""
+    totals = counts.sum(axis=1)
+    wanted = np.floor(totals * quantile)
+    below = np.cumsum(counts, axis=1) - counts
+    valid = (below <= wanted[:, None]) & (counts > 0)
+    last = counts.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
+    result = keys[last].astype(np.float64)
+    result[~valid.any(axis=1)] = np.nan
+    return result
+
+
+def histogram_max(counts: FloatArray, keys: FloatArray) -> FloatArray:
+    present = counts > 0
+    last = counts.shape[1] - 1 - np.argmax(present[:, ::-1], axis=1)
+    result = keys[last].astype(np.float64)
+    result[~present.any(axis=1)] = np.nan
+    return result
+
+
+def ratio(numerators: FloatArray, denominators: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominators > 0, numerators / np.where(denominators > 0, denominators, 1), np.nan)
+
+
+def difference_interval(
+    baseline: FloatArray, candidate: FloatArray, confidence: float
+) -> tuple[float, float] | None:
+    """Percentile interval of candidate - baseline over paired-by-index independent replicates."""
+    deltas = candidate - baseline
+    deltas = deltas[np.isfinite(deltas)]
+    if deltas.size < 20:
+        return None
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(deltas, [tail, 100 - tail])
+    return float(low), float(high)

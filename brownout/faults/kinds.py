@@ -1,0 +1,242 @@
+"""The fault kinds a scenario may use and their kind-specific parameters (frozen, validated).
+
+A `[[faults]]` entry has common fields (name, target, kind, at / when_users, duration, description)
+read by brownout.scenario; everything else belongs to its kind and is read here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from brownout.faults.tables import Table
+
+COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description")
+
+# Toxiproxy's toxic types and their attributes (all integers in Toxiproxy's API).
+TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "latency": ("latency", "jitter"),
+    "timeout": ("timeout",),
+    "reset_peer": ("timeout",),
+    "bandwidth": ("rate",),
+    "slow_close": ("delay",),
+    "limit_data": ("bytes",),
+    "slicer": ("average_size", "size_variation", "delay"),
+}
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """A toxic on a Toxiproxy proxy, or the proxy disabled (`down = true`)."""
+
+    proxy: str
+    toxic: str | None = None
+    attributes: tuple[tuple[str, int], ...] = ()
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    down: bool = False
+
+
+@dataclass(frozen=True)
+class ComponentParams:
+    """kill (heal: start), restart (heal: wait ready) or freeze (heal: thaw) through the control API."""
+
+    component: str
+    action: str
+    ready_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class AppParams:
+    """An injected error rate and/or latency inside one dependency client of the gateway."""
+
+    dependency: str
+    error_rate: float = 0.0
+    latency_ms: int = 0
+
+
+@dataclass(frozen=True)
+class DbLockParams:
+    """`BEGIN EXCLUSIVE` held on the gateway's SQLite file for the fault's duration.
+
+    `db_path` None means: the stack's `<data_dir>/gateway.db`.
+    """
+
+    db_path: str | None = None
+    acquire_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class HttpRequestSpec:
+    method: str
+    url: str
+    body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpParams:
+    inject: HttpRequestSpec
+    heal: HttpRequestSpec | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class CommandParams:
+    inject: tuple[str, ...]
+    heal: tuple[str, ...] | None = None
+    timeout_s: float = 30.0
+
+
+FaultParams = NetworkParams | ComponentParams | AppParams | DbLockParams | HttpParams | CommandParams
+
+KINDS = ("network", "component", "app", "http", "command")
+COMPONENT_ACTIONS = ("kill", "restart", "freeze")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
+@dataclass(frozen=True)
+class KindSchema:
+    fields: tuple[str, ...]
+    # True when the kind acts on the stack (or on [target.*] endpoints) rather than on free-form URLs.
+    needs_stack_target: bool = True
+
+
+def _network(table: Table, target: str) -> NetworkParams:
+    proxy = table.string("proxy", default=target) or target
+    down = table.boolean("down")
+    toxic = table.string("toxic", choices=tuple(TOXIC_ATTRIBUTES))
+    attributes_table = table.table("attributes")
+    stream = table.string("stream", default="downstream", choices=("downstream", "upstream")) or "downstream"
+    toxicity = table.number("toxicity", minimum=0.0, maximum=1.0, default=1.0)
+    if down and toxic:
+        raise table.error("down", "use either `down = true` (proxy disabled) or `toxic = ...`, not both")
+    if not down and not toxic:
+        raise table.error("toxic", "is missing: give a toxic type (latency, timeout, reset_peer, bandwidth, "
+                                   "slow_close, limit_data, slicer) or `down = true`")
+    attributes: list[tuple[str, int]] = []
+    if attributes_table is not None:
+        if down:
+            raise table.error("attributes", "only applies to a toxic, not to `down = true`")
+        assert toxic is not None
+        for name in TOXIC_ATTRIBUTES[toxic]:
+            value = attributes_table.integer(name, minimum=0)
+            if value is not None:
+                attributes.append((name, value))
+        attributes_table.finish()
+    return NetworkParams(proxy=proxy, toxic=toxic, attributes=tuple(attributes), stream=stream,
+                         toxicity=float(toxicity if toxicity is not None else 1.0), down=down)
+
+
+def _component(table: Table, target: str) -> ComponentParams:
+    action = table.required_string("action", choices=COMPONENT_ACTIONS)
+    ready = table.duration("ready_timeout")
+    return ComponentParams(component=target, action=action, ready_timeout_s=ready or 30.0)
+
+
+def _app(table: Table, target: str) -> AppParams | DbLockParams:
+    if table.boolean("db_lock"):
+        for other in ("dependency", "error_rate", "latency_ms"):
+            if table.has(other):
+                raise table.error(other, "does not apply to `db_lock = true` (a DB lock is its own fault)")
+        path = table.string("db_path")
+        acquire = table.duration("acquire_timeout")
+        return DbLockParams(db_path=path, acquire_timeout_s=acquire or 10.0)
+    if table.has("db_path") or table.has("acquire_timeout"):
+        field_name = "db_path" if table.has("db_path") else "acquire_timeout"
+        raise table.error(field_name, "only applies with `db_lock = true`")
+    dependency = table.string("dependency")
+    if dependency is None:
+        raise table.error("dependency", "is missing: name the gateway dependency to break (e.g. \"upstream\"), "
+                                        "or set `db_lock = true`")
+    error_rate = table.number("error_rate", minimum=0.0, maximum=1.0)
+    latency_ms = table.integer("latency_ms", minimum=0)
+    if not error_rate and not latency_ms:
+        raise table.error("error_rate", "give `error_rate` (0..1) and/or `latency_ms` (> 0); "
+                                        "with neither the fault does nothing")
+    return AppParams(dependency=dependency, error_rate=error_rate or 0.0, latency_ms=latency_ms or 0)
+
+
+def _http_request(table: Table, key: str, required: bool) -> HttpRequestSpec | None:
+    request = table.table(key, required=required)
+    if request is None:
+        return None
+    method = request.string("method", default="POST", choices=HTTP_METHODS) or "POST"
+    url = request.required_string("url")
+    if not url.startswith(("http://", "https://")):
+        raise request.error("url", f"must start with http:// or https://, got {url!r}")
+    raw_body = request.raw("body")
+    body: str | None
+    if raw_body is None or isinstance(raw_body, str):
+        body = raw_body
+    elif isinstance(raw_body, dict | list):
+        body = json.dumps(raw_body)
+    else:
+        raise request.error("body", "must be a string or a table (sent as JSON)")
+    headers = request.mapping("headers")
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            raise request.error("headers", f"header {name!r} must be a string")
+    if body is not None and isinstance(raw_body, dict | list):
+        headers.setdefault("Content-Type", "application/json")
+    request.finish()
+    return HttpRequestSpec(method=method, url=url, body=body, headers=tuple(sorted(headers.items())))
+
+
+def _http(table: Table, target: str) -> HttpParams:
+    inject = _http_request(table, "inject", required=True)
+    assert inject is not None
+    heal = _http_request(table, "heal", required=False)
+    timeout = table.duration("timeout")
+    return HttpParams(inject=inject, heal=heal, timeout_s=timeout or 10.0)
+
+
+def _command(table: Table, target: str) -> CommandParams:
+    inject = table.string_list("inject", required=True)
+    assert inject is not None
+    heal = table.string_list("heal")
+    timeout = table.duration("timeout")
+    return CommandParams(inject=inject, heal=heal, timeout_s=timeout or 30.0)
+
+
+SCHEMAS: dict[str, KindSchema] = {
+    "network": KindSchema(("proxy", "toxic", "attributes", "stream", "toxicity", "down")),
+    "component": KindSchema(("action", "ready_timeout")),
+    "app": KindSchema(("dependency", "error_rate", "latency_ms", "db_lock", "db_path", "acquire_timeout")),
+    "http": KindSchema(("inject", "heal", "timeout"), needs_stack_target=False),
+    "command": KindSchema(("inject", "heal", "timeout"), needs_stack_target=False),
+}
+
+_READERS = {"network": _network, "component": _component, "app": _app, "http": _http, "command": _command}
+
+
+def read_params(kind: str, table: Table, target: str) -> FaultParams:
+    """Read and validate the kind-specific fields of a fault table (common fields already read)."""
+    own = SCHEMAS[kind].fields + COMMON_FIELDS
+    for other_kind, schema in SCHEMAS.items():
+        for key in schema.fields:
+            if key not in own and table.has(key):
+                raise table.error(key, f"does not apply to kind {kind!r} (it is a {other_kind!r} field); "
+                                       f"{kind!r} takes: {', '.join(SCHEMAS[kind].fields)}")
+    params: FaultParams = _READERS[kind](table, target)
+    table.finish(extra_known=SCHEMAS[kind].fields + COMMON_FIELDS)
+    return params
+
+
+def params_as_dict(params: FaultParams) -> dict[str, Any]:
+    """The journal's `params` cell: the kind-specific parameters as plain JSON-able values."""
+    from dataclasses import asdict
+
+    def _plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _plain(v) for k, v in value.items() if v not in (None, (), [])}
+        if isinstance(value, tuple | list):
+            if value and all(isinstance(v, tuple | list) and len(v) == 2 for v in value) \
+                    and all(isinstance(v[0], str) for v in value):
+                return {k: _plain(v) for k, v in value}
+            return [_plain(v) for v in value]
+        return value
+
+    plain: dict[str, Any] = _plain(asdict(params))
+    return plain

@@ -1,0 +1,101 @@
+"""The results directory (README.md "Results format (version 1)"): records, writers, validating readers.
+
+`load_history(results_dir)` reads a whole run into the indexes the checks query; the `iter_*`/`read_*`
+functions stream single files; the `*Writer` classes append rows during a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from brownout.errors import InputError
+from brownout.history.histogram import LatencyHistogram, round_response_time
+from brownout.history.readers import (
+    PathLike,
+    has_telemetry,
+    iter_telemetry,
+    iter_timeline,
+    read_faults,
+    read_integrity,
+    read_manifest,
+    read_users,
+)
+from brownout.history.records import (
+    DEFAULT_BUCKET_S,
+    FAULT_OUTCOMES,
+    FAULTS,
+    FORMAT,
+    FORMAT_VERSION,
+    INTEGRITY,
+    MANIFEST,
+    TELEMETRY,
+    TIMELINE,
+    USERS,
+    FaultRow,
+    Integrity,
+    Manifest,
+    TelemetryRow,
+    TimelineRow,
+    UsersRow,
+    operation_name,
+)
+from brownout.history.series import (
+    ALL_OPERATIONS,
+    OperationSeries,
+    Telemetry,
+    TelemetrySeries,
+    Timeline,
+    WindowStats,
+)
+from brownout.history.writers import (
+    FaultsWriter,
+    TelemetryWriter,
+    TimelineWriter,
+    UsersWriter,
+    write_integrity,
+    write_manifest,
+)
+
+
+@dataclass(frozen=True)
+class History:
+    """Everything a run recorded; telemetry and integrity are None when the run did not write them."""
+
+    manifest: Manifest
+    timeline: Timeline
+    users: list[UsersRow]
+    faults: list[FaultRow]
+    telemetry: Telemetry | None = None
+    integrity: Integrity | None = None
+    directory: Path | None = None
+
+
+def load_history(results_dir: PathLike) -> History:
+    """Read and validate a results directory; any defect raises InputError naming file and line."""
+    directory = Path(results_dir)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory (expected a brownout results directory)")
+    manifest = read_manifest(directory)
+    timeline = Timeline.from_rows(iter_timeline(directory), manifest.bucket_s)
+    telemetry = Telemetry.from_rows(iter_telemetry(directory)) if has_telemetry(directory) else None
+    return History(
+        manifest=manifest,
+        timeline=timeline,
+        users=read_users(directory),
+        faults=read_faults(directory),
+        telemetry=telemetry,
+        integrity=read_integrity(directory),
+        directory=directory,
+    )
+
+
+__all__ = [
+    "ALL_OPERATIONS", "DEFAULT_BUCKET_S", "FAULT_OUTCOMES", "FAULTS", "FORMAT", "FORMAT_VERSION", "INTEGRITY",
+    "MANIFEST", "TELEMETRY", "TIMELINE", "USERS",
+    "FaultRow", "FaultsWriter", "History", "Integrity", "LatencyHistogram", "Manifest", "OperationSeries",
+    "Telemetry", "TelemetryRow", "TelemetrySeries", "TelemetryWriter", "Timeline", "TimelineRow",
+    "TimelineWriter", "UsersRow", "UsersWriter", "WindowStats",
+    "iter_telemetry", "iter_timeline", "load_history", "operation_name", "read_faults", "read_integrity",
+    "read_manifest", "read_users", "round_response_time", "write_integrity", "write_manifest",
+]  # fmt: skip

@@ -1,0 +1,326 @@
+"""Validating readers of a results directory.
+
+Every defect a reader finds becomes an InputError naming the file, the line and what is wrong, so
+`brownout report` can say exactly which results file to look at. CSV tables are streamed row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from brownout.errors import InputError
+from brownout.history.histogram import LatencyHistogram
+from brownout.history.records import (
+    FAULT_OUTCOMES,
+    FAULTS,
+    FAULTS_HEADER,
+    FORMAT,
+    FORMAT_VERSION,
+    INTEGRITY,
+    MANIFEST,
+    TELEMETRY,
+    TELEMETRY_HEADER,
+    TIMELINE,
+    TIMELINE_HEADER,
+    USERS,
+    USERS_HEADER,
+    FaultRow,
+    Integrity,
+    Manifest,
+    TelemetryRow,
+    TimelineRow,
+    UsersRow,
+)
+
+PathLike = str | os.PathLike[str]
+
+
+def _missing(path: Path) -> InputError:
+    return InputError(f"{path}: file is missing (is {path.parent} a brownout results directory?)")
+
+
+def _iter_csv(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    """Yields (line number, cells) of every data row after checking the header and the cell count."""
+    if not path.is_file():
+        raise _missing(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            reader = csv.reader(file, strict=True)
+            first = next(reader, None)
+            if first is None:
+                raise InputError(f"{path}: file is empty; expected the header row {','.join(header)!r}")
+            if tuple(first) != header:
+                raise InputError(
+                    f"{path}, line 1: wrong header {','.join(first)!r}; expected {','.join(header)!r}"
+                )
+            for cells in reader:
+                if not cells:
+                    continue  # a blank line carries nothing
+                if len(cells) != len(header):
+                    what = "truncated row" if len(cells) < len(header) else "too many cells"
+                    raise InputError(
+                        f"{path}, line {reader.line_num}: {what}: {len(cells)} cells, expected {len(header)} "
+                        f"({','.join(header)})"
+                    )
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise InputError(f"{path}: not valid CSV: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+class _Cells:
+    """Typed access to one row's cells; every conversion error names file, line and column."""
+
+    __slots__ = ("path", "line", "header", "cells")
+
+    def __init__(self, path: Path, line: int, header: tuple[str, ...], cells: list[str]) -> None:
+        self.path, self.line, self.header, self.cells = path, line, header, cells
+
+    def error(self, column: str, what: str) -> InputError:
+        return InputError(f"{self.path}, line {self.line}: column {column!r}: {what}")
+
+    def text(self, column: str) -> str:
+        return self.cells[self.header.index(column)]
+
+    def number(self, column: str) -> float:
+        value = self.optional_number(column)
+        if value is None:
+            raise self.error(column, "is empty, expected a number")
+        return value
+
+    def optional_number(self, column: str) -> float | None:
+        text = self.text(column)
+        if text == "":
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error(column, f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise self.error(column, f"{text!r} is not a finite number")
+        return value
+
+    def count(self, column: str) -> int:
+        text = self.text(column)
+        if not (text.isascii() and text.isdigit()):
+            raise self.error(column, f"{text!r} is not a non-negative integer")
+        return int(text)
+
+    def integer(self, column: str) -> int:
+        text = self.text(column)
+        try:
+            return int(text)
+        except ValueError:
+            raise self.error(column, f"{text!r} is not an integer") from None
+
+
+def iter_timeline(results_dir: PathLike) -> Iterator[TimelineRow]:
+    path = Path(results_dir) / TIMELINE
+    for line, raw in _iter_csv(path, TIMELINE_HEADER):
+        cells = _Cells(path, line, TIMELINE_HEADER, raw)
+        try:
+            hist = LatencyHistogram.decode(raw[6])
+        except ValueError as exc:
+            raise cells.error("hist", str(exc)) from None
+        yield TimelineRow(
+            t=cells.number("t"), type=raw[1], name=raw[2], ok=cells.count("ok"),
+            degraded=cells.count("degraded"), failed=cells.count("failed"), hist=hist,
+        )  # fmt: skip
+
+
+def read_users(results_dir: PathLike) -> list[UsersRow]:
+    path = Path(results_dir) / USERS
+    rows = []
+    for line, raw in _iter_csv(path, USERS_HEADER):
+        cells = _Cells(path, line, USERS_HEADER, raw)
+        rows.append(UsersRow(t=cells.number("t"), users=cells.count("users"), step=cells.integer("step")))
+    return rows
+
+
+def read_faults(results_dir: PathLike) -> list[FaultRow]:
+    path = Path(results_dir) / FAULTS
+    rows = []
+    for line, raw in _iter_csv(path, FAULTS_HEADER):
+        cells = _Cells(path, line, FAULTS_HEADER, raw)
+        try:
+            params = json.loads(raw[3]) if raw[3] else {}
+        except json.JSONDecodeError as exc:
+            raise cells.error("params", f"not JSON ({exc.msg})") from None
+        if not isinstance(params, dict):
+            raise cells.error("params", "must be a JSON object")
+        outcome = cells.text("outcome")
+        if outcome not in FAULT_OUTCOMES:
+            raise cells.error("outcome", f"{outcome!r} is not one of {', '.join(FAULT_OUTCOMES)}")
+        row = FaultRow(
+            name=raw[0], target=raw[1], kind=raw[2], params=params,
+            planned_start=cells.optional_number("planned_start"),
+            planned_end=cells.optional_number("planned_end"),
+            actual_start=cells.optional_number("actual_start"),
+            actual_end=cells.optional_number("actual_end"),
+            outcome=outcome, error=cells.text("error"),
+        )  # fmt: skip
+        if row.actual_start is not None and row.actual_end is not None and row.actual_end < row.actual_start:
+            raise cells.error("actual_end", f"{row.actual_end} is before actual_start {row.actual_start}")
+        rows.append(row)
+    return rows
+
+
+def _parse_labels(cells: _Cells) -> dict[str, str]:
+    text = cells.text("labels")
+    labels: dict[str, str] = {}
+    for pair in filter(None, text.split(",")):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise cells.error("labels", f"{pair!r} is not 'name=value'")
+        labels[key] = value
+    return labels
+
+
+def iter_telemetry(results_dir: PathLike) -> Iterator[TelemetryRow]:
+    path = Path(results_dir) / TELEMETRY
+    for line, raw in _iter_csv(path, TELEMETRY_HEADER):
+        cells = _Cells(path, line, TELEMETRY_HEADER, raw)
+        text = raw[4]
+        try:
+            value = float(text)  # Prometheus values may be NaN or +Inf; both are legitimate samples
+        except ValueError:
+            raise cells.error("value", f"{text!r} is not a number") from None
+        yield TelemetryRow(
+            t=cells.number("t"), source=raw[1], metric=raw[2], labels=_parse_labels(cells), value=value
+        )
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise _missing(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise InputError(f"{path}: file is empty; expected a JSON object")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}, line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{path}: expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+class _Fields:
+    """Typed access to a JSON object's fields; errors name the file and the dotted field."""
+
+    def __init__(self, path: Path, document: dict[str, Any], prefix: str = "") -> None:
+        self.path, self.document, self.prefix = path, document, prefix
+
+    def error(self, key: str, what: str) -> InputError:
+        return InputError(f"{self.path}: field {self.prefix + key!r} {what}")
+
+    def get(
+        self, key: str, kinds: type | tuple[type, ...], *, required: bool = True, default: Any = None
+    ) -> Any:
+        if key not in self.document:
+            if required:
+                raise self.error(key, "is missing")
+            return default
+        value = self.document[key]
+        if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            raise self.error(key, f"must be {_kind_names(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(key, f"must be {_kind_names(kinds)}, got {value!r}")
+        return value
+
+    def count(self, key: str, *, required: bool = True) -> int:
+        value = self.get(key, int, required=required, default=0)
+        if value < 0:
+            raise self.error(key, f"must not be negative, got {value}")
+        return int(value)
+
+    def nested(self, key: str) -> _Fields:
+        return _Fields(self.path, self.get(key, dict, required=False, default={}), f"{self.prefix}{key}.")
+
+
+def _kind_names(kinds: type | tuple[type, ...]) -> str:
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        dict: "an object",
+        list: "a list",
+        bool: "a boolean",
+    }
+    kinds_tuple = kinds if isinstance(kinds, tuple) else (kinds,)
+    return " or ".join(names.get(kind, kind.__name__) for kind in kinds_tuple if kind is not type(None)) + (
+        " or null" if type(None) in kinds_tuple else ""
+    )
+
+
+def read_manifest(results_dir: PathLike) -> Manifest:
+    path = Path(results_dir) / MANIFEST
+    fields = _Fields(path, _load_json(path))
+    if fields.get("format", str) != FORMAT:
+        raise fields.error("format", f"is {fields.document['format']!r}; expected {FORMAT!r}")
+    version = fields.get("format_version", int)
+    if version != FORMAT_VERSION:
+        raise fields.error(
+            "format_version",
+            f"is {version}: unknown results format version (this brownout reads {FORMAT_VERSION})",
+        )
+    number = (int, float)
+    started_at, ended_at = fields.get("started_at", number), fields.get("ended_at", number)
+    if ended_at < started_at:
+        raise fields.error("ended_at", f"{ended_at} is before started_at {started_at}")
+    bucket_s = fields.get("bucket_s", number)
+    if bucket_s <= 0:
+        raise fields.error("bucket_s", f"must be positive, got {bucket_s}")
+    return Manifest(
+        started_at=float(started_at), ended_at=float(ended_at), bucket_s=float(bucket_s),
+        scenario=fields.get("scenario", dict, required=False, default={}),
+        scenario_text=fields.get("scenario_text", str, required=False, default=""),
+        brownout_version=fields.get("brownout_version", str, required=False, default=""),
+        locust_version=fields.get("locust_version", str, required=False, default=""),
+        python_version=fields.get("python_version", str, required=False, default=""),
+        git_rev=fields.get("git_rev", (str, type(None)), required=False, default="") or "",
+        command=fields.get("command", list, required=False, default=[]),
+        host=fields.get("host", (str, type(None)), required=False, default="") or "",
+        format_version=version,
+    )  # fmt: skip
+
+
+def read_integrity(results_dir: PathLike) -> Integrity | None:
+    """None when the run wrote no integrity.json (the integrity check then answers unknown)."""
+    path = Path(results_dir) / INTEGRITY
+    if not path.exists():
+        return None
+    fields = _Fields(path, _load_json(path))
+    acknowledged, stream, workflows = (
+        fields.nested("acknowledged"),
+        fields.nested("stream"),
+        fields.nested("workflows"),
+    )
+    ids = (list, type(None))
+    return Integrity(
+        verified=fields.get("verified", bool),
+        error=fields.get("error", (str, type(None)), required=False),
+        acknowledged_messages=acknowledged.count("messages", required=False),
+        acknowledged_workflows=acknowledged.count("workflows", required=False),
+        lost=fields.count("lost"),
+        duplicated=fields.count("duplicated"),
+        unverifiable=fields.count("unverifiable"),
+        lost_ids=[str(i) for i in fields.get("lost_ids", ids, required=False) or []],
+        duplicated_ids=[str(i) for i in fields.get("duplicated_ids", ids, required=False) or []],
+        stream_users=stream.count("users", required=False),
+        stream_gaps=stream.count("gaps", required=False),
+        stream_duplicates=stream.count("duplicates", required=False),
+        half_done_workflows=workflows.count("half_done", required=False),
+        leaked_reservations=workflows.count("leaked_reservations", required=False),
+    )  # fmt: skip
+
+
+def has_telemetry(results_dir: PathLike) -> bool:
+    return (Path(results_dir) / TELEMETRY).exists()

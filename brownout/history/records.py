@@ -1,0 +1,166 @@
+"""The records of a results directory (README.md "Results format (version 1)") as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from brownout.history.histogram import LatencyHistogram
+
+FORMAT = "brownout-results"
+FORMAT_VERSION = 1
+
+MANIFEST = "manifest.json"
+TIMELINE = "timeline.csv"
+USERS = "users.csv"
+FAULTS = "faults.csv"
+TELEMETRY = "telemetry.csv"
+INTEGRITY = "integrity.json"
+
+TIMELINE_HEADER = ("t", "type", "name", "ok", "degraded", "failed", "hist")
+USERS_HEADER = ("t", "users", "step")
+FAULTS_HEADER = (
+    "name", "target", "kind", "params", "planned_start", "planned_end",
+    "actual_start", "actual_end", "outcome", "error",
+)  # fmt: skip
+TELEMETRY_HEADER = ("t", "source", "metric", "labels", "value")
+
+FAULT_OUTCOMES = ("healed", "aborted", "inject-failed", "heal-failed", "skipped")
+DEFAULT_BUCKET_S = 0.25
+
+
+def operation_name(request_type: str, name: str) -> str:
+    """How an operation (request type x name) is called in checks and reports, as Locust shows it."""
+    return f"{request_type} {name}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    started_at: float
+    ended_at: float
+    bucket_s: float = DEFAULT_BUCKET_S
+    scenario: dict[str, Any] = field(default_factory=dict)
+    scenario_text: str = ""
+    brownout_version: str = ""
+    locust_version: str = ""
+    python_version: str = ""
+    git_rev: str = ""
+    command: list[str] = field(default_factory=list)
+    host: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "brownout_version": self.brownout_version,
+            "locust_version": self.locust_version,
+            "python_version": self.python_version,
+            "git_rev": self.git_rev,
+            "command": list(self.command),
+            "scenario": self.scenario,
+            "scenario_text": self.scenario_text,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "host": self.host,
+            "bucket_s": self.bucket_s,
+        }
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """Requests of one operation that started in [t, t + bucket_s)."""
+
+    t: float
+    type: str
+    name: str
+    ok: int
+    degraded: int
+    failed: int
+    hist: LatencyHistogram = field(default_factory=LatencyHistogram, compare=True)
+
+    @property
+    def operation(self) -> str:
+        return operation_name(self.type, self.name)
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.degraded + self.failed
+
+
+@dataclass(frozen=True)
+class UsersRow:
+    t: float
+    users: int
+    step: int
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    """One fault of the journal; times are None where they never happened (e.g. a skipped fault)."""
+
+    name: str
+    target: str
+    kind: str
+    params: dict[str, Any]
+    planned_start: float | None
+    planned_end: float | None
+    actual_start: float | None
+    actual_end: float | None
+    outcome: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TelemetryRow:
+    t: float
+    source: str
+    metric: str
+    labels: dict[str, str]
+    value: float
+
+
+def encode_labels(labels: dict[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+@dataclass(frozen=True)
+class Integrity:
+    verified: bool
+    error: str | None = None
+    acknowledged_messages: int = 0
+    acknowledged_workflows: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unverifiable: int = 0
+    lost_ids: list[str] = field(default_factory=list)
+    duplicated_ids: list[str] = field(default_factory=list)
+    stream_users: int = 0
+    stream_gaps: int = 0
+    stream_duplicates: int = 0
+    half_done_workflows: int = 0
+    leaked_reservations: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "error": self.error,
+            "acknowledged": {
+                "messages": self.acknowledged_messages,
+                "workflows": self.acknowledged_workflows,
+            },
+            "lost": self.lost,
+            "duplicated": self.duplicated,
+            "unverifiable": self.unverifiable,
+            "lost_ids": list(self.lost_ids),
+            "duplicated_ids": list(self.duplicated_ids),
+            "stream": {
+                "users": self.stream_users,
+                "gaps": self.stream_gaps,
+                "duplicates": self.stream_duplicates,
+            },
+            "workflows": {
+                "half_done": self.half_done_workflows,
+                "leaked_reservations": self.leaked_reservations,
+            },
+        }

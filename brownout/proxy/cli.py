@@ -1,0 +1,77 @@
+"""`brownout proxy`: run the fault proxy's API (and a config file's proxies) until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import signal
+import sys
+from pathlib import Path
+
+import gevent
+from gevent.event import Event
+from gevent.pywsgi import WSGIServer
+
+from brownout.errors import InputError
+from brownout.proxy.api import create_app
+from brownout.proxy.config import load_config_file
+from brownout.proxy.errors import ApiError
+from brownout.proxy.proxies import ProxyRegistry
+
+DEFAULT_PORT = 8474  # Toxiproxy's
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if not _is_loopback(args.host):
+        raise InputError(f"--host {args.host!r} is not a loopback address: use 127.0.0.1")
+    specs = load_config_file(Path(args.config)) if args.config else []
+    registry = ProxyRegistry()
+    try:
+        for spec in specs:
+            try:
+                registry.create(spec)
+            except ApiError as exc:
+                raise InputError(f"proxy config {args.config}, proxy {spec.name!r}: {exc.message}") from None
+        server = WSGIServer((args.host, args.port), create_app(registry, args.token or None), log=None)
+        try:
+            server.start()
+        except OSError as exc:
+            raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        print(
+            f"brownout proxy: API on http://{args.host}:{server.server_port} "
+            f"({len(specs)} proxies, token {'required' if args.token else 'off'})",
+            flush=True,
+        )
+        stopping = Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            gevent.signal_handler(signum, stopping.set)
+        stopping.wait()
+        server.stop(timeout=1)
+    finally:
+        registry.close_all()
+    print("brownout proxy: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brownout proxy", description="Run the Toxiproxy-compatible fault proxy (API + TCP proxies)."
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
+    parser.add_argument("--host", default="127.0.0.1", help="API address, loopback only (default 127.0.0.1)")
+    parser.add_argument("--config", metavar="FILE", help="Toxiproxy config: JSON list of proxies to create")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("BROWNOUT_TOKEN"),
+        help="require Authorization: Bearer TOKEN on the API (default: env BROWNOUT_TOKEN; unset = open)",
+    )
+    return parser
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address("127.0.0.1" if host == "localhost" else host).is_loopback
+    except ValueError:
+        return False

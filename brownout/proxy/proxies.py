@@ -1,0 +1,209 @@
+"""Proxies: a listener per proxy (gevent StreamServer), its open connections, its toxics; and the registry.
+
+Everything runs in one gevent hub, so state changes need no locks: a change is one uninterrupted step.
+Toxics are an immutable tuple that is replaced, never edited, so a pump reading it always sees a whole set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Iterable
+
+from gevent import socket as gsocket
+from gevent.event import Event
+from gevent.server import StreamServer
+
+from brownout.proxy.config import Address, ProxySpec
+from brownout.proxy.errors import ApiError
+from brownout.proxy.link import Connection
+from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec, parse_toxic, updated_toxic
+
+_CONNECT_TIMEOUT_S = 5.0
+
+
+class Proxy:
+    def __init__(self, spec: ProxySpec) -> None:
+        self.spec = spec
+        self._toxics: tuple[ToxicSpec, ...] = ()
+        self._by_stream: dict[str, tuple[ToxicSpec, ...]] = {UPSTREAM: (), DOWNSTREAM: ()}
+        self._changed = Event()
+        self._connections: set[Connection] = set()
+        self._server: StreamServer | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def enabled(self) -> bool:
+        return self._server is not None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "listen": str(self.spec.listen),
+            "upstream": str(self.spec.upstream),
+            "enabled": self.enabled,
+            "toxics": self.toxics_json(),
+        }
+
+    def toxics_json(self) -> list[dict[str, object]]:
+        return [toxic.as_json() for toxic in self._toxics]
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        listen = self.spec.listen
+        server = StreamServer((listen.host, listen.port), self._handle)
+        try:
+            server.start()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ApiError(f"proxy {self.name!r} cannot listen on {listen}: {reason}", 409) from None
+        self._server = server
+        # Like Toxiproxy, a proxy asked for port 0 reports (and keeps, across disable/enable) the real port.
+        self.spec = dataclasses.replace(self.spec, listen=Address(listen.host, server.server_port))
+
+    def stop(self) -> None:
+        """Stop listening (new connections are refused) and drop every open connection."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for connection in list(self._connections):
+            connection.close()
+
+    def update(self, spec: ProxySpec) -> None:
+        """Apply a new listen / upstream / enabled; a new listen address restarts the listener."""
+        moved = spec.listen != self.spec.listen
+        if moved or not spec.enabled:
+            self.stop()
+        self.spec = spec
+        if spec.enabled:
+            self.start()
+
+    # --- toxics ----------------------------------------------------------------------------------------
+
+    def toxic(self, name: str) -> ToxicSpec:
+        for toxic in self._toxics:
+            if toxic.name == name:
+                return toxic
+        raise ApiError(f"toxic not found: {name!r} on proxy {self.name!r}", 404)
+
+    def add_toxic(self, body: object) -> ToxicSpec:
+        toxic = parse_toxic(body)
+        if any(t.name == toxic.name for t in self._toxics):
+            raise ApiError(f"toxic already exists: {toxic.name!r} on proxy {self.name!r}", 409)
+        self._set_toxics((*self._toxics, toxic))
+        return toxic
+
+    def update_toxic(self, name: str, body: object) -> ToxicSpec:
+        new = updated_toxic(self.toxic(name), body)
+        self._set_toxics(tuple(new if t.name == name else t for t in self._toxics))
+        return new
+
+    def remove_toxic(self, name: str) -> None:
+        self.toxic(name)
+        self._set_toxics(tuple(t for t in self._toxics if t.name != name))
+
+    def remove_all_toxics(self) -> None:
+        self._set_toxics(())
+
+    def _set_toxics(self, toxics: tuple[ToxicSpec, ...]) -> None:
+        before, self._toxics = self._toxics, toxics
+        self._by_stream = {s: tuple(t for t in toxics if t.stream == s) for s in (UPSTREAM, DOWNSTREAM)}
+        for connection in list(self._connections):
+            connection.toxics_changed(before, toxics)
+        changed, self._changed = self._changed, Event()
+        changed.set()
+
+    # --- what a Connection needs (link.ToxicSource) ----------------------------------------------------
+
+    def toxics_on(self, stream: str) -> tuple[ToxicSpec, ...]:
+        return self._by_stream[stream]
+
+    def wait_for_change(self, seconds: float) -> bool:
+        return bool(self._changed.wait(seconds))
+
+    def connection_closed(self, connection: Connection) -> None:
+        self._connections.discard(connection)
+
+    # --- serving ---------------------------------------------------------------------------------------
+
+    def _handle(self, client: socket.socket, _address: object) -> None:
+        upstream_address = self.spec.upstream
+        try:
+            upstream = gsocket.create_connection(
+                (upstream_address.host, upstream_address.port), timeout=_CONNECT_TIMEOUT_S
+            )
+        except OSError:
+            return  # the server closes the client socket: the client sees its connection closed
+        upstream.settimeout(None)
+        if self._server is None:  # disabled while we were connecting
+            upstream.close()
+            return
+        for sock in (client, upstream):
+            # Without NODELAY every small keep-alive response would wait ~40 ms for delayed ACKs.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = Connection(client, upstream, self)
+        self._connections.add(connection)
+        try:
+            connection.run()
+        finally:
+            connection.close()
+
+
+class ProxyRegistry:
+    """All proxies by name: the state behind the API."""
+
+    def __init__(self) -> None:
+        self._proxies: dict[str, Proxy] = {}
+
+    def all(self) -> list[Proxy]:
+        return list(self._proxies.values())
+
+    def get(self, name: str) -> Proxy:
+        proxy = self._proxies.get(name)
+        if proxy is None:
+            raise ApiError(f"proxy not found: {name!r}", 404)
+        return proxy
+
+    def create(self, spec: ProxySpec) -> Proxy:
+        if spec.name in self._proxies:
+            raise ApiError(f"proxy already exists: {spec.name!r}", 409)
+        proxy = Proxy(spec)
+        if spec.enabled:
+            proxy.start()
+        self._proxies[spec.name] = proxy
+        return proxy
+
+    def populate(self, specs: Iterable[ProxySpec]) -> list[Proxy]:
+        """Create or replace each proxy, as Toxiproxy's /populate: unchanged addresses keep their toxics."""
+        result = []
+        for spec in specs:
+            current = self._proxies.get(spec.name)
+            same_addresses = current is not None and current.spec.listen == spec.listen
+            if current is not None and same_addresses and current.spec.upstream == spec.upstream:
+                current.update(spec)
+                result.append(current)
+                continue
+            if current is not None:
+                self.delete(spec.name)
+            result.append(self.create(spec))
+        return result
+
+    def delete(self, name: str) -> None:
+        self.get(name).stop()
+        del self._proxies[name]
+
+    def reset(self) -> None:
+        """Enable every proxy and remove every toxic (Toxiproxy's POST /reset)."""
+        for proxy in self.all():
+            proxy.remove_all_toxics()
+            proxy.start()
+
+    def close_all(self) -> None:
+        for proxy in self.all():
+            proxy.stop()

@@ -1,0 +1,444 @@
+"""A scenario file (TOML) -> frozen dataclasses, fully validated before anything starts.
+
+Sections: `[load]` (rising load in steps or a ramp, optional spike, user mix), `[[faults]]` (what breaks,
+when, for how long), `[criteria]` (check thresholds), and either `[stack]` (a stack.toml to start) or
+`[target]` (someone's own running service, with `[target.proxy]` / `[target.admin]` / `[target.control]`
+endpoints for the drivers). Every error names the file, the place (`faults[2] "upstream-down"`) and the
+field, and raises InputError (exit code 2).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from brownout.errors import InputError
+from brownout.faults.kinds import KINDS, SCHEMAS, DbLockParams, FaultParams, read_params
+from brownout.faults.tables import Table, parse_duration
+
+__all__ = [
+    "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackRef",
+    "TargetRef", "format_duration", "load_scenario", "parse_duration", "parse_scenario",
+]  # fmt: skip
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STACK = REPO_ROOT / "targets" / "sample" / "stack.toml"
+# The sample stack's components, used when its stack.toml cannot be read for names.
+SAMPLE_TARGETS = ("gateway", "upstream", "notifier")
+_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "stack", "target")
+
+
+def format_duration(seconds: float) -> str:
+    """120.0 -> '2m', 90 -> '1m30s', 0.5 -> '500ms': how errors show offsets."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{int(minutes)}m" if minutes else ""
+    if rest or not text:
+        text += f"{rest:g}s"
+    return text
+
+
+# --- load ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoadStep:
+    users: int
+    spawn_rate: float
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A short burst to `users` at offset `at_s`, on top of whatever step is in force."""
+
+    at_s: float
+    users: int
+    duration_s: float
+    spawn_rate: float
+
+
+@dataclass(frozen=True)
+class Load:
+    steps: tuple[LoadStep, ...]
+    user_mix: tuple[tuple[str, int], ...] = ()
+    spike: Spike | None = None
+    locustfile: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return sum(step.duration_s for step in self.steps)
+
+    @property
+    def max_users(self) -> int:
+        peak = max(step.users for step in self.steps)
+        return max(peak, self.spike.users) if self.spike else peak
+
+    def step_starts(self) -> list[float]:
+        starts, offset = [], 0.0
+        for step in self.steps:
+            starts.append(offset)
+            offset += step.duration_s
+        return starts
+
+    def target_at(self, t: float) -> tuple[int, float, int] | None:
+        """(users, spawn_rate, step index) in force at offset t, or None once the load is over.
+
+        This is what a Locust LoadTestShape.tick() needs; the spike overrides the user count only.
+        """
+        for index, (start, step) in enumerate(zip(self.step_starts(), self.steps, strict=True)):
+            if start <= t < start + step.duration_s:
+                spike = self.spike
+                if spike and spike.at_s <= t < spike.at_s + spike.duration_s:
+                    return spike.users, spike.spawn_rate, index
+                return step.users, step.spawn_rate, index
+        return None
+
+    def time_to_reach(self, users: int) -> float | None:
+        """Planned offset at which the load first reaches `users` (spawning at each step's rate)."""
+        best: float | None = None
+        previous = 0
+        for start, step in zip(self.step_starts(), self.steps, strict=True):
+            if step.users >= users:
+                best = start + max(0.0, users - previous) / step.spawn_rate
+                break
+            previous = step.users
+        spike = self.spike
+        if spike and spike.users >= users:
+            base = self.target_at(spike.at_s)
+            below = base[0] if base and base[0] < spike.users else 0
+            at_spike = spike.at_s + max(0.0, users - below) / spike.spawn_rate
+            best = at_spike if best is None else min(best, at_spike)
+        return best
+
+
+def _read_step(table: Table) -> LoadStep:
+    users = table.integer("users", required=True, minimum=0)
+    spawn_rate = table.number("spawn_rate", required=True, positive=True)
+    duration = table.duration("duration", required=True)
+    table.finish()
+    assert users is not None and spawn_rate is not None and duration is not None
+    return LoadStep(users=users, spawn_rate=spawn_rate, duration_s=duration)
+
+
+def _read_ramp(table: Table) -> tuple[LoadStep, ...]:
+    start = table.integer("from", minimum=0, default=0)
+    end = table.integer("to", required=True, minimum=1)
+    increment = table.integer("step", required=True, minimum=1)
+    step_duration = table.duration("step_duration", required=True)
+    spawn_rate = table.number("spawn_rate", required=True, positive=True)
+    table.finish()
+    assert start is not None and end is not None and increment is not None
+    assert step_duration is not None and spawn_rate is not None
+    if end < start:
+        raise table.error("to", f"must be at least `from` ({start}), got {end}")
+    levels = list(range(start, end + 1, increment))
+    if levels[-1] != end:
+        levels.append(end)
+    return tuple(LoadStep(users=u, spawn_rate=spawn_rate, duration_s=step_duration) for u in levels if u > 0)
+
+
+def _read_spike(table: Table, load_end: float) -> Spike:
+    at = table.duration("at", required=True, allow_zero=True)
+    users = table.integer("users", required=True, minimum=1)
+    duration = table.duration("duration", required=True)
+    spawn_rate = table.number("spawn_rate", required=True, positive=True)
+    table.finish()
+    assert at is not None and users is not None and duration is not None and spawn_rate is not None
+    if at + duration > load_end:
+        raise table.error("duration", f"the spike ends at {format_duration(at + duration)}, after the load "
+                                      f"ends at {format_duration(load_end)}")
+    return Spike(at_s=at, users=users, duration_s=duration, spawn_rate=spawn_rate)
+
+
+def _read_load(table: Table) -> Load:
+    if table.has("steps") and table.has("ramp"):
+        raise table.error("ramp", "give either `steps` or `ramp`, not both")
+    if table.has("ramp"):
+        ramp = table.table("ramp")
+        assert ramp is not None
+        steps = _read_ramp(ramp)
+    else:
+        raw_steps = table.raw("steps")
+        if raw_steps is None:
+            raise table.error("steps", "is missing: give `steps = [{users, spawn_rate, duration}, ...]` "
+                                       "or a `[load.ramp]` table")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise table.error("steps", "must be a non-empty list of {users, spawn_rate, duration} tables")
+        steps = tuple(_read_step(Table(raw, file=table.file, where=f"load.steps[{i}]"))
+                      for i, raw in enumerate(raw_steps))
+    if not any(step.users > 0 for step in steps):
+        raise table.error("steps", "every step has 0 users: nothing would drive the service")
+    mix: list[tuple[str, int]] = []
+    mix_table = table.table("users")
+    if mix_table is not None:
+        for name in mix_table.keys():
+            weight = mix_table.integer(name, minimum=1)
+            assert weight is not None
+            mix.append((name, weight))
+        mix_table.finish()
+    locustfile = table.string("locustfile")
+    load_end = sum(step.duration_s for step in steps)
+    spike_table = table.table("spike")
+    spike = _read_spike(spike_table, load_end) if spike_table is not None else None
+    table.finish()
+    return Load(steps=steps, user_mix=tuple(mix), spike=spike, locustfile=locustfile)
+
+
+# --- where the faults go ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StackRef:
+    """The stack to start (and whose components are the fault targets)."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    """Someone's own running service; drivers reach it through the endpoints given here."""
+
+    host: str
+    proxy: Endpoint | None = None
+    admin: Endpoint | None = None
+    control: Endpoint | None = None
+
+
+def _read_url(table: Table, key: str) -> str:
+    url = table.required_string(key)
+    if not url.startswith(("http://", "https://")):
+        raise table.error(key, f"must be an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def _read_target(table: Table) -> TargetRef:
+    host = _read_url(table, "host")
+    endpoints: dict[str, Endpoint | None] = {}
+    for key in ("proxy", "admin", "control"):
+        sub = table.table(key)
+        if sub is None:
+            endpoints[key] = None
+            continue
+        url = _read_url(sub, "url")
+        token = sub.string("token")
+        sub.finish()
+        endpoints[key] = Endpoint(url=url, token=token)
+    table.finish()
+    return TargetRef(host=host, **endpoints)
+
+
+def _resolve(path_text: str, scenario_path: Path) -> Path:
+    path = Path(path_text)
+    if path.is_absolute():
+        return path
+    for base in (scenario_path.parent, Path.cwd(), REPO_ROOT):
+        if (base / path).exists():
+            return (base / path).resolve()
+    return (scenario_path.parent / path).resolve()
+
+
+def _read_stack(table: Table, scenario_path: Path) -> StackRef:
+    text = table.string("path")
+    table.finish()
+    if text is None:
+        return StackRef(path=DEFAULT_STACK)
+    path = _resolve(text, scenario_path)
+    if not path.is_file():
+        raise table.error("path", f"no such file: {path}")
+    return StackRef(path=path)
+
+
+def stack_targets(stack: StackRef) -> tuple[str, ...]:
+    """Names a fault may target in this stack: its components and proxies (best effort)."""
+    try:
+        document = tomllib.loads(stack.path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return SAMPLE_TARGETS
+    names: list[str] = []
+    for section in ("components", "proxies", "routes"):
+        value = document.get(section)
+        if isinstance(value, Mapping):
+            names += [str(name) for name in value]
+        elif isinstance(value, list):
+            names += [str(item["name"]) for item in value if isinstance(item, Mapping) and "name" in item]
+    return tuple(dict.fromkeys(names)) or SAMPLE_TARGETS
+
+
+# --- faults ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaultSpec:
+    index: int
+    name: str
+    target: str
+    kind: str
+    params: FaultParams
+    duration_s: float
+    at_s: float | None = None
+    when_users: int | None = None
+    description: str = ""
+    planned_offset_s: float = 0.0  # `at`, or when the load shape reaches `when_users`
+
+    @property
+    def label(self) -> str:
+        return f'faults[{self.index}] "{self.name}"'
+
+    @property
+    def planned_end_offset_s(self) -> float:
+        return self.planned_offset_s + self.duration_s
+
+    def with_start_at(self, offset_s: float) -> FaultSpec:
+        """The same fault, fired at a fixed offset (for runs where no user count is reported)."""
+        return replace(self, at_s=offset_s, when_users=None, planned_offset_s=offset_s)
+
+
+def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
+    name_hint = raw.get("name") if isinstance(raw, Mapping) else None
+    where = f'faults[{index}] "{name_hint}"' if isinstance(name_hint, str) else f"faults[{index}]"
+    table = Table(raw, file=file, where=where)
+    kind = table.required_string("kind", choices=KINDS)
+    target = table.required_string("target")
+    name = table.string("name", default=f"{kind}-{target}-{index}") or ""
+    description = table.string("description", default="") or ""
+    duration = table.duration("duration", required=True)
+    assert duration is not None
+    has_at, has_users = table.has("at"), table.has("when_users")
+    if has_at and has_users:
+        raise table.error("when_users", "give either `at` or `when_users`, not both")
+    if not has_at and not has_users:
+        raise table.error("at", "is missing: say when the fault starts with `at = \"45s\"` (offset from the "
+                                "test start) or `when_users = 50`")
+    at = table.duration("at", allow_zero=True)
+    when_users = table.integer("when_users", minimum=1)
+    if when_users is not None:
+        reached = load.time_to_reach(when_users)
+        if reached is None:
+            raise table.error("when_users", f"the load never reaches {when_users} users "
+                                            f"(its peak is {load.max_users})")
+        planned = reached
+    else:
+        assert at is not None
+        planned = at
+    params = read_params(kind, table, target)
+    spec = FaultSpec(index=index, name=name, target=target, kind=kind, params=params, duration_s=duration,
+                     at_s=at, when_users=when_users, description=description, planned_offset_s=planned)
+    end = spec.planned_end_offset_s
+    if end > load.duration_s + 1e-9:
+        raise table.error("duration", f"the fault ends at {format_duration(end)}, after the load ends at "
+                                      f"{format_duration(load.duration_s)}: shorten it or start it earlier")
+    return spec
+
+
+def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None,
+                   target: TargetRef | None) -> None:
+    known = stack_targets(stack) if stack else ()
+    endpoint_for = {"network": "proxy", "app": "admin", "component": "control"}
+    for fault in faults:
+        where = f"{file}: {fault.label}"
+        if stack and SCHEMAS[fault.kind].needs_stack_target and fault.target not in known:
+            raise InputError(f"{where}: field 'target': unknown target {fault.target!r}; the stack has "
+                             f"{', '.join(known)}")
+        if target is None:
+            continue
+        needed = endpoint_for.get(fault.kind)
+        if isinstance(fault.params, DbLockParams):
+            if fault.params.db_path is None:
+                raise InputError(f"{where}: field 'db_path': required with [target] (no stack to read the "
+                                 f"gateway's data dir from)")
+        elif needed and getattr(target, needed) is None:
+            raise InputError(f"{where}: field 'kind': a {fault.kind!r} fault against [target] needs a "
+                             f"[target.{needed}] table with its url")
+
+
+def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
+    ordered = sorted(faults, key=lambda f: (f.target, f.planned_offset_s))
+    names: dict[str, FaultSpec] = {}
+    for fault in faults:
+        if fault.name in names:
+            raise InputError(f"{file}: {fault.label}: field 'name': {fault.name!r} is already used by "
+                             f"{names[fault.name].label}")
+        names[fault.name] = fault
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        if earlier.target == later.target and later.planned_offset_s < earlier.planned_end_offset_s:
+            raise InputError(
+                f"{file}: {later.label}: field 'at': overlaps {earlier.label} on target {later.target!r} "
+                f"({format_duration(later.planned_offset_s)} is before that fault ends at "
+                f"{format_duration(earlier.planned_end_offset_s)}); one target takes one fault at a time")
+
+
+# --- the scenario ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    name: str
+    load: Load
+    faults: tuple[FaultSpec, ...]
+    criteria: Any = field(default_factory=lambda: MappingProxyType({}))
+    stack: StackRef | None = None
+    target: TargetRef | None = None
+    description: str = ""
+    text: str = ""
+
+
+def _read_criteria(table: Table | None, file: Path) -> Any:
+    mapping = table.as_dict() if table is not None else {}
+    try:
+        from brownout.checks.criteria import Criteria  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        # The checks are not there yet: keep the thresholds to be validated when they are.
+        return MappingProxyType(mapping)
+    return Criteria.from_mapping(mapping, source=f"{file}: [criteria]")
+
+
+def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
+    """Parse and validate scenario text; raises InputError naming file, place and field."""
+    file = Path(path)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{file}: not valid TOML: {exc}") from None
+    top = Table(document, file=file, where="")
+    for key in ("load", "stack", "target", "criteria"):
+        if top.has(key) and not isinstance(document[key], Mapping):
+            raise InputError(f"{file}: [{key}] must be a table")
+    load_table = top.table("load")
+    if load_table is None:
+        raise InputError(f"{file}: [load] is missing: say how many users to run, e.g. "
+                         f"`[load]` with `steps = [{{users = 10, spawn_rate = 5, duration = \"30s\"}}]`")
+    load = _read_load(load_table)
+    if top.has("stack") and top.has("target"):
+        raise InputError(f"{file}: give either [stack] (start a stack) or [target] (your own service), not both")
+    target_table, stack_table = top.table("target"), top.table("stack")
+    target = _read_target(target_table) if target_table is not None else None
+    stack = None if target else (_read_stack(stack_table, file) if stack_table is not None
+                                 else StackRef(path=DEFAULT_STACK))
+    raw_faults = top.raw("faults", [])
+    if not isinstance(raw_faults, list):
+        raise InputError(f"{file}: `faults` must be an array of tables: write each fault as [[faults]]")
+    faults = tuple(_read_fault(raw, i, file, load) for i, raw in enumerate(raw_faults))
+    _check_overlaps(faults, file)
+    _check_targets(faults, file, stack, target)
+    criteria = _read_criteria(top.table("criteria"), file)
+    name = top.string("name", default=file.stem) or file.stem
+    description = top.string("description", default="") or ""
+    top.finish(extra_known=_TOP_LEVEL)
+    return Scenario(path=file, name=name, load=load, faults=faults, criteria=criteria, stack=stack,
+                    target=target, description=description, text=text)
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{file}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{file}: cannot read the scenario: {exc}") from None
+    return parse_scenario(text, file)
