@@ -17,12 +17,21 @@ from types import MappingProxyType
 from typing import Any
 
 from brownout.errors import InputError
-from brownout.faults.kinds import KINDS, SCHEMAS, DbLockParams, FaultParams, read_params
+from brownout.faults.kinds import (
+    KINDS,
+    SCHEMAS,
+    DbLockParams,
+    FaultParams,
+    NetworkParams,
+    check_fields,
+    read_params,
+)
 from brownout.faults.tables import Table, parse_duration
 
 __all__ = [
-    "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackRef",
-    "TargetRef", "format_duration", "load_scenario", "parse_duration", "parse_scenario",
+    "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackNames",
+    "StackRef", "TargetRef", "format_duration", "load_scenario", "parse_duration", "parse_scenario",
+    "stack_names",
 ]  # fmt: skip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -108,14 +117,21 @@ class Load:
             previous = step.users
         spike = self.spike
         if spike and spike.users >= users:
-            base = self.target_at(spike.at_s)
-            below = base[0] if base and base[0] < spike.users else 0
+            below = next(
+                (
+                    step.users
+                    for start, step in zip(self.step_starts(), self.steps, strict=True)
+                    if start <= spike.at_s < start + step.duration_s
+                ),
+                0,
+            )
             at_spike = spike.at_s + max(0.0, users - below) / spike.spawn_rate
             best = at_spike if best is None else min(best, at_spike)
         return best
 
 
 def _read_step(table: Table) -> LoadStep:
+    table.only("users", "spawn_rate", "duration")
     users = table.integer("users", required=True, minimum=0)
     spawn_rate = table.number("spawn_rate", required=True, positive=True)
     duration = table.duration("duration", required=True)
@@ -125,6 +141,7 @@ def _read_step(table: Table) -> LoadStep:
 
 
 def _read_ramp(table: Table) -> tuple[LoadStep, ...]:
+    table.only("from", "to", "step", "step_duration", "spawn_rate")
     start = table.integer("from", minimum=0, default=0)
     end = table.integer("to", required=True, minimum=1)
     increment = table.integer("step", required=True, minimum=1)
@@ -142,6 +159,7 @@ def _read_ramp(table: Table) -> tuple[LoadStep, ...]:
 
 
 def _read_spike(table: Table, load_end: float) -> Spike:
+    table.only("at", "users", "duration", "spawn_rate")
     at = table.duration("at", required=True, allow_zero=True)
     users = table.integer("users", required=True, minimum=1)
     duration = table.duration("duration", required=True)
@@ -149,12 +167,16 @@ def _read_spike(table: Table, load_end: float) -> Spike:
     table.finish()
     assert at is not None and users is not None and duration is not None and spawn_rate is not None
     if at + duration > load_end:
-        raise table.error("duration", f"the spike ends at {format_duration(at + duration)}, after the load "
-                                      f"ends at {format_duration(load_end)}")
+        raise table.error(
+            "duration",
+            f"the spike ends at {format_duration(at + duration)}, after the load "
+            f"ends at {format_duration(load_end)}",
+        )
     return Spike(at_s=at, users=users, duration_s=duration, spawn_rate=spawn_rate)
 
 
 def _read_load(table: Table) -> Load:
+    table.only("steps", "ramp", "spike", "users", "locustfile")
     if table.has("steps") and table.has("ramp"):
         raise table.error("ramp", "give either `steps` or `ramp`, not both")
     if table.has("ramp"):
@@ -164,18 +186,21 @@ def _read_load(table: Table) -> Load:
     else:
         raw_steps = table.raw("steps")
         if raw_steps is None:
-            raise table.error("steps", "is missing: give `steps = [{users, spawn_rate, duration}, ...]` "
-                                       "or a `[load.ramp]` table")
+            raise table.missing(
+                "steps", "give `steps = [{users, spawn_rate, duration}, ...]` or a `[load.ramp]` table"
+            )
         if not isinstance(raw_steps, list) or not raw_steps:
             raise table.error("steps", "must be a non-empty list of {users, spawn_rate, duration} tables")
-        steps = tuple(_read_step(Table(raw, file=table.file, where=f"load.steps[{i}]"))
-                      for i, raw in enumerate(raw_steps))
+        steps = tuple(
+            _read_step(Table(raw, file=table.file, where=f"load.steps[{i}]"))
+            for i, raw in enumerate(raw_steps)
+        )
     if not any(step.users > 0 for step in steps):
         raise table.error("steps", "every step has 0 users: nothing would drive the service")
     mix: list[tuple[str, int]] = []
     mix_table = table.table("users")
     if mix_table is not None:
-        for name in mix_table.keys():
+        for name in mix_table.keys():  # noqa: SIM118 (a Table, not a dict)
             weight = mix_table.integer(name, minimum=1)
             assert weight is not None
             mix.append((name, weight))
@@ -220,6 +245,7 @@ def _read_url(table: Table, key: str) -> str:
 
 
 def _read_target(table: Table) -> TargetRef:
+    table.only("host", "proxy", "admin", "control")
     host = _read_url(table, "host")
     endpoints: dict[str, Endpoint | None] = {}
     for key in ("proxy", "admin", "control"):
@@ -227,6 +253,7 @@ def _read_target(table: Table) -> TargetRef:
         if sub is None:
             endpoints[key] = None
             continue
+        sub.only("url", "token")
         url = _read_url(sub, "url")
         token = sub.string("token")
         sub.finish()
@@ -246,6 +273,7 @@ def _resolve(path_text: str, scenario_path: Path) -> Path:
 
 
 def _read_stack(table: Table, scenario_path: Path) -> StackRef:
+    table.only("path")
     text = table.string("path")
     table.finish()
     if text is None:
@@ -256,20 +284,23 @@ def _read_stack(table: Table, scenario_path: Path) -> StackRef:
     return StackRef(path=path)
 
 
-def stack_targets(stack: StackRef) -> tuple[str, ...]:
-    """Names a fault may target in this stack: its components and proxies (best effort)."""
-    try:
-        document = tomllib.loads(stack.path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return SAMPLE_TARGETS
-    names: list[str] = []
-    for section in ("components", "proxies", "routes"):
-        value = document.get(section)
-        if isinstance(value, Mapping):
-            names += [str(name) for name in value]
-        elif isinstance(value, list):
-            names += [str(item["name"]) for item in value if isinstance(item, Mapping) and "name" in item]
-    return tuple(dict.fromkeys(names)) or SAMPLE_TARGETS
+@dataclass(frozen=True)
+class StackNames:
+    components: tuple[str, ...]
+    proxies: tuple[str, ...]
+
+
+SAMPLE_NAMES = StackNames(components=SAMPLE_TARGETS + ("faultproxy",), proxies=("upstream", "notifier"))
+
+
+def stack_names(stack: StackRef) -> StackNames:
+    """The components and proxies of a stack: what its faults may target."""
+    if not stack.path.is_file() and stack.path == DEFAULT_STACK:
+        return SAMPLE_NAMES  # the sample stack file is not there yet: assume its usual shape
+    from brownout.stack.spec import load_stack_spec
+
+    spec = load_stack_spec(stack.path)
+    return StackNames(components=spec.names, proxies=tuple(proxy.name for proxy in spec.proxies))
 
 
 # --- faults ----------------------------------------------------------------------------------------
@@ -304,6 +335,7 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     where = f'faults[{index}] "{name_hint}"' if isinstance(name_hint, str) else f"faults[{index}]"
     table = Table(raw, file=file, where=where)
     kind = table.required_string("kind", choices=KINDS)
+    check_fields(kind, table)
     target = table.required_string("target")
     name = table.string("name", default=f"{kind}-{target}-{index}") or ""
     description = table.string("description", default="") or ""
@@ -313,48 +345,80 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     if has_at and has_users:
         raise table.error("when_users", "give either `at` or `when_users`, not both")
     if not has_at and not has_users:
-        raise table.error("at", "is missing: say when the fault starts with `at = \"45s\"` (offset from the "
-                                "test start) or `when_users = 50`")
+        raise table.missing(
+            "at",
+            'say when the fault starts with `at = "45s"` (offset from the test start) or `when_users = 50`',
+        )
     at = table.duration("at", allow_zero=True)
     when_users = table.integer("when_users", minimum=1)
     if when_users is not None:
         reached = load.time_to_reach(when_users)
         if reached is None:
-            raise table.error("when_users", f"the load never reaches {when_users} users "
-                                            f"(its peak is {load.max_users})")
+            raise table.error(
+                "when_users", f"the load never reaches {when_users} users (its peak is {load.max_users})"
+            )
         planned = reached
     else:
         assert at is not None
         planned = at
     params = read_params(kind, table, target)
-    spec = FaultSpec(index=index, name=name, target=target, kind=kind, params=params, duration_s=duration,
-                     at_s=at, when_users=when_users, description=description, planned_offset_s=planned)
+    spec = FaultSpec(
+        index=index,
+        name=name,
+        target=target,
+        kind=kind,
+        params=params,
+        duration_s=duration,
+        at_s=at,
+        when_users=when_users,
+        description=description,
+        planned_offset_s=planned,
+    )
     end = spec.planned_end_offset_s
     if end > load.duration_s + 1e-9:
-        raise table.error("duration", f"the fault ends at {format_duration(end)}, after the load ends at "
-                                      f"{format_duration(load.duration_s)}: shorten it or start it earlier")
+        raise table.error(
+            "duration",
+            f"the fault ends at {format_duration(end)}, after the load ends at "
+            f"{format_duration(load.duration_s)}: shorten it or start it earlier",
+        )
     return spec
 
 
-def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None,
-                   target: TargetRef | None) -> None:
-    known = stack_targets(stack) if stack else ()
+def _check_targets(
+    faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None, target: TargetRef | None
+) -> None:
+    names = stack_names(stack) if stack and any(SCHEMAS[f.kind].needs_stack_target for f in faults) else None
     endpoint_for = {"network": "proxy", "app": "admin", "component": "control"}
     for fault in faults:
         where = f"{file}: {fault.label}"
-        if stack and SCHEMAS[fault.kind].needs_stack_target and fault.target not in known:
-            raise InputError(f"{where}: field 'target': unknown target {fault.target!r}; the stack has "
-                             f"{', '.join(known)}")
+        params = fault.params
+        if names is not None:
+            if isinstance(params, NetworkParams):
+                if params.proxy not in names.proxies:
+                    field_name = "proxy" if params.proxy != fault.target else "target"
+                    raise InputError(
+                        f"{where}: field {field_name!r}: the stack has no proxy "
+                        f"{params.proxy!r} (its proxies: {', '.join(names.proxies) or 'none'})"
+                    )
+            elif SCHEMAS[fault.kind].needs_stack_target and fault.target not in names.components:
+                raise InputError(
+                    f"{where}: field 'target': unknown target {fault.target!r}; the stack has "
+                    f"{', '.join(names.components)}"
+                )
         if target is None:
             continue
         needed = endpoint_for.get(fault.kind)
-        if isinstance(fault.params, DbLockParams):
-            if fault.params.db_path is None:
-                raise InputError(f"{where}: field 'db_path': required with [target] (no stack to read the "
-                                 f"gateway's data dir from)")
+        if isinstance(params, DbLockParams):
+            if params.db_path is None:
+                raise InputError(
+                    f"{where}: field 'db_path': required with [target] (no stack to read the "
+                    f"gateway's data dir from)"
+                )
         elif needed and getattr(target, needed) is None:
-            raise InputError(f"{where}: field 'kind': a {fault.kind!r} fault against [target] needs a "
-                             f"[target.{needed}] table with its url")
+            raise InputError(
+                f"{where}: field 'kind': a {fault.kind!r} fault against [target] needs a "
+                f"[target.{needed}] table with its url"
+            )
 
 
 def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
@@ -362,15 +426,18 @@ def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
     names: dict[str, FaultSpec] = {}
     for fault in faults:
         if fault.name in names:
-            raise InputError(f"{file}: {fault.label}: field 'name': {fault.name!r} is already used by "
-                             f"{names[fault.name].label}")
+            raise InputError(
+                f"{file}: {fault.label}: field 'name': {fault.name!r} is already used by "
+                f"{names[fault.name].label}"
+            )
         names[fault.name] = fault
     for earlier, later in zip(ordered, ordered[1:], strict=False):
         if earlier.target == later.target and later.planned_offset_s < earlier.planned_end_offset_s:
             raise InputError(
                 f"{file}: {later.label}: field 'at': overlaps {earlier.label} on target {later.target!r} "
                 f"({format_duration(later.planned_offset_s)} is before that fault ends at "
-                f"{format_duration(earlier.planned_end_offset_s)}); one target takes one fault at a time")
+                f"{format_duration(earlier.planned_end_offset_s)}); one target takes one fault at a time"
+            )
 
 
 # --- the scenario ----------------------------------------------------------------------------------
@@ -394,7 +461,7 @@ def _read_criteria(table: Table | None, file: Path) -> Any:
     except ImportError:
         # The checks are not there yet: keep the thresholds to be validated when they are.
         return MappingProxyType(mapping)
-    return Criteria.from_mapping(mapping, source=f"{file}: [criteria]")
+    return Criteria.from_mapping(mapping, source=str(file))
 
 
 def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
@@ -405,20 +472,28 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: not valid TOML: {exc}") from None
     top = Table(document, file=file, where="")
+    top.only(*_TOP_LEVEL)
     for key in ("load", "stack", "target", "criteria"):
         if top.has(key) and not isinstance(document[key], Mapping):
             raise InputError(f"{file}: [{key}] must be a table")
     load_table = top.table("load")
     if load_table is None:
-        raise InputError(f"{file}: [load] is missing: say how many users to run, e.g. "
-                         f"`[load]` with `steps = [{{users = 10, spawn_rate = 5, duration = \"30s\"}}]`")
+        raise InputError(
+            f"{file}: [load] is missing: say how many users to run, e.g. "
+            f'`[load]` with `steps = [{{users = 10, spawn_rate = 5, duration = "30s"}}]`'
+        )
     load = _read_load(load_table)
     if top.has("stack") and top.has("target"):
-        raise InputError(f"{file}: give either [stack] (start a stack) or [target] (your own service), not both")
+        raise InputError(
+            f"{file}: give either [stack] (start a stack) or [target] (your own service), not both"
+        )
     target_table, stack_table = top.table("target"), top.table("stack")
     target = _read_target(target_table) if target_table is not None else None
-    stack = None if target else (_read_stack(stack_table, file) if stack_table is not None
-                                 else StackRef(path=DEFAULT_STACK))
+    stack = (
+        None
+        if target
+        else (_read_stack(stack_table, file) if stack_table is not None else StackRef(path=DEFAULT_STACK))
+    )
     raw_faults = top.raw("faults", [])
     if not isinstance(raw_faults, list):
         raise InputError(f"{file}: `faults` must be an array of tables: write each fault as [[faults]]")
@@ -429,8 +504,17 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     name = top.string("name", default=file.stem) or file.stem
     description = top.string("description", default="") or ""
     top.finish(extra_known=_TOP_LEVEL)
-    return Scenario(path=file, name=name, load=load, faults=faults, criteria=criteria, stack=stack,
-                    target=target, description=description, text=text)
+    return Scenario(
+        path=file,
+        name=name,
+        load=load,
+        faults=faults,
+        criteria=criteria,
+        stack=stack,
+        target=target,
+        description=description,
+        text=text,
+    )
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -179,7 +179,8 @@ def _json_or_none(text: str | None) -> dict[str, Any] | None:
 
 def _open_thread(client: Any) -> str | None:
     with client.post(
-        "/threads", json={}, headers={"Idempotency-Key": _new_key()}, name="POST /threads", catch_response=True,
+        "/threads", json={}, headers={"Idempotency-Key": _new_key()}, name="POST /threads",
+        catch_response=True,
     ) as resp:
         body = _json_or_none(resp.text)
         if resp.status_code == 201 and body:

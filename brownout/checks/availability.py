@@ -31,7 +31,9 @@ def check_availability(history: History, criteria: Criteria) -> CheckResult:
     if not windows:
         return CheckResult("availability", Status.PASS, "no faults were injected: nothing to judge")
     timeline = history.timeline
-    faults, reasons, statuses = [], [], []
+    faults: list[dict[str, Any]] = []
+    reasons: list[str] = []
+    statuses: list[Status] = []
     for window in windows:
         overall = timeline.window(window.start, window.end, ALL_OPERATIONS)
         operations = {
@@ -62,7 +64,10 @@ def check_availability(history: History, criteria: Criteria) -> CheckResult:
             }
         )
     status = Status.worst(statuses)
-    worst = min((f["overall"]["availability"] for f in faults if f["overall"]["availability"] is not None), default=None)
+    worst = min(
+        (f["overall"]["availability"] for f in faults if f["overall"]["availability"] is not None),
+        default=None,
+    )
     summary = (
         f"{len(windows)} fault(s); lowest availability "
         + ("n/a" if worst is None else f"{worst:.1%}")

@@ -64,14 +64,16 @@ class Criteria:
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], source: str = "[criteria]") -> Criteria:
-        """Validate a [criteria] table; unknown keys and wrong types raise InputError naming source and field."""
+        """Validate a [criteria] table; unknown keys and wrong types raise InputError naming source, field."""
         if not isinstance(mapping, Mapping):
             raise InputError(f"{source}: [criteria] must be a table, got {type(mapping).__name__}")
         known = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         for key, value in mapping.items():
             if key not in known:
-                raise InputError(f"{source}: criteria.{key}: unknown criterion (known: {', '.join(sorted(known))})")
+                raise InputError(
+                    f"{source}: criteria.{key}: unknown criterion (known: {', '.join(sorted(known))})"
+                )
             values[key] = _convert(source, key, known[key].type, value)
         return cls(**values)
 

@@ -1,4 +1,4 @@
-"""Fault windows, from faults.csv's actual start and end (never the plan), and episodes of overlapping faults."""
+"""Fault windows from faults.csv's actual start and end (never the plan); episodes of overlapping faults."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def run_span(history: History) -> tuple[float, float]:
 def fault_windows(history: History) -> list[FaultWindow]:
     """Every fault that was actually injected, by start time; skipped / inject-failed ones have no window."""
     _, run_end = run_span(history)
-    injected = sorted((f for f in history.faults if f.actual_start is not None), key=lambda f: f.actual_start or 0.0)
+    injected = sorted(
+        (f for f in history.faults if f.actual_start is not None), key=lambda f: f.actual_start or 0.0
+    )
     seen: dict[str, int] = {}
     windows = []
     for fault in injected:
@@ -60,7 +62,9 @@ def fault_windows(history: History) -> list[FaultWindow]:
         seen[fault.name] = seen.get(fault.name, 0) + 1
         label = fault.name if seen[fault.name] == 1 else f"{fault.name}#{seen[fault.name]}"
         heal = fault.actual_end
-        windows.append(FaultWindow(label, fault, fault.actual_start, heal, heal if heal is not None else run_end))
+        windows.append(
+            FaultWindow(label, fault, fault.actual_start, heal, heal if heal is not None else run_end)
+        )
     return windows
 
 

@@ -18,6 +18,7 @@ class Figure:
     replicates: FloatArray | None = None
     basis: str = ""  # what was resampled, e.g. "240 buckets (60 blocks of 1 s)" or "3 runs"
     requests: int = 0  # requests behind the figure, for the thin-tail rule
+    model: str = "bootstrap"  # how replicates were made: resampling, or draws from a count model
 
     @property
     def has_interval(self) -> bool:
@@ -38,6 +39,10 @@ class Side:
 
     def requests(self, operation: str) -> int:
         return max(
-            (f.requests for (kind, scope, _), f in self.figures.items() if kind == "operation" and scope == operation),
+            (
+                f.requests
+                for (kind, scope, _), f in self.figures.items()
+                if kind == "operation" and scope == operation
+            ),
             default=0,
         )

@@ -126,7 +126,8 @@ def _map_columns(
     if unknown:
         raise InputError(
             f"{path} line 1: unknown column(s) {', '.join(repr(c) for c in unknown)}; "
-            "is this a Locust --csv file? (expected e.g. Type, Name, Request Count, Failure Count, 50%, 95%, ...)"
+            "is this a Locust --csv file? (expected e.g. Type, Name, Request Count, Failure Count, "
+            "50%, 95%, ...)"
         )
     missing = [known[name][0] for name in required if name not in fields]
     if missing:
@@ -217,7 +218,9 @@ def _read_stats(path: Path) -> tuple[dict[str, LocustOperation], list[str]]:
         rps = _number(cell("rps"), path, line, header[fields["rps"]]) if "rps" in fields else None
         if key in operations:
             raise InputError(f"{path} line {line}: operation {key!r} appears twice")
-        operations[key] = LocustOperation(key, requests, failures, rps, max_ms if requests else None, percentiles)
+        operations[key] = LocustOperation(
+            key, requests, failures, rps, max_ms if requests else None, percentiles
+        )
     if AGGREGATED not in operations:
         raise InputError(
             f"{path} line {last_line}: no 'Aggregated' row after the last line; Locust writes it last, "

@@ -77,9 +77,10 @@ OPERATION_METRICS: tuple[Metric, ...] = (
 )
 
 FAULT_METRICS: tuple[Metric, ...] = (
-    Metric("availability", "ratio", True, False, 0.02),
-    Metric("recovery_s", "s", False, True, 0.20, "time_floor_s"),
-    Metric("detection_s", "s", False, True, 0.20, "time_floor_s"),
+    # One fault window is one sample of each of these: defaults are wider than for request latencies.
+    Metric("availability", "ratio", True, False, 0.05),
+    Metric("recovery_s", "s", False, True, 0.25, "time_floor_s"),
+    Metric("detection_s", "s", False, True, 0.25, "time_floor_s"),
     Metric("amplification", "x", False, True, 0.10, "amplification_floor"),
 )
 
@@ -88,7 +89,7 @@ INTEGRITY_METRICS: tuple[Metric, ...] = tuple(
     Metric(name, "count", False, False, 0.0)
     for name in (
         "lost", "duplicated", "unverifiable", "stream_gaps", "stream_duplicates",
-        "half_done_workflows", "leaked_reservations",
+        "half_done_workflows", "leaked_reservations", "unverified_runs",
     )
 )  # fmt: skip
 
@@ -98,8 +99,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in OPERATION_METRICS + FAULT_METRI
 DEFAULT_FLOORS: dict[str, float] = {
     "latency_floor_ms": 2.0,
     "rps_floor": 0.0,
-    "time_floor_s": 1.0,
-    "amplification_floor": 0.05,
+    "time_floor_s": 2.0,
+    "amplification_floor": 0.1,
 }
 # A percentile is judged only when at least this many requests lie beyond it on both sides; fewer
 # make p99 of a few hundred requests one or two unlucky requests.

@@ -102,7 +102,7 @@ def _parse(document: dict[str, Any], path: str) -> Tolerances:
     if unknown:
         raise InputError(
             f"{path}: unknown table(s) {', '.join(sorted(unknown))}; "
-            "expected [default], [stats], [operations.\"NAME\"], [faults.\"NAME\"]"
+            'expected [default], [stats], [operations."NAME"], [faults."NAME"]'
         )
     default: dict[str, float] = {}
     overrides: dict[str, Allowance] = {}
@@ -136,7 +136,9 @@ def _scoped(
     for scope, entries in _table(document, table, path).items():
         where = f'{path}: [{table}."{scope}"]'
         if not isinstance(entries, dict):
-            raise InputError(f'{where}: must be a table of metric = tolerance, e.g. [{table}."{scope}"] p95 = 0.2')
+            raise InputError(
+                f'{where}: must be a table of metric = tolerance, e.g. [{table}."{scope}"] p95 = 0.2'
+            )
         scoped[scope] = {}
         for key, value in entries.items():
             if key not in METRICS:
@@ -162,7 +164,10 @@ def _allowance(value: dict[str, Any], metric: Metric, where: str) -> Allowance:
 def _stats(table: dict[str, Any], path: str, min_tail: int) -> StatsSettings:
     unknown = set(table) - {"confidence", "replicates", "seed"}
     if unknown:
-        raise InputError(f"{path}: [stats] unknown key(s) {', '.join(sorted(unknown))}; known: confidence, replicates, seed")
+        raise InputError(
+            f"{path}: [stats] unknown key(s) {', '.join(sorted(unknown))}; "
+            "known: confidence, replicates, seed"
+        )
     confidence = _number(table.get("confidence", 0.95), f"{path}: [stats] confidence")
     if not 0.5 <= confidence < 1.0:
         raise InputError(f"{path}: [stats] confidence must be within 0.5..0.999, got {confidence}")

@@ -7,6 +7,7 @@ read by brownout.scenario; everything else belongs to its kind and is read here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,20 +114,30 @@ def _network(table: Table, target: str) -> NetworkParams:
     if down and toxic:
         raise table.error("down", "use either `down = true` (proxy disabled) or `toxic = ...`, not both")
     if not down and not toxic:
-        raise table.error("toxic", "is missing: give a toxic type (latency, timeout, reset_peer, bandwidth, "
-                                   "slow_close, limit_data, slicer) or `down = true`")
+        raise table.missing(
+            "toxic",
+            "give a toxic type (latency, timeout, reset_peer, bandwidth, "
+            "slow_close, limit_data, slicer) or `down = true`",
+        )
     attributes: list[tuple[str, int]] = []
     if attributes_table is not None:
         if down:
             raise table.error("attributes", "only applies to a toxic, not to `down = true`")
         assert toxic is not None
+        attributes_table.only(*TOXIC_ATTRIBUTES[toxic])
         for name in TOXIC_ATTRIBUTES[toxic]:
             value = attributes_table.integer(name, minimum=0)
             if value is not None:
                 attributes.append((name, value))
         attributes_table.finish()
-    return NetworkParams(proxy=proxy, toxic=toxic, attributes=tuple(attributes), stream=stream,
-                         toxicity=float(toxicity if toxicity is not None else 1.0), down=down)
+    return NetworkParams(
+        proxy=proxy,
+        toxic=toxic,
+        attributes=tuple(attributes),
+        stream=stream,
+        toxicity=float(toxicity if toxicity is not None else 1.0),
+        down=down,
+    )
 
 
 def _component(table: Table, target: str) -> ComponentParams:
@@ -148,13 +159,16 @@ def _app(table: Table, target: str) -> AppParams | DbLockParams:
         raise table.error(field_name, "only applies with `db_lock = true`")
     dependency = table.string("dependency")
     if dependency is None:
-        raise table.error("dependency", "is missing: name the gateway dependency to break (e.g. \"upstream\"), "
-                                        "or set `db_lock = true`")
+        raise table.missing(
+            "dependency", 'name the gateway dependency to break (e.g. "upstream"), or set `db_lock = true`'
+        )
     error_rate = table.number("error_rate", minimum=0.0, maximum=1.0)
     latency_ms = table.integer("latency_ms", minimum=0)
     if not error_rate and not latency_ms:
-        raise table.error("error_rate", "give `error_rate` (0..1) and/or `latency_ms` (> 0); "
-                                        "with neither the fault does nothing")
+        raise table.error(
+            "error_rate",
+            "give `error_rate` (0..1) and/or `latency_ms` (> 0); with neither the fault does nothing",
+        )
     return AppParams(dependency=dependency, error_rate=error_rate or 0.0, latency_ms=latency_ms or 0)
 
 
@@ -162,6 +176,7 @@ def _http_request(table: Table, key: str, required: bool) -> HttpRequestSpec | N
     request = table.table(key, required=required)
     if request is None:
         return None
+    request.only("method", "url", "body", "headers")
     method = request.string("method", default="POST", choices=HTTP_METHODS) or "POST"
     url = request.required_string("url")
     if not url.startswith(("http://", "https://")):
@@ -208,17 +223,31 @@ SCHEMAS: dict[str, KindSchema] = {
     "command": KindSchema(("inject", "heal", "timeout"), needs_stack_target=False),
 }
 
-_READERS = {"network": _network, "component": _component, "app": _app, "http": _http, "command": _command}
+_READERS: dict[str, Callable[[Table, str], FaultParams]] = {
+    "network": _network,
+    "component": _component,
+    "app": _app,
+    "http": _http,
+    "command": _command,
+}
 
 
-def read_params(kind: str, table: Table, target: str) -> FaultParams:
-    """Read and validate the kind-specific fields of a fault table (common fields already read)."""
+def check_fields(kind: str, table: Table) -> None:
+    """Before anything is read: every key must be a common field or one of this kind's."""
     own = SCHEMAS[kind].fields + COMMON_FIELDS
     for other_kind, schema in SCHEMAS.items():
         for key in schema.fields:
             if key not in own and table.has(key):
-                raise table.error(key, f"does not apply to kind {kind!r} (it is a {other_kind!r} field); "
-                                       f"{kind!r} takes: {', '.join(SCHEMAS[kind].fields)}")
+                raise table.error(
+                    key,
+                    f"does not apply to kind {kind!r} (it is a {other_kind!r} field); "
+                    f"{kind!r} takes: {', '.join(SCHEMAS[kind].fields)}",
+                )
+    table.only(*own)
+
+
+def read_params(kind: str, table: Table, target: str) -> FaultParams:
+    """Read and validate the kind-specific fields of a fault table (common fields already read)."""
     params: FaultParams = _READERS[kind](table, target)
     table.finish(extra_known=SCHEMAS[kind].fields + COMMON_FIELDS)
     return params
@@ -232,8 +261,11 @@ def params_as_dict(params: FaultParams) -> dict[str, Any]:
         if isinstance(value, dict):
             return {k: _plain(v) for k, v in value.items() if v not in (None, (), [])}
         if isinstance(value, tuple | list):
-            if value and all(isinstance(v, tuple | list) and len(v) == 2 for v in value) \
-                    and all(isinstance(v[0], str) for v in value):
+            if (
+                value
+                and all(isinstance(v, tuple | list) and len(v) == 2 for v in value)
+                and all(isinstance(v[0], str) for v in value)
+            ):
                 return {k: _plain(v) for k, v in value}
             return [_plain(v) for v in value]
         return value

@@ -31,13 +31,19 @@ def parse_duration(text: str) -> float:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         position = match.end()
     if position != len(compact):
-        raise ValueError(f"cannot read duration {text!r}: write it like \"45s\", \"2m\", \"1m30s\" or \"500ms\"")
+        raise ValueError(f'cannot read duration {text!r}: write it like "45s", "2m", "1m30s" or "500ms"')
     return total
 
 
 def _type_name(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-             dict: "a table"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -59,6 +65,9 @@ class Table:
 
     def error(self, field: str, message: str) -> InputError:
         return self._error(f"field {field!r}: {message}")
+
+    def missing(self, field: str, hint: str) -> InputError:
+        return self._error(f"field {field!r} is missing: {hint}")
 
     # --- presence ---------------------------------------------------------------------------------
     def has(self, key: str) -> bool:
@@ -85,8 +94,9 @@ class Table:
         return self._required(key) if required else self.raw(key)
 
     # --- typed reads ------------------------------------------------------------------------------
-    def string(self, key: str, *, required: bool = False, default: str | None = None,
-               choices: tuple[str, ...] = ()) -> str | None:
+    def string(
+        self, key: str, *, required: bool = False, default: str | None = None, choices: tuple[str, ...] = ()
+    ) -> str | None:
         value = self._get(key, required)
         if value is None:
             return default
@@ -113,8 +123,9 @@ class Table:
             raise self.error(key, f"must be true or false, got {_type_name(value)}")
         return value
 
-    def integer(self, key: str, *, required: bool = False, minimum: int | None = None,
-                default: int | None = None) -> int | None:
+    def integer(
+        self, key: str, *, required: bool = False, minimum: int | None = None, default: int | None = None
+    ) -> int | None:
         value = self._get(key, required)
         if value is None:
             return default
@@ -124,9 +135,16 @@ class Table:
             raise self.error(key, f"must be at least {minimum}, got {value}")
         return value
 
-    def number(self, key: str, *, required: bool = False, minimum: float | None = None,
-               maximum: float | None = None, positive: bool = False,
-               default: float | None = None) -> float | None:
+    def number(
+        self,
+        key: str,
+        *,
+        required: bool = False,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        positive: bool = False,
+        default: float | None = None,
+    ) -> float | None:
         value = self._get(key, required)
         if value is None:
             return default
@@ -146,7 +164,7 @@ class Table:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.error(key, f"must be a duration like \"45s\", got {_type_name(value)}")
+            raise self.error(key, f'must be a duration like "45s", got {_type_name(value)}')
         if isinstance(value, str):
             try:
                 seconds = parse_duration(value)
@@ -155,7 +173,8 @@ class Table:
         else:
             seconds = float(value)
         if seconds < 0 or (seconds == 0 and not allow_zero):
-            raise self.error(key, f"must be {'at least 0' if allow_zero else 'greater than 0'}, got {value!r}")
+            bound = "at least 0" if allow_zero else "greater than 0"
+            raise self.error(key, f"must be {bound}, got {value!r}")
         return seconds
 
     def string_list(self, key: str, *, required: bool = False) -> tuple[str, ...] | None:
@@ -163,8 +182,9 @@ class Table:
         if value is None:
             return None
         if isinstance(value, str):
-            raise self.error(key, f"must be an argv list like [\"prog\", \"arg\"], never a shell string "
-                                  f"(got {value!r})")
+            raise self.error(
+                key, f'must be an argv list like ["prog", "arg"], never a shell string (got {value!r})'
+            )
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise self.error(key, "must be a non-empty list of strings (an argv list)")
         return tuple(value)
@@ -185,13 +205,15 @@ class Table:
             raise self.error(key, f"must be a table, got {_type_name(value)}")
         return dict(value)
 
-    # --- closing ----------------------------------------------------------------------------------
+    # --- unknown keys -----------------------------------------------------------------------------
+    def only(self, *known: str) -> None:
+        """Reject unknown keys before reading, so a typo gets a suggestion, not a 'missing' error."""
+        for key in self._data:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(sorted(known))}"
+                raise self._error(f"unknown field {key!r} ({hint})")
+
     def finish(self, extra_known: tuple[str, ...] = ()) -> None:
         """Reject keys nobody read: they are typos or options that do not exist."""
-        known = sorted(self._seen | set(extra_known))
-        for key in self._data:
-            if key in self._seen or key in extra_known:
-                continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(known)}"
-            raise self._error(f"unknown field {key!r} ({hint})")
+        self.only(*sorted(self._seen | set(extra_known)))

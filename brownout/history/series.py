@@ -10,7 +10,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from brownout.history.histogram import LatencyHistogram
+from brownout.history.histogram import LatencyHistogram, merge_groups
 from brownout.history.records import TelemetryRow, TimelineRow, encode_labels
 
 ALL_OPERATIONS = "(all)"
@@ -85,14 +85,12 @@ class OperationSeries:
         return self.stats(self.index_range(start, end))
 
     def stats(self, indexes: Iterable[int]) -> WindowStats:
-        ok = degraded = failed = buckets = 0
-        hist = LatencyHistogram()
-        for i in indexes:
-            ok += self.ok[i]
-            degraded += self.degraded[i]
-            failed += self.failed[i]
-            buckets += 1 if self.total_at(i) else 0
-            hist.merge(self.hists[i])
+        chosen = list(indexes)
+        ok = sum(self.ok[i] for i in chosen)
+        degraded = sum(self.degraded[i] for i in chosen)
+        failed = sum(self.failed[i] for i in chosen)
+        buckets = sum(1 for i in chosen if self.total_at(i))
+        hist = LatencyHistogram.merged(self.hists[i] for i in chosen)
         return WindowStats(ok, degraded, failed, hist, buckets)
 
 
@@ -139,15 +137,25 @@ class Timeline:
         return sorted(self.series)
 
     def all_operations(self) -> OperationSeries:
-        """Every operation merged per bucket (computed once)."""
+        """Every operation merged per bucket (computed once, vectorised)."""
         if self._all is None:
-            rows = (
-                TimelineRow(s.times[i], "", "", s.ok[i], s.degraded[i], s.failed[i], s.hists[i])
-                for s in self.series.values()
-                for i in range(len(s))
-            )
-            merged = Timeline.from_rows(rows, self.bucket_s).series
-            self._all = next(iter(merged.values())) if merged else OperationSeries(self.bucket_s)
+            keys = sorted({round(t * 1000) for s in self.series.values() for t in s.times})
+            slot = {key: index for index, key in enumerate(keys)}
+            merged = OperationSeries(self.bucket_s)
+            merged.times = [key / 1000 for key in keys]
+            merged.ok, merged.degraded, merged.failed = [0] * len(keys), [0] * len(keys), [0] * len(keys)
+            groups: list[int] = []
+            hists: list[LatencyHistogram] = []
+            for series in self.series.values():
+                for i, t in enumerate(series.times):
+                    index = slot[round(t * 1000)]
+                    merged.ok[index] += series.ok[i]
+                    merged.degraded[index] += series.degraded[i]
+                    merged.failed[index] += series.failed[i]
+                    groups.append(index)
+                hists.extend(series.hists)
+            merged.hists = merge_groups(hists, groups, len(keys))
+            self._all = merged
         return self._all
 
     def operation(self, name: str) -> OperationSeries:

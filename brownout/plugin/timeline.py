@@ -62,7 +62,7 @@ class TimelineRecorder:
             cell[3].merge(LatencyHistogram.decode(hist))
 
     def flush(self, writer: TimelineWriter, *, before: float | None = None) -> int:
-        """Write (and forget) the buckets that started before `before` (all when None); returns rows written."""
+        """Write and forget the buckets that started before `before` (all when None); returns rows written."""
         limit = math.inf if before is None else math.floor(before / self.bucket_s)
         done = sorted(key for key in self._buckets if key[0] < limit)
         rows = [self._row(key, self._buckets.pop(key)) for key in done]
@@ -73,4 +73,6 @@ class TimelineRecorder:
 
     def _row(self, key: tuple[int, str, str], cell: list) -> TimelineRow:
         index, request_type, name = key
-        return TimelineRow(round(index * self.bucket_s, 6), request_type, name, cell[0], cell[1], cell[2], cell[3])
+        return TimelineRow(
+            round(index * self.bucket_s, 6), request_type, name, cell[0], cell[1], cell[2], cell[3]
+        )

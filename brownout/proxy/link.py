@@ -60,7 +60,7 @@ class Connection:
         for toxic in self._source.toxics_on(UPSTREAM) + self._source.toxics_on(DOWNSTREAM):
             self._arm_timeout(toxic)
         downstream = gevent.spawn(self._pump, self._upstream, self._client, DOWNSTREAM)
-        self._pumps = [gevent.getcurrent(), downstream]  # type: ignore[list-item]
+        self._pumps = [gevent.getcurrent(), downstream]
         self._pump(self._client, self._upstream, UPSTREAM)
         downstream.join()
 
@@ -110,7 +110,10 @@ class Connection:
                     self._pass_on_close(dest, stream)
                     return
                 if not self._source.toxics_on(stream):
-                    dest.sendall(data)
+                    # One plain send usually takes it all and costs less than gevent's sendall machinery.
+                    sent = dest.send(data)
+                    if sent < len(data):
+                        dest.sendall(memoryview(data)[sent:])
                 elif not self._deliver(data, dest, stream, time.monotonic()):
                     return
         except ConnectionResetError:

@@ -16,7 +16,9 @@ def is_ready(url: str | None, port: int, timeout_s: float = 0.5) -> bool:
             return False
     parts = urlsplit(url)
     # http.client, not requests/urllib: those honour HTTP_PROXY, and a probe must never leave loopback.
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s)
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout_s
+    )
     try:
         connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else "") or "/")
         return 200 <= connection.getresponse().status < 300

@@ -47,7 +47,15 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 _STACK_FIELDS = {"cwd", "control_port", "ready_timeout_s", "stop_grace_s", "proxy_component"}
 _COMPONENT_FIELDS = {
-    "name", "command", "port", "ready", "restart", "critical", "env", "max_restarts", "ready_timeout_s",
+    "name",
+    "command",
+    "port",
+    "ready",
+    "restart",
+    "critical",
+    "env",
+    "max_restarts",
+    "ready_timeout_s",
 }
 _PROXY_FIELDS = {"name", "listen", "upstream"}
 
@@ -219,10 +227,10 @@ def _component(raw: object, index: int, default_ready_timeout: float, where: _Wh
         raise here.error("critical", "must be true or false")
     env = raw.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise here.error("env", "must be a table of strings, e.g. env = { KEY = \"value\" }")
+        raise here.error("env", 'must be a table of strings, e.g. env = { KEY = "value" }')
     ready = raw.get("ready")
     if ready is not None and (not isinstance(ready, str) or not (ready.startswith(("/", "http://")))):
-        raise here.error("ready", "must be a URL path like \"/readyz\" or an http:// URL")
+        raise here.error("ready", 'must be a URL path like "/readyz" or an http:// URL')
     max_restarts = raw.get("max_restarts", 5)
     if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
         raise here.error("max_restarts", "must be a whole number >= 0")
@@ -255,7 +263,9 @@ def _proxy(raw: object, index: int, where: _Where) -> ProxySpec:
 def _name(raw: dict[str, Any], where: _Where) -> str:
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise where.error("name", f"must be lowercase letters, digits, '-' or '_', starting with a letter; got {name!r}")
+        raise where.error(
+            "name", f"must be lowercase letters, digits, '-' or '_', starting with a letter; got {name!r}"
+        )
     return name
 
 
@@ -317,8 +327,12 @@ def _check_placeholders(spec: StackSpec, where: _Where) -> None:
 
 def _check_fixed_ports_distinct(spec: StackSpec, where: _Where) -> None:
     owners: dict[int, str] = {spec.control_port: "[stack] control_port"}
-    claims = [(c.port, f"component {c.name!r}", where.entry("components", c.name), "port") for c in spec.components]
-    claims += [(p.listen, f"proxy {p.name!r}", where.entry("proxies", p.name), "listen") for p in spec.proxies]
+    claims = [
+        (c.port, f"component {c.name!r}", where.entry("components", c.name), "port") for c in spec.components
+    ]
+    claims += [
+        (p.listen, f"proxy {p.name!r}", where.entry("proxies", p.name), "listen") for p in spec.proxies
+    ]
     for port, owner, here, field in claims:
         if port in owners:
             raise here.error(field, f"port {port} is also used by {owners[port]}")

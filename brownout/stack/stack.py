@@ -1,8 +1,8 @@
 """`Stack`: the Python API other parts use to run a stack and act on its components.
 
-    with Stack.start("targets/sample/stack.toml", run_dir, ephemeral_ports=True) as stack:
-        requests.get(stack.url("gateway") + "/readyz")
-        stack.kill("notifier"); stack.start("notifier")
+with Stack.start("targets/sample/stack.toml", run_dir, ephemeral_ports=True) as stack:
+    requests.get(stack.url("gateway") + "/readyz")
+    stack.kill("notifier"); stack.start("notifier")
 """
 
 from __future__ import annotations
@@ -134,7 +134,9 @@ class Stack:
 
     def url(self, name: str) -> str:
         if name not in self._layout.ports:
-            raise UnknownComponentError(f"no component named {name!r} (known: {', '.join(self._layout.ports)})")
+            raise UnknownComponentError(
+                f"no component named {name!r} (known: {', '.join(self._layout.ports)})"
+            )
         return f"http://{HOST}:{self._layout.ports[name]}"
 
     def log_path(self, name: str) -> Path:

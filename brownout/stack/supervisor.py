@@ -79,7 +79,9 @@ class _Child:
 
 
 class Supervisor:
-    def __init__(self, spec: StackSpec, layout: Layout, on_stopping: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, spec: StackSpec, layout: Layout, on_stopping: Callable[[], None] | None = None
+    ) -> None:
         self._spec = spec
         self._children = {c.name: _Child(c, launch_for(spec, c, layout)) for c in spec.components}
         self._inbox: queue.Queue[tuple[str, str, Future[ComponentStatus]]] = queue.Queue()
@@ -115,7 +117,9 @@ class Supervisor:
         try:
             return future.result(timeout=budget)
         except FutureTimeout:
-            raise StackError(f"the supervisor did not finish {action} {name!r} within {budget:.0f}s") from None
+            raise StackError(
+                f"the supervisor did not finish {action} {name!r} within {budget:.0f}s"
+            ) from None
 
     def request_stop(self) -> None:
         self._stop_requested.set()
@@ -211,7 +215,9 @@ class Supervisor:
         launch.data_dir.mkdir(parents=True, exist_ok=True)
         child.restart_at = None
         try:
-            child.proc = process.spawn(list(launch.argv), env=launch.env, cwd=self._spec.cwd, log_path=launch.log_path)
+            child.proc = process.spawn(
+                list(launch.argv), env=launch.env, cwd=self._spec.cwd, log_path=launch.log_path
+            )
         except OSError as exc:
             child.state, child.proc = EXITED, None
             raise StackError(
@@ -259,9 +265,10 @@ class Supervisor:
         late = [w for w in child.waiters if now >= w.deadline]
         if late:
             target = child.launch.ready_url or f"TCP port {child.launch.port}"
+            log_path = child.launch.log_path
             error = StackError(
                 f"component {child.name!r} did not become ready within {child.spec.ready_timeout_s:g}s "
-                f"({target}); last lines of {child.launch.log_path}:\n{process.log_tail(child.launch.log_path)}"
+                f"({target}); last lines of {log_path}:\n{process.log_tail(log_path)}"
             )
             for waiter in late:
                 if not waiter.future.done():

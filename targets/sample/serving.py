@@ -6,6 +6,7 @@ Callers must have run `gevent.monkey.patch_all()` before importing this module (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import logging
@@ -18,7 +19,7 @@ from typing import Any
 import gevent
 from flask import Flask, Response, jsonify, request
 from gevent.pywsgi import WSGIServer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 from werkzeug.exceptions import BadRequest, HTTPException
 
 LOOPBACK = "127.0.0.1"
@@ -35,10 +36,8 @@ class NoDelayWSGIServer(WSGIServer):
     """
 
     def handle(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the peer may already be gone; the handler will notice
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # the peer may already be gone; the handler will notice
-            pass
         super().handle(sock, address)
 
 
@@ -84,6 +83,8 @@ def read_json_object(required: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 def add_metrics_route(app: Flask) -> None:
+    disable_created_metrics()  # the `*_created` series only double what a scraper has to store
+
     @app.get("/metrics")
     def _metrics() -> Response:
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -19,6 +20,14 @@ class Driver(Protocol):
     def heal(self) -> None: ...
 
 
+def session_for(url: str) -> requests.Session:
+    """A session that never sends loopback traffic through an HTTP proxy from the environment."""
+    session = requests.Session()
+    host = urlsplit(url).hostname or ""
+    session.trust_env = host not in ("127.0.0.1", "localhost", "::1")
+    return session
+
+
 def _error_text(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -29,9 +38,19 @@ def _error_text(response: requests.Response) -> str:
     return str(body)[:200]
 
 
-def call(session: requests.Session, method: str, url: str, *, what: str, token: str | None = None,
-         json: Any = None, data: str | None = None, headers: Iterable[tuple[str, str]] = (),
-         timeout: float = 10.0, accept: Iterable[int] = ()) -> requests.Response:
+def call(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    token: str | None = None,
+    json: Any = None,
+    data: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    timeout: float = 10.0,
+    accept: Iterable[int] = (),
+) -> requests.Response:
     """One HTTP call that either succeeds (2xx or a status in `accept`) or raises an actionable FaultError.
 
     `what` says what the call was for ("add toxic 'slow' to proxy 'upstream' at http://..."), so the
@@ -53,5 +72,6 @@ def call(session: requests.Session, method: str, url: str, *, what: str, token: 
     hint = ""
     if response.status_code in (401, 403):
         hint = " (check the token: --token / BROWNOUT_TOKEN or the stack's stack.json)"
-    raise FaultError(f"cannot {what}: {method} {url} answered {response.status_code}: "
-                     f"{_error_text(response)}{hint}")
+    raise FaultError(
+        f"cannot {what}: {method} {url} answered {response.status_code}: {_error_text(response)}{hint}"
+    )

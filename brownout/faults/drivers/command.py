@@ -16,19 +16,28 @@ class CommandDriver:
     def _run(self, argv: tuple[str, ...], step: str) -> None:
         what = f"{step} fault {self.fault_name!r}: command {list(argv)!r}"
         try:
-            done = subprocess.run(list(argv), capture_output=True, text=True, timeout=self.params.timeout_s,
-                                  stdin=subprocess.DEVNULL, check=False)
+            done = subprocess.run(
+                list(argv),
+                capture_output=True,
+                text=True,
+                timeout=self.params.timeout_s,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
         except FileNotFoundError:
             raise FaultError(f"cannot {what}: {argv[0]!r} not found (give a full path or fix PATH)") from None
         except PermissionError:
             raise FaultError(f"cannot {what}: {argv[0]!r} is not executable") from None
         except subprocess.TimeoutExpired:
-            raise FaultError(f"cannot {what}: still running after {self.params.timeout_s:g}s "
-                             f"(raise `timeout` or make the command finish)") from None
+            raise FaultError(
+                f"cannot {what}: still running after {self.params.timeout_s:g}s "
+                f"(raise `timeout` or make the command finish)"
+            ) from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise FaultError(f"cannot {what}: exit status {done.returncode}"
-                             + (f": {' | '.join(tail)}" if tail else ""))
+            raise FaultError(
+                f"cannot {what}: exit status {done.returncode}" + (f": {' | '.join(tail)}" if tail else "")
+            )
 
     def inject(self) -> None:
         self._run(self.params.inject, "inject")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import requests
-
-from brownout.faults.drivers.base import call
+from brownout.faults.drivers.base import call, session_for
 from brownout.faults.kinds import HttpParams, HttpRequestSpec
 
 
@@ -12,11 +10,18 @@ class HttpDriver:
     def __init__(self, params: HttpParams, fault_name: str) -> None:
         self.params = params
         self.fault_name = fault_name
-        self._session = requests.Session()
+        self._session = session_for(params.inject.url)
 
     def _send(self, request: HttpRequestSpec, step: str) -> None:
-        call(self._session, request.method, request.url, data=request.body, headers=request.headers,
-             timeout=self.params.timeout_s, what=f"{step} fault {self.fault_name!r}")
+        call(
+            self._session,
+            request.method,
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            timeout=self.params.timeout_s,
+            what=f"{step} fault {self.fault_name!r}",
+        )
 
     def inject(self) -> None:
         self._send(self.params.inject, "inject")

@@ -48,7 +48,9 @@ class DependencyClient:
         pool = max(16, settings.bulkhead_size)
         self._session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=pool, max_retries=0))
         name = settings.name
-        self.breaker = OpenCircuitAfterFailures(name, settings.breaker_fail_max, settings.breaker_reset_timeout_s)
+        self.breaker = OpenCircuitAfterFailures(
+            name, settings.breaker_fail_max, settings.breaker_reset_timeout_s
+        )
         bulkhead = (
             LimitConcurrency(name, settings.bulkhead_size, settings.bulkhead_timeout_s)
             if settings.bulkhead_size > 0

@@ -32,9 +32,17 @@ class AppFault:
             raise ValueError(f"unknown field(s) {unknown}; expected 'error_rate' and/or 'latency_ms'")
         error_rate = body.get("error_rate", 0.0)
         latency_ms = body.get("latency_ms", 0.0)
-        if isinstance(error_rate, bool) or not isinstance(error_rate, int | float) or not 0 <= error_rate <= 1:
+        if (
+            isinstance(error_rate, bool)
+            or not isinstance(error_rate, int | float)
+            or not 0 <= error_rate <= 1
+        ):
             raise ValueError("field 'error_rate' must be a number from 0 to 1")
-        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int | float) or not 0 <= latency_ms <= 600_000:
+        if (
+            isinstance(latency_ms, bool)
+            or not isinstance(latency_ms, int | float)
+            or not 0 <= latency_ms <= 600_000
+        ):
             raise ValueError("field 'latency_ms' must be a number from 0 to 600000")
         return cls(error_rate=float(error_rate), latency_ms=float(latency_ms))
 

@@ -57,7 +57,8 @@ def save_partial(conn: sqlite3.Connection, claim: Claim | None, partial: dict[st
     if claim is None:
         return
     conn.execute(
-        "INSERT INTO idempotency (key, fingerprint, state, partial, created_at) VALUES (?, ?, 'partial', ?, ?)"
+        "INSERT INTO idempotency (key, fingerprint, state, partial, created_at)"
+        " VALUES (?, ?, 'partial', ?, ?)"
         " ON CONFLICT (key) DO UPDATE SET partial = excluded.partial",
         (claim.key, claim.fingerprint, json.dumps(partial), time.time()),
     )
@@ -70,7 +71,14 @@ def save_reply(conn: sqlite3.Connection, claim: Claim | None, reply: Reply) -> N
         "INSERT INTO idempotency (key, fingerprint, state, status, body, headers, created_at)"
         " VALUES (?, ?, 'done', ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = 'done',"
         " status = excluded.status, body = excluded.body, headers = excluded.headers",
-        (claim.key, claim.fingerprint, reply.status, json.dumps(reply.body), json.dumps(reply.headers), time.time()),
+        (
+            claim.key,
+            claim.fingerprint,
+            reply.status,
+            json.dumps(reply.body),
+            json.dumps(reply.headers),
+            time.time(),
+        ),
     )
 
 
@@ -87,7 +95,8 @@ class IdempotencyKeys:
         row = None
         for _ in range(3):
             row = self._store.query_one(
-                "SELECT fingerprint, state, partial, status, body, headers FROM idempotency WHERE key = ?", (key,)
+                "SELECT fingerprint, state, partial, status, body, headers FROM idempotency WHERE key = ?",
+                (key,),
             )
             if row is not None and row["fingerprint"] != fingerprint:
                 raise UnprocessableEntity("this Idempotency-Key was already used for a different request")

@@ -8,8 +8,12 @@ REQUESTS = Counter("gateway_requests_total", "Requests answered", ["route", "out
 DEPENDENCY_CALLS = Counter(
     "gateway_dependency_calls_total", "Logical dependency calls (retries inside)", ["dependency", "outcome"]
 )
-RETRY_ATTEMPTS = Counter("gateway_retry_attempts_total", "Dependency call attempts, first included", ["dependency"])
-BREAKER_STATE = Gauge("gateway_breaker_state", "Circuit breaker: 0 closed, 1 open, 2 half-open", ["dependency"])
+RETRY_ATTEMPTS = Counter(
+    "gateway_retry_attempts_total", "Dependency call attempts, first included", ["dependency"]
+)
+BREAKER_STATE = Gauge(
+    "gateway_breaker_state", "Circuit breaker: 0 closed, 1 open, 2 half-open", ["dependency"]
+)
 BREAKER_TRANSITIONS = Counter(
     "gateway_breaker_transitions_total", "Circuit breaker state changes", ["dependency", "to"]
 )

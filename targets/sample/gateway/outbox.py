@@ -6,6 +6,7 @@ de-duplicates by id, so it records each notification exactly once. A notifier ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -81,7 +82,8 @@ class OutboxDelivery:
         while not self._stopping:
             try:
                 rows = self._store.query(
-                    "SELECT id, type, data FROM outbox WHERE delivered_at IS NULL ORDER BY created_at LIMIT ?",
+                    "SELECT id, type, data FROM outbox WHERE delivered_at IS NULL"
+                    " ORDER BY created_at LIMIT ?",
                     (_BATCH,),
                 )
             except StoreUnavailable:
@@ -115,7 +117,5 @@ class OutboxDelivery:
             pass
 
     def _refresh_depth(self) -> None:
-        try:
+        with contextlib.suppress(StoreUnavailable):
             metrics.OUTBOX_DEPTH.set(depth(self._store))
-        except StoreUnavailable:
-            pass

@@ -65,7 +65,8 @@ class Policy(Protocol):
 
 @dataclass(frozen=True)
 class RetryTransientErrors:
-    """tenacity retries: exponential backoff with jitter, stop after N attempts or a deadline, retryable only."""
+    """tenacity retries: exponential backoff with jitter, stop after N attempts or a deadline; retryable
+    errors only."""
 
     dependency: str
     attempts: int = 3
@@ -77,7 +78,9 @@ class RetryTransientErrors:
         retrying = Retrying(
             retry=retry_if_exception_type(RetryableError),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline_s),
-            wait=wait_exponential_jitter(initial=self.initial_wait_s, max=self.max_wait_s, jitter=self.initial_wait_s),
+            wait=wait_exponential_jitter(
+                initial=self.initial_wait_s, max=self.max_wait_s, jitter=self.initial_wait_s
+            ),
             sleep=gevent.sleep,
             reraise=True,
         )
@@ -98,7 +101,9 @@ class GiveUpAfter:
     seconds: float
 
     def execute(self, call: Callable[[], T]) -> T:
-        timeout = gevent.Timeout(self.seconds, CallTimedOut(f"{self.dependency}: no answer within {self.seconds} s"))
+        timeout = gevent.Timeout(
+            self.seconds, CallTimedOut(f"{self.dependency}: no answer within {self.seconds} s")
+        )
         with timeout:
             return call()
 

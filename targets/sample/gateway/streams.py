@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from gevent.queue import Empty, Full, Queue
@@ -70,7 +70,7 @@ class StreamHub:
 
     def serve(self, ws: Any, thread_id: str, after: int) -> None:
         """Send every event after `after`, then live ones, until the client leaves or the gateway stops."""
-        # Subscribe before the replay so nothing committed in between is missed; duplicates are skipped by seq.
+        # Subscribe before the replay so nothing committed meanwhile is missed; duplicates are skipped by seq.
         with self._subscription(thread_id) as subscriber:
             last = self._catch_up(ws, thread_id, after)
             while ws.connected and not self._closing:
@@ -101,7 +101,5 @@ class StreamHub:
 
 
 def _close_quietly(ws: Any, code: int, reason: str) -> None:
-    try:
+    with suppress(ConnectionClosed, OSError):
         ws.close(reason=code, message=reason)
-    except (ConnectionClosed, OSError):
-        pass

@@ -59,14 +59,17 @@ def add_message(
     message_id = new_id()
     event = append_event(conn, thread_id, "message", {"id": message_id, "role": role, "text": text})
     conn.execute(
-        "INSERT INTO messages (id, thread_id, role, text, seq, reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (id, thread_id, role, text, seq, reply_to, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (message_id, thread_id, role, text, event.seq, reply_to, time.time()),
     )
     return message_id, event
 
 
 def thread_messages(store: Store, thread_id: str) -> list[dict[str, Any]]:
-    rows = store.query("SELECT id, role, text, seq FROM messages WHERE thread_id = ? ORDER BY seq", (thread_id,))
+    rows = store.query(
+        "SELECT id, role, text, seq FROM messages WHERE thread_id = ? ORDER BY seq", (thread_id,)
+    )
     return [{"id": r["id"], "role": r["role"], "text": r["text"], "seq": r["seq"]} for r in rows]
 
 
@@ -87,7 +90,9 @@ def message_copies(store: Store, message_ids: list[str]) -> dict[str, int]:
     """
     copies: dict[str, int] = {}
     for message_id in message_ids:
-        row = store.query_one("SELECT thread_id, role, text, reply_to FROM messages WHERE id = ?", (message_id,))
+        row = store.query_one(
+            "SELECT thread_id, role, text, reply_to FROM messages WHERE id = ?", (message_id,)
+        )
         if row is None:
             copies[message_id] = 0
         elif row["reply_to"] is not None:
@@ -95,7 +100,8 @@ def message_copies(store: Store, message_ids: list[str]) -> dict[str, int]:
             copies[message_id] = int(counted[0]) if counted else 0
         else:
             counted = store.query_one(
-                "SELECT COUNT(*) FROM messages WHERE thread_id = ? AND role = ? AND text = ? AND reply_to IS NULL",
+                "SELECT COUNT(*) FROM messages"
+                " WHERE thread_id = ? AND role = ? AND text = ? AND reply_to IS NULL",
                 (row["thread_id"], row["role"], row["text"]),
             )
             copies[message_id] = int(counted[0]) if counted else 0

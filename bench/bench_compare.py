@@ -1,0 +1,83 @@
+"""`brownout compare`: speed on two 1-hour histories, and noise behaviour on real short Locust runs.
+
+1. Two synthetic 1-hour brownout histories (0.25 s buckets, 5 operations, 1,000 req/s): wall time of the
+   comparison (reading both results directories, checks, bootstrap), aim <= 2 s.
+2. Ten rounds of three concurrent 6 s Locust runs of a plain locustfile against a local app: two of the
+   same build (false alarm if compare exits 1; aim 0 of 10) and one whose answers are 20 % slower
+   (detected if the Aggregated p95 row regresses; aim 10 of 10).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from brownout.compare import compare
+from brownout.compare.sources import resolve_side
+from brownout.compare.tolerance import Tolerances
+from tests.compare.plain_runs import plain_app, run_locust_concurrently
+from tests.compare.synthetic import SyntheticFault, write_synthetic_run
+
+ROUNDS = 10
+BASE_DELAY_MS = 80.0
+SLOWDOWN = 1.2
+
+
+def _compare(baseline: Path, candidate: Path) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = compare(
+        resolve_side("baseline", [str(baseline)]), resolve_side("candidate", [str(candidate)]), Tolerances()
+    )
+    return time.perf_counter() - started, result
+
+
+def _hour_of_history(root: Path) -> None:
+    faults = (SyntheticFault("upstream-down", 600.0, 660.0), SyntheticFault("notifier-down", 1800.0, 1900.0))
+    started = time.perf_counter()
+    for name, seed in (("a", 1), ("b", 2)):
+        write_synthetic_run(root / name, seconds=3600.0, operations=5, rps=1000.0, seed=seed, faults=faults)
+    size = (root / "a" / "timeline.csv").stat().st_size / 1e6
+    print(f"synthetic 1-hour histories written in {time.perf_counter() - started:.1f} s ({size:.0f} MB each)")
+    seconds, result = _compare(root / "a", root / "b")
+    print(f"compare two 1-hour histories: {seconds:.2f} s wall (aim <= 2 s, ratio {seconds / 2.0:.2f})")
+    print(f"  {result.summary()}")  # type: ignore[attr-defined]
+
+
+def _real_runs(root: Path) -> None:
+    false_alarms = detections = 0
+    started = time.perf_counter()
+    with plain_app(BASE_DELAY_MS) as base_url, plain_app(BASE_DELAY_MS * SLOWDOWN) as slow_url:
+        for index in range(ROUNDS):
+            runs = {
+                root / f"r{index}" / name: url
+                for name, url in (("a", base_url), ("b", base_url), ("slow", slow_url))
+            }
+            run_locust_concurrently(runs)
+            prefixes = list(runs)
+            _, same = _compare(prefixes[0], prefixes[1])
+            _, slower = _compare(prefixes[0], prefixes[2])
+            alarm = same.exit_code == 1  # type: ignore[attr-defined]
+            p95 = next(r for r in slower.rows if (r.scope, r.metric) == ("Aggregated", "p95"))  # type: ignore[attr-defined]
+            detected = p95.verdict == "regressed"
+            false_alarms += alarm
+            detections += detected
+            regressed = [f"{r.scope} {r.metric}" for r in same.regressions]  # type: ignore[attr-defined]
+            print(
+                f"  round {index + 1:2d}: same build {'FALSE ALARM ' + ', '.join(regressed) if alarm else 'ok'};"
+                f" 20 % slower p95 {p95.baseline:.0f} -> {p95.candidate:.0f} ms {'detected' if detected else 'MISSED'}"
+            )
+    print(f"real Locust runs ({time.perf_counter() - started:.0f} s):")
+    print(f"  false alarms, same build:      {false_alarms} of {ROUNDS} (aim 0)")
+    print(f"  detected 20 % p95 slowdown:    {detections} of {ROUNDS} (aim {ROUNDS})")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench_compare_") as directory:
+        root = Path(directory)
+        _hour_of_history(root / "hour")
+        _real_runs(root / "locust")
+
+
+if __name__ == "__main__":
+    main()

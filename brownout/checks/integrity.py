@@ -1,0 +1,38 @@
+"""Data integrity from integrity.json: acknowledged writes lost or duplicated, stream gaps and duplicates,
+half-done workflows, leaked reservations. "Could not verify" is unknown, never a pass; a missing file too."""
+
+from __future__ import annotations
+
+from brownout.checks.criteria import Criteria
+from brownout.checks.result import CheckResult, Status
+from brownout.history import History
+
+
+def check_integrity(history: History, criteria: Criteria) -> CheckResult:
+    integrity = history.integrity
+    if integrity is None:
+        why = "no integrity.json: acknowledged writes were not verified"
+        return CheckResult("integrity", Status.UNKNOWN, why, (why,))
+    figures = integrity.to_json()
+    limits = [
+        ("lost acknowledged writes", integrity.lost, criteria.max_lost),
+        ("duplicated acknowledged writes", integrity.duplicated, criteria.max_duplicated),
+        ("stream gaps", integrity.stream_gaps, criteria.max_stream_gaps),
+        ("stream duplicates", integrity.stream_duplicates, criteria.max_stream_duplicates),
+        ("half-done workflows", integrity.half_done_workflows, 0),
+        ("leaked reservations", integrity.leaked_reservations, 0),
+    ]
+    reasons = [f"{count} {what} (max {limit})" for what, count, limit in limits if count > limit]
+    statuses = [Status.FAIL] if reasons else []
+    if not integrity.verified:
+        statuses.append(Status.UNKNOWN)
+        reasons.append(f"could not verify: {integrity.error or 'no reason given'}")
+    if integrity.unverifiable:
+        statuses.append(Status.UNKNOWN)
+        reasons.append(f"{integrity.unverifiable} acknowledged write(s) could not be verified")
+    acknowledged = integrity.acknowledged_messages + integrity.acknowledged_workflows
+    summary = (
+        f"{acknowledged} acknowledged: {integrity.lost} lost, {integrity.duplicated} duplicated, "
+        f"{integrity.unverifiable} unverifiable; {integrity.stream_gaps} stream gap(s)"
+    )
+    return CheckResult("integrity", Status.worst(statuses), summary, tuple(reasons), figures)

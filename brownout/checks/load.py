@@ -1,0 +1,136 @@
+"""Response times under rising load: per load step (users.csv) the users, throughput, p50/p95/p99 and error
+ratio, the knee, and whether each step's p95 stayed within its target.
+
+Fault windows are cut out of every step (capacity is judged on fault-free time; faults have their own
+checks); a step entirely inside faults is not judged. Each operation's p95 must be <= its target
+(`p95_targets_ms`, default `p95_target_ms`), and so must the p95 of all operations together.
+The knee is the first step whose p95 exceeds the target, or whose throughput grew by less than
+`knee_min_throughput_gain` x the relative growth of users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from brownout.checks.criteria import Criteria
+from brownout.checks.result import CheckResult, Status
+from brownout.checks.windows import episodes, fault_windows, run_span
+from brownout.history import ALL_OPERATIONS, History, OperationSeries, WindowStats
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    start: float
+    end: float
+    users: int
+
+
+def load_steps(history: History) -> list[Step]:
+    """Consecutive users.csv rows with the same step index form a step; it ends where the next one starts."""
+    _, run_end = run_span(history)
+    rows = sorted(history.users, key=lambda r: r.t)
+    groups: list[list[Any]] = []
+    for row in rows:
+        if groups and groups[-1][0] == row.step:
+            groups[-1][2] = max(groups[-1][2], row.users)
+        else:
+            groups.append([row.step, row.t, row.users])
+    steps = []
+    for i, (index, start, users) in enumerate(groups):
+        end = groups[i + 1][1] if i + 1 < len(groups) else max(run_end, start)
+        steps.append(Step(index, start, end, users))
+    return steps
+
+
+def _subtract(start: float, end: float, holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    pieces, cursor = [], start
+    for hole_start, hole_end in sorted(holes):
+        if hole_end <= cursor or hole_start >= end:
+            continue
+        if hole_start > cursor:
+            pieces.append((cursor, hole_start))
+        cursor = max(cursor, hole_end)
+    if cursor < end:
+        pieces.append((cursor, end))
+    return pieces
+
+
+def _stats(series: OperationSeries, pieces: list[tuple[float, float]]) -> WindowStats:
+    return series.stats(i for start, end in pieces for i in series.index_range(start, end))
+
+
+def _step_figures(stats: WindowStats, seconds: float) -> dict[str, Any]:
+    return {
+        "requests": stats.total,
+        "rps": stats.total / seconds if seconds > 0 else None,
+        "p50_ms": stats.percentile(0.50),
+        "p95_ms": stats.percentile(0.95),
+        "p99_ms": stats.percentile(0.99),
+        "error_ratio": stats.error_ratio,
+    }
+
+
+def _is_knee(step: dict[str, Any], previous: dict[str, Any] | None, criteria: Criteria) -> str | None:
+    p95 = step["p95_ms"]
+    if p95 is not None and p95 > criteria.p95_target_ms:
+        return f"p95 {p95} ms > {criteria.p95_target_ms:g} ms"
+    if previous is None or not previous["rps"] or step["users"] <= previous["users"] or not previous["users"]:
+        return None
+    users_growth = step["users"] / previous["users"] - 1
+    rps_growth = (step["rps"] or 0.0) / previous["rps"] - 1
+    if rps_growth < criteria.knee_min_throughput_gain * users_growth:
+        return f"throughput grew {rps_growth:+.0%} for {users_growth:+.0%} users"
+    return None
+
+
+def check_load(history: History, criteria: Criteria) -> CheckResult:
+    steps = load_steps(history)
+    if not steps:
+        return CheckResult("load", Status.UNKNOWN, "users.csv has no rows", ("no load steps recorded",))
+    holes = [(e.start, e.end) for e in episodes(fault_windows(history))]
+    timeline = history.timeline
+    rows: list[dict[str, Any]] = []
+    reasons: list[str] = []
+    knee: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = None
+    for step in steps:
+        pieces = _subtract(step.start, step.end, holes)
+        seconds = sum(end - start for start, end in pieces)
+        overall = _stats(timeline.operation(ALL_OPERATIONS), pieces)
+        row: dict[str, Any] = {"step": step.index, "users": step.users, "start": step.start, "end": step.end}
+        row |= {"fault_free_s": seconds, "excluded_s": step.end - step.start - seconds}
+        row |= _step_figures(overall, seconds)
+        row["judged"] = overall.total > 0
+        operations: dict[str, dict[str, Any]] = {}
+        row["operations"] = operations
+        breaches = []
+        for op in timeline.operations:
+            figures = _step_figures(_stats(timeline.series[op], pieces), seconds)
+            figures["p95_target_ms"] = criteria.p95_target_for(op)
+            operations[op] = figures
+            if figures["p95_ms"] is not None and figures["p95_ms"] > figures["p95_target_ms"]:
+                breaches.append(f"{op} p95 {figures['p95_ms']} ms > {figures['p95_target_ms']:g} ms")
+        if row["p95_ms"] is not None and row["p95_ms"] > criteria.p95_target_ms:
+            breaches.insert(0, f"all operations p95 {row['p95_ms']} ms > {criteria.p95_target_ms:g} ms")
+        row["within_target"] = not breaches if row["judged"] else None
+        reasons += [f"step {step.index} ({step.users} users): {breach}" for breach in breaches]
+        if row["judged"]:
+            why = _is_knee(row, previous, criteria)
+            if knee is None and why is not None:
+                knee = {"step": step.index, "users": step.users, "why": why}
+            previous = row
+        rows.append(row)
+    judged = [r for r in rows if r["judged"]]
+    if not judged:
+        status = Status.UNKNOWN
+        reasons.append("no load step has fault-free traffic")
+    else:
+        status = Status.FAIL if reasons else Status.PASS
+    knee_text = (
+        "no knee" if knee is None else f"knee at step {knee['step']} ({knee['users']} users: {knee['why']})"
+    )
+    within = sum(1 for r in judged if r["within_target"])
+    summary = f"{len(judged)}/{len(rows)} step(s) judged, {within} within target; {knee_text}"
+    return CheckResult("load", status, summary, tuple(reasons), {"steps": rows, "knee": knee})

@@ -1,0 +1,280 @@
+"""Figures of one side from brownout results directories, read with brownout.history and brownout.checks.
+
+Per operation the timeline's per-bucket histograms are cut into consecutive time blocks (>= 1 s, about
+400 per side) and resampled (a block bootstrap: neighbouring buckets are correlated, blocks much less),
+giving intervals for rps, error ratio, p50/p95/p99 and max. Per fault, the checks' figures; availability
+is resampled over the blocks inside the fault window; with several runs, the others over runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
+
+from brownout.checks import Criteria
+from brownout.checks.availability import check_availability
+from brownout.checks.detection import check_detection
+from brownout.checks.recovery import check_recovery
+from brownout.checks.resilience import check_resilience
+from brownout.checks.windows import fault_windows, run_span
+from brownout.compare.bootstrap import (
+    FloatArray,
+    generator,
+    histogram_max,
+    histogram_percentiles,
+    ratio,
+    resampling_weights,
+)
+from brownout.compare.figures import Figure, Key, Side
+from brownout.compare.metrics import AGGREGATED, FAULT, INTEGRITY, INTEGRITY_METRICS, OPERATION
+from brownout.compare.sources import BROWNOUT, SideSources
+from brownout.compare.tolerance import StatsSettings
+from brownout.history import History, LatencyHistogram, OperationSeries, load_history
+
+_TARGET_BLOCKS = 400
+_MIN_BLOCK_S = 1.0
+_QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """One operation's requests summed per time block, over every run of the side (rows = blocks)."""
+
+    keys: FloatArray  # latency histogram keys (ms), ascending
+    hists: FloatArray  # blocks x keys
+    total: FloatArray  # blocks
+    failed: FloatArray  # blocks
+    seconds: float  # length of one block
+
+    @property
+    def point(self) -> LatencyHistogram:
+        """Every request merged, for the Locust-exact point estimate."""
+        totals = self.hists.sum(axis=0)
+        return LatencyHistogram({int(k): int(c) for k, c in zip(self.keys, totals, strict=True) if c})
+
+
+def results_side(sources: SideSources, settings: StatsSettings) -> Side:
+    histories = [load_history(run.path) for run in sources.runs]
+    block_s = _block_seconds(histories)
+    figures: dict[Key, Figure] = {}
+    for operation, blocks in _operation_blocks(histories, block_s).items():
+        figures.update(_operation_figures(operation, blocks, sources.role, settings))
+    figures.update(_fault_figures(histories, block_s, sources.role, settings))
+    figures.update(_integrity_figures(histories))
+    notes = tuple(
+        f"{run.path}: no integrity.json, integrity not compared"
+        for run, history in zip(sources.runs, histories, strict=True)
+        if history.integrity is None
+    )
+    return Side(sources.role, BROWNOUT, tuple(str(run) for run in sources.runs), figures, notes)
+
+
+def _block_seconds(histories: list[History]) -> float:
+    duration = sum(_span_seconds(h) for h in histories)
+    bucket = max(h.manifest.bucket_s for h in histories)
+    raw = max(_MIN_BLOCK_S, bucket, duration / _TARGET_BLOCKS)
+    # Whole buckets per block, so no bucket straddles two blocks.
+    return math.ceil(raw / bucket - 1e-9) * bucket
+
+
+def _span_seconds(history: History) -> float:
+    start, end = run_span(history)
+    return max(end - start, history.manifest.bucket_s)
+
+
+def _operation_blocks(histories: list[History], block_s: float) -> dict[str, _Blocks]:
+    operations = sorted({op for h in histories for op in h.timeline.operations})
+    per_operation: dict[str, list[tuple[OperationSeries, float, int]]] = {op: [] for op in operations}
+    offset = 0  # blocks of earlier runs come first
+    for history in histories:
+        start, _ = run_span(history)
+        count = math.ceil(_span_seconds(history) / block_s - 1e-9)
+        for operation in history.timeline.operations:
+            per_operation[operation].append((history.timeline.series[operation], start, offset))
+        offset += count
+    blocks = {op: _stack(parts, block_s, offset) for op, parts in per_operation.items()}
+    if blocks:
+        blocks[AGGREGATED] = _aggregate(list(blocks.values()), block_s)
+    return blocks
+
+
+def _stack(parts: list[tuple[OperationSeries, float, int]], block_s: float, blocks: int) -> _Blocks:
+    block_index: list[npt.NDArray[np.int64]] = []
+    pair_counts: list[int] = []
+    keys: list[int] = []
+    counts: list[int] = []
+    total = np.zeros(blocks)
+    failed = np.zeros(blocks)
+    for series, start, offset in parts:
+        index = offset + np.floor((np.asarray(series.times) - start) / block_s + 1e-9).astype(np.int64)
+        index = np.clip(index, 0, blocks - 1)
+        np.add.at(
+            total, index, np.asarray(series.ok) + np.asarray(series.degraded) + np.asarray(series.failed)
+        )
+        np.add.at(failed, index, np.asarray(series.failed))
+        # chain() walks the sparse histograms at C speed; an hour of buckets is millions of pairs.
+        dicts = [hist.counts for hist in series.hists]
+        block_index.append(index)
+        pair_counts.extend(map(len, dicts))
+        keys.extend(chain.from_iterable(dicts))
+        counts.extend(chain.from_iterable(d.values() for d in dicts))
+    rows = np.repeat(np.concatenate(block_index) if block_index else np.zeros(0, np.int64), pair_counts)
+    unique, inverse = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True)
+    weights = np.asarray(counts, dtype=np.float64)
+    summed = np.bincount(rows * len(unique) + inverse, weights=weights, minlength=blocks * len(unique))
+    hists: FloatArray = summed.astype(np.float64).reshape(blocks, len(unique))
+    return _Blocks(unique.astype(np.float64), hists, total, failed, block_s)
+
+
+def _aggregate(parts: list[_Blocks], block_s: float) -> _Blocks:
+    keys = np.unique(np.concatenate([p.keys for p in parts]))
+    hists = np.zeros((parts[0].hists.shape[0], len(keys)))
+    for part in parts:
+        hists[:, np.searchsorted(keys, part.keys)] += part.hists
+    total = sum((p.total for p in parts), np.zeros_like(parts[0].total))
+    failed = sum((p.failed for p in parts), np.zeros_like(parts[0].failed))
+    return _Blocks(keys, hists, total, failed, block_s)
+
+
+def _operation_figures(
+    operation: str, blocks: _Blocks, role: str, settings: StatsSettings
+) -> dict[Key, Figure]:
+    count = len(blocks.total)
+    weights = resampling_weights(
+        generator(settings.seed, role, operation, "blocks"), count, settings.replicates
+    )
+    resampled = weights @ blocks.hists
+    point = blocks.point
+    requests = int(blocks.total.sum())
+    seconds = count * blocks.seconds
+    basis = f"{count} blocks of {blocks.seconds:g} s"
+
+    def figure(value: float | None, replicates: FloatArray) -> Figure:
+        return Figure(value, replicates, basis, requests)
+
+    figures = {
+        (OPERATION, operation, "rps"): figure(requests / seconds, (weights @ blocks.total) / seconds),
+        (OPERATION, operation, "error_ratio"): figure(
+            blocks.failed.sum() / requests if requests else None,
+            ratio(weights @ blocks.failed, weights @ blocks.total),
+        ),
+        (OPERATION, operation, "max"): figure(
+            _as_float(max(point.counts, default=None)), histogram_max(resampled, blocks.keys)
+        ),
+    }
+    for metric, quantile in _QUANTILES.items():
+        figures[(OPERATION, operation, metric)] = figure(
+            _as_float(point.percentile(quantile)),
+            histogram_percentiles(resampled, blocks.keys, quantile),
+        )
+    return figures
+
+
+def _as_float(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _criteria(history: History) -> Criteria:
+    table = (
+        history.manifest.scenario.get("criteria", {}) if isinstance(history.manifest.scenario, dict) else {}
+    )
+    return Criteria.from_mapping(table or {}, source=f"{history.directory}/manifest.json scenario")
+
+
+def _fault_figures(
+    histories: list[History], block_s: float, role: str, settings: StatsSettings
+) -> dict[Key, Figure]:
+    per_run = [_run_fault_values(h) for h in histories]
+    labels = sorted({label for values in per_run for label in values})
+    figures: dict[Key, Figure] = {}
+    for label in labels:
+        for metric in ("availability", "recovery_s", "detection_s", "amplification"):
+            values = np.array([run.get(label, {}).get(metric, np.nan) for run in per_run], dtype=np.float64)
+            figures[(FAULT, label, metric)] = _over_runs(values, role, label, metric, settings)
+        if len(histories) == 1:
+            availability = _availability_blocks(histories[0], label, block_s, role, settings)
+            if availability is not None:
+                figures[(FAULT, label, "availability")] = availability
+    return figures
+
+
+def _run_fault_values(history: History) -> dict[str, dict[str, float]]:
+    """fault label -> metric -> value, from the checks' own figures (None values left out)."""
+    criteria = _criteria(history)
+    values: dict[str, dict[str, float]] = {w.label: {} for w in fault_windows(history)}
+
+    def put(label: str, metric: str, value: float | None) -> None:
+        if label in values and value is not None:
+            values[label][metric] = float(value)
+
+    for fault in check_availability(history, criteria).figures.get("faults", []):
+        put(fault["fault"], "availability", fault["overall"]["availability"])
+    for fault in check_recovery(history, criteria).figures.get("faults", []):
+        put(fault["fault"], "recovery_s", fault["overall"]["recovery_s"])
+    for fault in check_detection(history, criteria).figures.get("faults", []):
+        seen = [s for s in (fault["breaker_open_s"], fault["degraded_s"]) if s is not None]
+        put(fault["fault"], "detection_s", min(seen, default=None))
+    for fault in check_resilience(history, criteria).figures.get("faults", []):
+        ratios = [d["amplification"] for d in fault["retries"].values() if d["amplification"] is not None]
+        put(fault["fault"], "amplification", max(ratios, default=None))
+    return values
+
+
+def _over_runs(values: FloatArray, role: str, label: str, metric: str, settings: StatsSettings) -> Figure:
+    present = values[np.isfinite(values)]
+    if present.size == 0:
+        return Figure(None)
+    point = float(present.mean())
+    if present.size < 2:
+        return Figure(point)
+    weights = resampling_weights(
+        generator(settings.seed, role, label, metric), present.size, settings.replicates
+    )
+    return Figure(point, weights @ present / present.size, f"{present.size} runs")
+
+
+def _availability_blocks(
+    history: History, label: str, block_s: float, role: str, settings: StatsSettings
+) -> Figure | None:
+    window = next((w for w in fault_windows(history) if w.label == label), None)
+    if window is None:
+        return None
+    series = history.timeline.all_operations()
+    indexes = series.index_range(window.start, window.end)
+    if not indexes:
+        return None
+    times = np.asarray(series.times[indexes.start : indexes.stop])
+    good = np.asarray(series.ok[indexes.start : indexes.stop]) + np.asarray(
+        series.degraded[indexes.start : indexes.stop]
+    )
+    total = good + np.asarray(series.failed[indexes.start : indexes.stop])
+    block = np.floor((times - times[0]) / block_s + 1e-9).astype(np.int64)
+    good_blocks, total_blocks = np.bincount(block, weights=good), np.bincount(block, weights=total)
+    if total_blocks.sum() == 0:
+        return None
+    point = float(good_blocks.sum() / total_blocks.sum())
+    if len(total_blocks) < 5:
+        return Figure(point, requests=int(total_blocks.sum()))
+    weights = resampling_weights(
+        generator(settings.seed, role, label, "window"), len(total_blocks), settings.replicates
+    )
+    replicates = ratio(weights @ good_blocks, weights @ total_blocks)
+    return Figure(point, replicates, f"{len(total_blocks)} blocks of {block_s:g} s", int(total_blocks.sum()))
+
+
+def _integrity_figures(histories: list[History]) -> dict[Key, Figure]:
+    reports = [h.integrity for h in histories]
+    if any(report is None for report in reports):
+        return {}
+    figures: dict[Key, Figure] = {}
+    for metric in INTEGRITY_METRICS:
+        if metric.name == "unverified_runs":
+            value = sum(1 for r in reports if r is not None and not r.verified)
+        else:
+            value = sum(getattr(r, metric.name) for r in reports if r is not None)
+        figures[(INTEGRITY, "integrity", metric.name)] = Figure(float(value), model="exact count")
+    return figures

@@ -1,0 +1,173 @@
+"""Judge each figure: delta, relative delta, confidence interval, tolerance, and one verdict per row.
+
+A row regresses only when the change in the bad direction is beyond its tolerance AND, where the inputs
+allow an interval, the interval of the difference lies entirely on the bad side of zero. Improvements are
+judged the same way in the good direction; everything else is "same".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from brownout.compare.bootstrap import difference_interval
+from brownout.compare.figures import Figure, Side
+from brownout.compare.metrics import (
+    AGGREGATED,
+    FAULT,
+    FAULT_METRICS,
+    INTEGRITY,
+    INTEGRITY_METRICS,
+    METRICS,
+    OPERATION,
+    OPERATION_METRICS,
+    Metric,
+)
+from brownout.compare.tolerance import Tolerances
+
+IMPROVED = "improved"
+SAME = "same"
+REGRESSED = "regressed"
+ONLY_BASELINE = "only in baseline"
+ONLY_CANDIDATE = "only in candidate"
+NOT_AVAILABLE = "n/a"
+TOLERANCE_ONLY = "point estimate: tolerance only"
+
+
+@dataclass(frozen=True)
+class Row:
+    scope_kind: str
+    scope: str
+    metric: str
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    relative: float | None
+    interval: tuple[float, float] | None
+    tolerance: str
+    verdict: str
+    method: str
+
+    @property
+    def spec(self) -> Metric | None:
+        return METRICS.get(self.metric)
+
+
+def compare_sides(baseline: Side, candidate: Side, tolerances: Tolerances) -> list[Row]:
+    rows: list[Row] = []
+    for scope_kind, metrics in (
+        (OPERATION, OPERATION_METRICS),
+        (FAULT, FAULT_METRICS),
+        (INTEGRITY, INTEGRITY_METRICS),
+    ):
+        base_scopes, new_scopes = set(baseline.scopes(scope_kind)), set(candidate.scopes(scope_kind))
+        for scope in _ordered(base_scopes | new_scopes):
+            if scope not in new_scopes or scope not in base_scopes:
+                rows.append(_one_sided(scope_kind, scope, baseline, candidate, scope in base_scopes))
+                continue
+            for metric in metrics:
+                key = (scope_kind, scope, metric.name)
+                if key in baseline.figures or key in candidate.figures:
+                    rows.append(
+                        judge(
+                            metric, scope_kind, scope,
+                            baseline.figures.get(key, Figure(None)), candidate.figures.get(key, Figure(None)),
+                            tolerances,
+                        )
+                    )  # fmt: skip
+    return rows
+
+
+def _ordered(scopes: set[str]) -> list[str]:
+    # Locust's order: operations by name, the aggregate last.
+    return sorted(scopes, key=lambda scope: (scope == AGGREGATED, scope))
+
+
+def _one_sided(scope_kind: str, scope: str, baseline: Side, candidate: Side, in_baseline: bool) -> Row:
+    side = baseline if in_baseline else candidate
+    count = float(side.requests(scope)) if scope_kind == OPERATION else None
+    return Row(
+        scope_kind, scope, "requests" if scope_kind == OPERATION else "present",
+        count if in_baseline else None, None if in_baseline else count,
+        None, None, None, "", ONLY_BASELINE if in_baseline else ONLY_CANDIDATE, "not compared",
+    )  # fmt: skip
+
+
+def judge(
+    metric: Metric, scope_kind: str, scope: str, base: Figure, new: Figure, tolerances: Tolerances
+) -> Row:
+    allowance = tolerances.allowance(metric, scope_kind, scope)
+    tolerance = allowance.describe(metric)
+    if base.value is None or new.value is None:
+        missing = (
+            "both"
+            if base.value is None and new.value is None
+            else ("baseline" if base.value is None else "candidate")
+        )
+        return Row(
+            scope_kind, scope, metric.name, base.value, new.value, None, None, None, tolerance,
+            NOT_AVAILABLE, f"no value in {missing}",
+        )  # fmt: skip
+    delta = new.value - base.value
+    relative = delta / abs(base.value) if base.value else None
+    settings = tolerances.stats
+    interval = None
+    method = "exact count" if base.model == new.model == "exact count" else TOLERANCE_ONLY
+    if base.has_interval and new.has_interval:
+        assert base.replicates is not None and new.replicates is not None
+        interval = difference_interval(base.replicates, new.replicates, settings.confidence)
+        if interval is not None:
+            method = f"{base.model} over {_bases(base.basis, new.basis)}"
+    thin = _thin_tail(metric, base, new, settings.min_tail_samples)
+    if thin:
+        method = thin
+    harm = -delta if metric.higher_is_better else delta  # > 0 means worse
+    allowed = allowance.allowed(base.value)
+    verdict = SAME
+    if not thin and not math.isinf(allowed):
+        if harm > allowed and _beyond_zero(interval, harm_sign=1.0, metric=metric):
+            verdict = REGRESSED
+        elif -harm > allowed and _beyond_zero(interval, harm_sign=-1.0, metric=metric):
+            verdict = IMPROVED
+    return Row(
+        scope_kind,
+        scope,
+        metric.name,
+        base.value,
+        new.value,
+        delta,
+        relative,
+        interval,
+        tolerance,
+        verdict,
+        method,
+    )
+
+
+def _bases(base: str, new: str) -> str:
+    return base if base == new else f"{base} vs {new}"
+
+
+def _beyond_zero(interval: tuple[float, float] | None, harm_sign: float, metric: Metric) -> bool:
+    """True when there is no interval (tolerance decides alone) or the whole interval is on one side of 0:
+    worse (harm_sign 1) or better (-1)."""
+    if interval is None:
+        return True
+    low, high = interval
+    worse_is_up = not metric.higher_is_better
+    direction = harm_sign if worse_is_up else -harm_sign
+    return low > 0 if direction > 0 else high < 0
+
+
+def _thin_tail(metric: Metric, base: Figure, new: Figure, min_tail: int) -> str:
+    if metric.quantile is None or metric.quantile >= 1.0 or min_tail <= 0:
+        return ""
+    needed = math.ceil(min_tail / (1.0 - metric.quantile) - 1e-9)
+    fewest = min(base.requests, new.requests)
+    if fewest >= needed:
+        return ""
+    return f"not judged: {fewest} requests, {metric.name} needs >= {needed}"
+
+
+def has_regression(rows: list[Row]) -> bool:
+    return any(row.verdict == REGRESSED for row in rows)

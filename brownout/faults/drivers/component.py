@@ -1,0 +1,90 @@
+"""`component` faults through the stack supervisor's control API (docs/interfaces.md).
+
+kill -> heal: start (stays down until then); restart -> heal: wait until ready; freeze -> heal: thaw.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+from brownout.errors import FaultError
+from brownout.faults.drivers.base import call, session_for
+from brownout.faults.kinds import ComponentParams
+
+_INJECT_ACTION = {"kill": "kill", "restart": "restart", "freeze": "freeze"}
+
+
+class ComponentDriver:
+    def __init__(
+        self,
+        control_url: str,
+        token: str | None,
+        params: ComponentParams,
+        fault_name: str,
+        poll_interval_s: float = 0.1,
+    ) -> None:
+        self.control_url = control_url.rstrip("/")
+        self.token = token
+        self.params = params
+        self.fault_name = fault_name
+        self.poll_interval_s = poll_interval_s
+        self._session = session_for(control_url)
+
+    def _post(self, action: str, step: str) -> dict[str, Any]:
+        name = quote(self.params.component, safe="")
+        # restart and start answer once the component is ready, so allow for its readiness wait.
+        response = call(
+            self._session,
+            "POST",
+            f"{self.control_url}/components/{name}/{action}",
+            token=self.token,
+            timeout=self.params.ready_timeout_s + 10,
+            what=f"{step} fault {self.fault_name!r} ({action} component {self.params.component!r})",
+        )
+        body = response.json() if response.content else {}
+        return body if isinstance(body, dict) else {}
+
+    def _component(self) -> dict[str, Any]:
+        response = call(
+            self._session,
+            "GET",
+            f"{self.control_url}/components",
+            token=self.token,
+            timeout=10,
+            what=f"read the state of component {self.params.component!r}",
+        )
+        for component in response.json().get("components", []):
+            if component.get("name") == self.params.component:
+                return dict(component)
+        raise FaultError(
+            f"the stack has no component {self.params.component!r} "
+            f"(fault {self.fault_name!r}: fix its `target`)"
+        )
+
+    def inject(self) -> None:
+        self._post(_INJECT_ACTION[self.params.action], "inject")
+
+    def heal(self) -> None:
+        state = self._component()
+        if self.params.action == "freeze":
+            if state.get("state") == "frozen":
+                self._post("thaw", "heal")
+        elif self.params.action == "kill" and state.get("state") != "running":
+            self._post("start", "heal")
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.params.ready_timeout_s
+        while True:
+            state = self._component()
+            if state.get("ready") and state.get("state") == "running":
+                return
+            if time.monotonic() >= deadline:
+                raise FaultError(
+                    f"heal fault {self.fault_name!r}: component {self.params.component!r} is "
+                    f"not ready after {self.params.ready_timeout_s:g}s (state "
+                    f"{state.get('state')!r}); raise `ready_timeout` or check its log"
+                )
+            time.sleep(self.poll_interval_s)

@@ -1,0 +1,128 @@
+"""`brownout report RESULTS_DIR [--criteria FILE] [--format md|html|json|junit]`.
+
+Reads a results directory, runs the checks, writes verdict.json / report.md / report.html / junit.xml into
+it, prints a compact verdict table. Exit 0: every check passed; 1: a check failed (or an unknown that is not
+allowed); 2: bad or missing input (the message names file and line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from brownout.checks import Criteria, Verdict, judge
+from brownout.errors import InputError
+from brownout.history import History, load_history
+from brownout.reporting.tables import checks_table
+
+FORMATS = {"json": "verdict.json", "md": "report.md", "html": "report.html", "junit": "junit.xml"}
+
+
+def criteria_for(history: History, criteria_file: Path | None) -> Criteria:
+    """The scenario's [criteria] (from the manifest's scenario copy), overridden key by key by the file."""
+    merged: dict[str, Any] = {}
+    source = f"{history.directory or '.'}/manifest.json scenario.criteria"
+    scenario_criteria = history.manifest.scenario.get("criteria", {})
+    if scenario_criteria:
+        if not isinstance(scenario_criteria, Mapping):
+            raise InputError(f"{source}: expected a table, got {type(scenario_criteria).__name__}")
+        Criteria.from_mapping(scenario_criteria, source=source)  # names the manifest if it is the culprit
+        merged.update(scenario_criteria)
+    if criteria_file is not None:
+        table = _read_criteria_file(criteria_file)
+        Criteria.from_mapping(table, source=str(criteria_file))
+        merged.update(table)
+        source = str(criteria_file)
+    return Criteria.from_mapping(merged, source=source)
+
+
+def _read_criteria_file(path: Path) -> Mapping[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: criteria file is missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    table = document.get("criteria")
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: expected a [criteria] table")
+    return table
+
+
+def write_outputs(verdict: Verdict, history: History, directory: Path, formats: list[str]) -> list[Path]:
+    from brownout.reporting.charts import timeline_chart_png
+    from brownout.reporting.html import render_html
+    from brownout.reporting.junit import render_junit
+    from brownout.reporting.markdown import render_markdown
+
+    written = []
+    for name in formats:
+        path = directory / FORMATS[name]
+        if name == "json":
+            text = json.dumps(verdict.to_json(), indent=2, default=str) + "\n"
+        elif name == "md":
+            text = render_markdown(verdict, history)
+        elif name == "html":
+            text = render_html(verdict, history, timeline_chart_png(history))
+        else:
+            text = render_junit(verdict)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def terminal_table(verdict: Verdict) -> str:
+    table = checks_table(verdict)
+    width = max(len(row[0]) for row in table.rows) if table.rows else 5
+    status_width = max((len(row[1]) for row in table.rows), default=6)
+    lines = [
+        f"{name:<{width}}  {status:<{status_width}}  {summary}" for name, status, summary, _ in table.rows
+    ]
+    for check in verdict.checks:
+        lines += [
+            f"  {check.name}: {reason}" for reason in check.reasons[:5] if verdict.counts_against(check)
+        ]
+    lines.append(f"verdict: {str(verdict.status).upper()}")
+    return "\n".join(lines)
+
+
+def _parse_formats(values: list[str] | None) -> list[str]:
+    if not values:
+        return list(FORMATS)
+    chosen: list[str] = []
+    for value in values:
+        for name in filter(None, value.split(",")):
+            if name not in FORMATS:
+                raise InputError(f"--format: unknown format {name!r} (choose from {', '.join(FORMATS)})")
+            if name not in chosen:
+                chosen.append(name)
+    return chosen
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="brownout report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("results_dir", type=Path, help="a results/<run-id>/ directory")
+    parser.add_argument(
+        "--criteria", type=Path, help="TOML file with a [criteria] table (overrides the scenario's)"
+    )
+    parser.add_argument(
+        "--format", action="append", help="md, html, json, junit (repeat or comma-separate; default: all)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the verdict line")
+    args = parser.parse_args(argv)
+    formats = _parse_formats(args.format)
+    history = load_history(args.results_dir)
+    verdict = judge(history, criteria_for(history, args.criteria))
+    written = write_outputs(verdict, history, args.results_dir, formats)
+    if args.quiet:
+        print(f"verdict: {str(verdict.status).upper()}")
+    else:
+        print(terminal_table(verdict))
+        print("wrote " + ", ".join(str(p) for p in written))
+    sys.stdout.flush()
+    return 0 if verdict.passed else 1

@@ -1,0 +1,1 @@
+"""Rendering a verdict: tables, chart, Markdown, HTML, JUnit."""

@@ -1,0 +1,193 @@
+"""The report's tables as (header, rows of text), built from the verdict's figures; Markdown, HTML and the
+terminal render the same tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from brownout.checks import Verdict
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def secs(value: float | None, missing: str = "-") -> str:
+    return missing if value is None else f"{value:.1f}"
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def checks_table(verdict: Verdict) -> Table:
+    rows = []
+    for check in verdict.checks:
+        status = str(check.status).upper()
+        if check.status.value == "unknown" and not verdict.counts_against(check):
+            status += " (allowed)"
+        rows.append((check.name, status, check.summary, "; ".join(check.reasons)))
+    return Table("Checks", ("check", "status", "summary", "reasons"), tuple(rows))
+
+
+def _by_fault(verdict: Verdict, check: str) -> dict[str, dict[str, Any]]:
+    return {f["fault"]: f for f in verdict.check(check).figures.get("faults", [])}
+
+
+def _amplification(resilience: dict[str, Any] | None) -> str:
+    if not resilience:
+        return "-"
+    parts = [
+        f"{dependency} {figures['amplification']:.2f}"
+        for dependency, figures in sorted(resilience.get("retries", {}).items())
+        if figures.get("amplification") is not None
+    ]
+    return ", ".join(parts) or "-"
+
+
+def _recovery_cell(recovery: dict[str, Any] | None) -> str:
+    if not recovery:
+        return "-"
+    overall = recovery["overall"]
+    if overall["status"] == "recovered":
+        return secs(overall["recovery_s"])
+    return overall["status"]
+
+
+def faults_table(verdict: Verdict, run_start: float) -> Table:
+    availability = verdict.check("availability").figures.get("faults", [])
+    recovery, detection = _by_fault(verdict, "recovery"), _by_fault(verdict, "detection")
+    resilience = _by_fault(verdict, "resilience")
+    rows = []
+    for fault in availability:
+        name = fault["fault"]
+        overall = fault["overall"]
+        found = detection.get(name, {})
+        rows.append(
+            (
+                name,
+                f"{fault['kind']} on {fault['target']}",
+                secs(fault["start"] - run_start),
+                secs(fault["end"] - fault["start"]) + ("" if fault["healed"] else " (not healed)"),
+                pct(overall["availability"]),
+                pct(overall["ok_ratio"]),
+                pct(overall["degraded_share"]),
+                _recovery_cell(recovery.get(name)),
+                secs(found.get("breaker_open_s")),
+                secs(found.get("degraded_s")),
+                _amplification(resilience.get(name)),
+                f"{fault['status']} / {recovery.get(name, {}).get('status', '-')}",
+            )
+        )
+    header = (
+        "fault", "what", "start s", "duration s", "availability", "ok", "degraded", "recovery s",
+        "breaker open s", "degraded after s", "retry amplification", "availability / recovery",
+    )  # fmt: skip
+    return Table("Faults", header, tuple(rows), "times in seconds from the start of the run")
+
+
+def recovery_table(verdict: Verdict) -> Table:
+    rows = []
+    for fault in verdict.check("recovery").figures.get("faults", []):
+        for operation, figures in fault["operations"].items():
+            band = figures.get("band") or {}
+            recovered = figures["status"] == "recovered"
+            rows.append(
+                (
+                    fault["fault"],
+                    operation,
+                    secs(figures["recovery_s"]) if recovered else figures["status"],
+                    f"{figures['target_s']:g}",
+                    {True: "yes", False: "no", None: "-"}[figures["within_target"]],
+                    band.get("source", "-"),
+                    pct(band.get("baseline_error_ratio")),
+                    ms(band.get("baseline_p95_ms")),
+                )
+            )
+    header = (
+        "fault",
+        "operation",
+        "recovery s",
+        "target s",
+        "within",
+        "baseline",
+        "base errors",
+        "base p95 ms",
+    )
+    return Table("Recovery per operation", header, tuple(rows))
+
+
+def load_table(verdict: Verdict) -> Table:
+    figures = verdict.check("load").figures
+    knee = (figures.get("knee") or {}).get("step")
+    rows = []
+    for step in figures.get("steps", []):
+        marks = ("knee " if step["step"] == knee else "") + {True: "ok", False: "over target", None: "-"}[
+            step["within_target"]
+        ]
+        rows.append(
+            (
+                str(step["step"]),
+                str(step["users"]),
+                "-" if step["rps"] is None else f"{step['rps']:.1f}",
+                ms(step["p50_ms"]),
+                ms(step["p95_ms"]),
+                ms(step["p99_ms"]),
+                pct(step["error_ratio"]),
+                secs(step["excluded_s"]),
+                marks,
+            )
+        )
+    header = ("step", "users", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "fault time cut s", "p95")
+    note = "" if figures.get("knee") is None else f"knee: step {knee}: {figures['knee']['why']}"
+    return Table("Load steps", header, tuple(rows), note)
+
+
+def integrity_table(verdict: Verdict) -> Table:
+    figures = verdict.check("integrity").figures
+    if not figures:
+        return Table("Integrity", ("figure", "value"), (("integrity.json", "missing"),))
+    rows = [
+        ("verified", str(figures["verified"]) + (f" ({figures['error']})" if figures.get("error") else "")),
+        ("acknowledged messages", str(figures["acknowledged"]["messages"])),
+        ("acknowledged workflows", str(figures["acknowledged"]["workflows"])),
+        ("lost", str(figures["lost"])),
+        ("duplicated", str(figures["duplicated"])),
+        ("unverifiable", str(figures["unverifiable"])),
+        ("stream users", str(figures["stream"]["users"])),
+        ("stream gaps", str(figures["stream"]["gaps"])),
+        ("stream duplicates", str(figures["stream"]["duplicates"])),
+        ("half-done workflows", str(figures["workflows"]["half_done"])),
+        ("leaked reservations", str(figures["workflows"]["leaked_reservations"])),
+    ]
+    if figures.get("lost_ids"):
+        rows.append(("lost ids", ", ".join(figures["lost_ids"][:20])))
+    return Table("Integrity", ("figure", "value"), tuple(rows))
+
+
+def alerts_table(verdict: Verdict, run_start: float) -> Table:
+    rows = tuple(
+        (str(a.level), "-" if a.at is None else secs(a.at - run_start), a.fault, a.message)
+        for a in verdict.alerts
+    )
+    return Table("Alerts", ("level", "at s", "fault", "message"), rows)
+
+
+def all_tables(verdict: Verdict, run_start: float) -> list[Table]:
+    return [
+        checks_table(verdict),
+        faults_table(verdict, run_start),
+        recovery_table(verdict),
+        load_table(verdict),
+        integrity_table(verdict),
+        alerts_table(verdict, run_start),
+    ]

@@ -1,0 +1,138 @@
+"""Availability, detection, the fault journal and resilience telemetry on literal histories."""
+
+import dataclasses
+
+from checks_literals import OP_B, fault, history, rows
+
+from brownout.checks import AlertLevel, Criteria, Status
+from brownout.checks.availability import check_availability
+from brownout.checks.detection import check_detection
+from brownout.checks.journal import check_faults
+from brownout.checks.resilience import check_resilience
+from brownout.history import TelemetryRow
+
+CRITERIA = Criteria()
+
+
+def test_availability_counts_ok_and_degraded_over_all_requests_in_the_fault_window():
+    timeline = rows(0, 10, ok=9, failed=1) + rows(10, 20, ok=6, degraded=2, failed=2) + rows(20, 40)
+    timeline += rows(10, 20, OP_B, ok=0, failed=10)
+    result = check_availability(history(timeline, [fault("f", 10.0, 20.0)]), CRITERIA)
+    figures = result.figures["faults"][0]
+    assert figures["overall"] == {
+        "requests": 200, "ok": 60, "degraded": 20, "failed": 120,
+        "availability": 0.4, "ok_ratio": 0.3, "degraded_share": 0.1,
+    }  # fmt: skip
+    assert figures["operations"]["GET /a"]["availability"] == 0.8
+    assert figures["operations"]["POST /b"]["availability"] == 0.0
+    assert result.status is Status.FAIL
+    assert result.reasons == ("f: availability 40.0% < 60%",)
+
+
+def test_availability_passes_at_the_threshold_and_windows_use_actual_times():
+    timeline = (
+        rows(0, 10, ok=0, failed=10)
+        + rows(10, 20, ok=3, degraded=3, failed=4)
+        + rows(20, 40, ok=0, failed=10)
+    )
+    planned_elsewhere = dataclasses.replace(fault("f", 10.0, 20.0), planned_start=0.0, planned_end=5.0)
+    result = check_availability(history(timeline, [planned_elsewhere]), CRITERIA)
+    assert result.figures["faults"][0]["overall"]["availability"] == 0.6
+    assert result.status is Status.PASS
+
+
+def test_availability_without_traffic_in_the_window_is_unknown_and_without_faults_passes():
+    empty = check_availability(history(rows(0, 10) + rows(20, 40), [fault("f", 10.0, 20.0)]), CRITERIA)
+    assert empty.status is Status.UNKNOWN
+    assert empty.reasons == ("f: no requests during the fault window",)
+    assert check_availability(history(rows(0, 40)), CRITERIA).status is Status.PASS
+
+
+def _breaker(t: float, state: float) -> TelemetryRow:
+    return TelemetryRow(t, "gateway", "gateway_breaker_state", {"dependency": "upstream"}, state)
+
+
+def test_detection_times_breaker_opening_and_first_degraded_answer():
+    timeline = rows(0, 11) + rows(11, 20, ok=5, degraded=5) + rows(20, 40)
+    telemetry = [_breaker(float(t), 1.0 if 12 <= t < 22 else 0.0) for t in range(0, 40)]
+    result = check_detection(history(timeline, [fault("f", 10.0, 20.0)], telemetry=telemetry), CRITERIA)
+    assert result.figures["faults"] == [
+        {"fault": "f", "start": 10.0, "breaker_open_s": 2.0, "breakers": {"upstream": 2.0}, "degraded_s": 1.0}
+    ]
+    assert [(a.level, a.message) for a in result.alerts] == [
+        (AlertLevel.WARNING, "breaker upstream opened after 2.0 s")
+    ]
+    assert result.status is Status.PASS
+    limited = check_detection(
+        history(timeline, [fault("f", 10.0, 20.0)], telemetry=telemetry), Criteria(detection_max_s=0.5)
+    )
+    assert limited.status is Status.FAIL and limited.reasons == ("f: detected after 1.0 s (max 0.5 s)",)
+
+
+def test_detection_sees_a_breaker_that_opened_and_closed_between_two_scrapes():
+    transitions = [
+        TelemetryRow(
+            float(t), "gateway", "gateway_breaker_transitions_total", {"dependency": "up", "to": "open"}, v
+        )
+        for t, v in [(9, 0.0), (10, 0.0), (11, 0.0), (12, 1.0), (13, 1.0)]
+    ]
+    result = check_detection(history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=transitions), CRITERIA)
+    assert result.figures["faults"][0]["breakers"] == {"up": 2.0}
+
+
+def test_detection_without_telemetry_is_unknown():
+    result = check_detection(history(rows(0, 40), [fault("f", 10.0, 20.0)]), CRITERIA)
+    assert result.status is Status.UNKNOWN
+    assert result.reasons == ("breaker detection unknown: no telemetry.csv",)
+    assert result.figures["faults"][0]["degraded_s"] is None
+
+
+def test_fault_journal_fails_unhealed_and_is_unknown_for_faults_never_injected():
+    healed = check_faults(history(rows(0, 40), [fault("a", 1.0, 2.0)]), CRITERIA)
+    assert (healed.status, healed.summary) == (Status.PASS, "1 healed")
+    skipped = check_faults(
+        history(rows(0, 40), [fault("a", 1.0, 2.0), fault("b", None, None, "inject-failed")]), CRITERIA
+    )
+    assert skipped.status is Status.UNKNOWN
+    assert skipped.reasons == ("b (latency on upstream) was inject-failed",)
+    stuck = check_faults(history(rows(0, 40), [fault("c", 1.0, None, "heal-failed")]), CRITERIA)
+    assert stuck.status is Status.FAIL
+
+
+def _counter(metric: str, points: list[tuple[float, float]], **labels: str) -> list[TelemetryRow]:
+    return [TelemetryRow(t, "gateway", metric, labels, v) for t, v in points]
+
+
+def test_retry_amplification_breaker_transitions_and_outbox_drain():
+    telemetry = _counter(
+        "gateway_retry_attempts_total", [(9, 100), (10, 100), (15, 160), (20, 220)], dependency="up"
+    )
+    # the gateway restarted at 15: its call counter dropped to 10 (Prometheus reset rule: counts from zero)
+    telemetry += _counter(
+        "gateway_dependency_calls_total",
+        [(9, 100), (10, 100), (15, 10), (20, 40)],
+        dependency="up",
+        outcome="ok",
+    )
+    telemetry += _counter(
+        "gateway_breaker_transitions_total", [(10, 0), (12, 1), (30, 1)], dependency="up", to="open"
+    )
+    telemetry += _counter(
+        "gateway_outbox_depth", [(9, 0), (10, 0), (15, 50), (20, 80), (24, 10), (27, 0), (30, 0)]
+    )
+    result = check_resilience(history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=telemetry), CRITERIA)
+    figures = result.figures["faults"][0]
+    assert figures["retries"] == {"up": {"attempts": 120.0, "calls": 40.0, "amplification": 3.0}}
+    assert figures["breaker_transitions"] == {"up->open": 1.0}
+    assert figures["outbox"] == {"before": 0.0, "peak": 80.0, "drain_s": 7.0}
+    assert result.status is Status.PASS
+    capped = check_resilience(
+        history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=telemetry),
+        Criteria(max_retry_amplification=2.0),
+    )
+    assert capped.status is Status.FAIL
+    assert capped.reasons == ("f: retry amplification to up 3.00 > 2",)
+
+
+def test_resilience_without_telemetry_is_unknown():
+    assert check_resilience(history(rows(0, 40), [fault("f", 10.0, 20.0)]), CRITERIA).status is Status.UNKNOWN

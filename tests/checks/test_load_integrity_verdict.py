@@ -1,0 +1,106 @@
+"""Load steps, integrity, criteria validation and the composed verdict on literal histories."""
+
+import pytest
+from checks_literals import fault, history, rows
+
+from brownout.checks import Criteria, Status, judge
+from brownout.checks.integrity import check_integrity
+from brownout.checks.load import check_load
+from brownout.errors import InputError
+from brownout.history import Integrity, UsersRow
+
+STEPS = [UsersRow(float(t), users, step) for step, (start, users) in enumerate([(0, 10), (10, 20), (20, 40)])
+         for t in range(start, start + 10)]  # fmt: skip
+
+
+def test_load_steps_figures_and_knee_where_throughput_stops_growing():
+    timeline = rows(0, 10, ok=10, ms=20) + rows(10, 20, ok=20, ms=30) + rows(20, 30, ok=22, ms=80)
+    result = check_load(history(timeline, end=30.0, users=STEPS), Criteria())
+    steps = result.figures["steps"]
+    assert [(s["step"], s["users"], s["rps"], s["p95_ms"], s["error_ratio"]) for s in steps] == [
+        (0, 10, 10.0, 20, 0.0), (1, 20, 20.0, 30, 0.0), (2, 40, 22.0, 80, 0.0)
+    ]  # fmt: skip
+    assert result.figures["knee"] == {"step": 2, "users": 40, "why": "throughput grew +10% for +100% users"}
+    assert result.status is Status.PASS
+
+
+def test_load_fails_a_step_over_its_p95_target_and_that_step_is_the_knee():
+    timeline = rows(0, 10, ok=10, ms=20) + rows(10, 20, ok=20, ms=30) + rows(20, 30, ok=40, ms=1500)
+    result = check_load(history(timeline, end=30.0, users=STEPS), Criteria(p95_targets_ms={"GET /a": 2000}))
+    assert result.status is Status.FAIL
+    assert result.reasons == ("step 2 (40 users): all operations p95 1500 ms > 1000 ms",)
+    assert result.figures["knee"]["step"] == 2
+    assert [s["within_target"] for s in result.figures["steps"]] == [True, True, False]
+
+
+def test_load_cuts_fault_windows_out_of_steps():
+    timeline = rows(0, 10) + rows(10, 15, ms=5000) + rows(15, 30)
+    result = check_load(history(timeline, [fault("f", 10.0, 15.0)], end=30.0, users=STEPS), Criteria())
+    step = result.figures["steps"][1]
+    assert (step["fault_free_s"], step["excluded_s"], step["p95_ms"]) == (5.0, 5.0, 20)
+    assert result.status is Status.PASS
+
+
+def test_load_without_users_rows_is_unknown():
+    assert check_load(history(rows(0, 10), users=[]), Criteria()).status is Status.UNKNOWN
+
+
+def test_integrity_verdicts():
+    clean = Integrity(verified=True, acknowledged_messages=5)
+    assert check_integrity(history(rows(0, 5), integrity=clean), Criteria()).status is Status.PASS
+    lost = Integrity(verified=True, lost=1, stream_gaps=2, leaked_reservations=1)
+    result = check_integrity(history(rows(0, 5), integrity=lost), Criteria())
+    assert result.status is Status.FAIL
+    assert result.reasons == (
+        "1 lost acknowledged writes (max 0)", "2 stream gaps (max 0)", "1 leaked reservations (max 0)"
+    )  # fmt: skip
+    unverified = Integrity(verified=False, error="gateway unreachable")
+    result = check_integrity(history(rows(0, 5), integrity=unverified), Criteria())
+    assert (result.status, result.reasons) == (Status.UNKNOWN, ("could not verify: gateway unreachable",))
+    missing = check_integrity(history(rows(0, 5)), Criteria())
+    assert missing.status is Status.UNKNOWN
+
+
+def test_verdict_fails_on_unknown_integrity_unless_unverifiable_is_allowed():
+    h = history(rows(0, 40), end=40.0)  # no telemetry, no integrity.json
+    verdict = judge(h, Criteria())
+    assert {c.name: str(c.status) for c in verdict.checks} == {
+        "faults": "pass", "availability": "pass", "recovery": "pass", "detection": "pass",
+        "load": "pass", "integrity": "unknown", "resilience": "unknown",
+    }  # fmt: skip
+    assert verdict.status is Status.FAIL
+    assert [c.name for c in verdict.checks if verdict.counts_against(c)] == ["integrity"]
+    assert judge(h, Criteria(allow_unverifiable=True)).status is Status.PASS
+    strict = judge(h, Criteria(allow_unverifiable=True, allow_unknown=()))
+    assert strict.status is Status.FAIL
+
+
+def test_criteria_from_mapping_validates_keys_and_types():
+    criteria = Criteria.from_mapping(
+        {"availability_min": 0.5, "recovery_targets_s": {"GET /a": 5}, "allow_unknown": ["integrity"]},
+        source="s.toml",
+    )
+    assert criteria.availability_min == 0.5
+    assert criteria.recovery_target_s("GET /a") == 5.0 and criteria.recovery_target_s("GET /b") == 30.0
+    assert criteria.allows_unknown("integrity") and not criteria.allows_unknown("detection")
+    assert Criteria.from_mapping(Criteria().to_json()) == Criteria()
+    cases = {
+        "availabilty_min": (0.5, "s.toml: criteria.availabilty_min: unknown criterion"),
+        "availability_min": ("high", "s.toml: criteria.availability_min: expected a number, got 'high'"),
+        "recovery_max_s": (True, "s.toml: criteria.recovery_max_s: expected a number, got True"),
+        "recovery_pairs_within_target_min": (
+            80,
+            "criteria.recovery_pairs_within_target_min: is a ratio, expected 0..1",
+        ),
+        "max_lost": (-1, "s.toml: criteria.max_lost: expected a non-negative integer, got -1"),
+        "allow_unverifiable": (
+            "yes",
+            "s.toml: criteria.allow_unverifiable: expected true or false, got 'yes'",
+        ),
+        "allow_unknown": (["detektion"], "s.toml: criteria.allow_unknown: unknown check 'detektion'"),
+        "p95_targets_ms": ({"GET /a": "fast"}, "s.toml: criteria.p95_targets_ms.GET /a: expected a number"),
+    }
+    for key, (value, message) in cases.items():
+        with pytest.raises(InputError) as caught:
+            Criteria.from_mapping({key: value}, source="s.toml")
+        assert message in str(caught.value), key

@@ -1,0 +1,111 @@
+"""Real Locust runs of plain_locustfile.py against plain_app.py on free loopback ports (tests and bench)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+APP = HERE / "plain_app.py"
+LOCUSTFILE = HERE / "plain_locustfile.py"
+LOCUST = Path(sys.executable).with_name("locust")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"plain_app exited early with code {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"plain_app did not listen on port {port} within {timeout_s} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def plain_app(delay_ms: float) -> Iterator[str]:
+    """Start the app with this delay on a free port; yield its URL; stop it however the block ends."""
+    for _attempt in range(3):  # another process may take the port between probing and binding
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, str(APP), "--port", str(port), "--delay-ms", str(delay_ms)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            _wait_listening(port, process)
+        except RuntimeError:
+            _stop(process)
+            continue
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            _stop(process)
+        return
+    raise RuntimeError("could not start plain_app on a free port in 3 attempts")
+
+
+def run_locust_concurrently(runs: dict[Path, str], seconds: int = 6, users: int = 5) -> None:
+    """Run one headless Locust per `prefix -> host URL` at the same time; each writes PREFIX_stats.csv."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    processes: dict[Path, subprocess.Popen[bytes]] = {}
+    try:
+        for prefix, host in runs.items():
+            prefix.parent.mkdir(parents=True, exist_ok=True)
+            processes[prefix] = subprocess.Popen(
+                [
+                    str(LOCUST),
+                    "-f",
+                    str(LOCUSTFILE),
+                    "--headless",
+                    "-u",
+                    str(users),
+                    "-r",
+                    str(users),
+                    "-t",
+                    f"{seconds}s",
+                    "--csv",
+                    str(prefix),
+                    "--host",
+                    host,
+                    "--only-summary",
+                    "--loglevel",
+                    "WARNING",
+                    "--exit-code-on-error",
+                    "0",
+                ],  # fmt: skip
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        for prefix, process in processes.items():
+            _, stderr = process.communicate(timeout=seconds + 60)
+            if process.returncode != 0 or not Path(f"{prefix}_stats.csv").is_file():
+                raise RuntimeError(
+                    f"locust for {prefix} failed ({process.returncode}): {stderr.decode()[-2000:]}"
+                )
+    finally:
+        for process in processes.values():
+            _stop(process)

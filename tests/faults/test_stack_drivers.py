@@ -1,0 +1,234 @@
+"""The toxiproxy, component and app drivers against the real sample stack (`brownout stack up`), and
+`brownout faults run --stack-run-dir` end to end."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from brownout.errors import FaultError
+from brownout.faults.drivers import build_driver
+from brownout.faults.endpoints import Endpoints, endpoints_from_stack_json
+from brownout.faults.kinds import AppParams, ComponentParams, DbLockParams, NetworkParams
+from brownout.history import read_faults
+from brownout.scenario import FaultSpec
+from tests.helpers import REPO_ROOT, stop_process
+
+BROWNOUT = REPO_ROOT / ".venv" / "bin" / "brownout"
+COMMAND = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    run_dir = tmp_path_factory.mktemp("stack")
+    log = (run_dir / "up.log").open("wb")
+    process = subprocess.Popen([*COMMAND, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
+                               cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run_dir / "stack.json").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"stack did not come up:\n{(run_dir / 'up.log').read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield run_dir
+    finally:
+        stop_process(process, timeout=30)  # type: ignore[arg-type]
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def endpoints(stack: Path) -> Endpoints:
+    return endpoints_from_stack_json(stack)
+
+
+def _fault(name: str, target: str, kind: str, params: Any) -> FaultSpec:
+    return FaultSpec(index=0, name=name, target=target, kind=kind, params=params, duration_s=1.0, at_s=0.0)
+
+
+def _get(url: str, token: str | None) -> Any:
+    response = requests.get(url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def _component(endpoints: Endpoints, name: str) -> dict[str, Any]:
+    components = _get(f"{endpoints.control_url}/components", endpoints.token)["components"]
+    return next(c for c in components if c["name"] == name)
+
+
+def _gateway(endpoints: Endpoints) -> str:
+    return endpoints.component_urls["gateway"]
+
+
+def _send_message(endpoints: Endpoints) -> requests.Response:
+    thread = requests.post(f"{_gateway(endpoints)}/threads", json={}, timeout=20)
+    assert thread.status_code == 201, thread.text
+    return requests.post(f"{_gateway(endpoints)}/threads/{thread.json()['thread_id']}/messages",
+                         json={"text": "hello"}, timeout=20)
+
+
+def test_stack_json_gives_every_endpoint(endpoints: Endpoints, stack: Path) -> None:
+    assert endpoints.control_url and endpoints.proxy_api_url and endpoints.token
+    assert set(endpoints.component_urls) >= {"gateway", "upstream", "notifier", "faultproxy"}
+    assert endpoints.gateway_db("gateway") == stack.resolve() / "data" / "gateway" / "gateway.db"
+
+
+def test_toxic_is_added_and_removed_through_the_toxiproxy_api(endpoints: Endpoints) -> None:
+    params = NetworkParams(proxy="upstream", toxic="latency", attributes=(("latency", 100), ("jitter", 10)))
+    driver = build_driver(_fault("slow", "upstream", "network", params), endpoints)
+    toxics_url = f"{endpoints.proxy_api_url}/proxies/upstream/toxics"
+    driver.inject()
+    try:
+        toxics = _get(toxics_url, endpoints.proxy_token)
+        assert [(t["name"], t["type"], t["attributes"]["latency"]) for t in toxics] == [
+            ("brownout-slow", "latency", 100)
+        ]
+        driver.inject()  # a leftover toxic of the same name is replaced, not an error
+        assert len(_get(toxics_url, endpoints.proxy_token)) == 1
+    finally:
+        driver.heal()
+    assert _get(toxics_url, endpoints.proxy_token) == []
+    driver.heal()  # idempotent
+
+
+def test_proxy_down_makes_the_gateway_answer_degraded_until_healed(endpoints: Endpoints) -> None:
+    driver = build_driver(_fault("cut", "upstream", "network", NetworkParams(proxy="upstream", down=True)),
+                          endpoints)
+    proxy_url = f"{endpoints.proxy_api_url}/proxies/upstream"
+    driver.inject()
+    try:
+        assert _get(proxy_url, endpoints.proxy_token)["enabled"] is False
+        answer = _send_message(endpoints)
+        assert answer.status_code == 201 and answer.headers.get("X-Degraded") == "1"
+    finally:
+        driver.heal()
+    assert _get(proxy_url, endpoints.proxy_token)["enabled"] is True
+
+
+def test_unknown_proxy_is_an_actionable_fault_error(endpoints: Endpoints) -> None:
+    params = NetworkParams(proxy="nosuch", toxic="latency", attributes=(("latency", 1),))
+    with pytest.raises(FaultError, match="has no proxy named 'nosuch'"):
+        build_driver(_fault("x", "nosuch", "network", params), endpoints).inject()
+
+
+def test_kill_then_heal_starts_the_component_again(endpoints: Endpoints) -> None:
+    driver = build_driver(_fault("k", "notifier", "component", ComponentParams("notifier", "kill")), endpoints)
+    driver.inject()
+    try:
+        assert _component(endpoints, "notifier")["state"] == "stopped"
+    finally:
+        driver.heal()
+    status = _component(endpoints, "notifier")
+    assert status["state"] == "running" and status["ready"]
+    driver.heal()  # idempotent: already running
+
+
+def test_freeze_then_heal_thaws(endpoints: Endpoints) -> None:
+    driver = build_driver(_fault("f", "notifier", "component", ComponentParams("notifier", "freeze")), endpoints)
+    driver.inject()
+    try:
+        assert _component(endpoints, "notifier")["state"] == "frozen"
+    finally:
+        driver.heal()
+    assert _component(endpoints, "notifier")["state"] == "running"
+
+
+def test_restart_heal_waits_until_the_gateway_is_ready(endpoints: Endpoints) -> None:
+    before = _component(endpoints, "gateway")
+    driver = build_driver(_fault("r", "gateway", "component", ComponentParams("gateway", "restart")), endpoints)
+    driver.inject()
+    driver.heal()
+    after = _component(endpoints, "gateway")
+    assert after["pid"] != before["pid"] and after["ready"]
+    assert requests.get(f"{_gateway(endpoints)}/readyz", timeout=10).status_code == 200
+
+
+def test_wrong_token_says_to_check_the_token(endpoints: Endpoints) -> None:
+    from dataclasses import replace
+
+    wrong = replace(endpoints, token="not-the-token")
+    driver = build_driver(_fault("k", "notifier", "component", ComponentParams("notifier", "kill")), wrong)
+    with pytest.raises(FaultError, match="answered 403.*check the token"):
+        driver.inject()
+    assert _component(endpoints, "notifier")["state"] == "running"
+
+
+def test_app_fault_is_set_and_cleared_through_the_admin_api(endpoints: Endpoints) -> None:
+    params = AppParams(dependency="upstream", error_rate=1.0)
+    driver = build_driver(_fault("errors", "gateway", "app", params), endpoints)
+    admin = f"{_gateway(endpoints)}/admin/faults"
+    driver.inject()
+    try:
+        assert _get(admin, endpoints.admin_token)["faults"]["upstream"]["error_rate"] == 1.0
+    finally:
+        driver.heal()
+    assert "upstream" not in _get(admin, endpoints.admin_token)["faults"]
+    driver.heal()  # idempotent
+
+
+def test_db_lock_holds_the_gateways_database_until_healed(endpoints: Endpoints) -> None:
+    driver = build_driver(_fault("db", "gateway", "app", DbLockParams(acquire_timeout_s=5)), endpoints)
+    db = endpoints.gateway_db("gateway")
+    assert db is not None and db.is_file()
+    driver.inject()
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"), \
+                sqlite3.connect(db, timeout=0.1, isolation_level=None) as other:
+            other.execute("BEGIN IMMEDIATE")
+    finally:
+        driver.heal()
+    assert requests.post(f"{_gateway(endpoints)}/threads", json={}, timeout=20).status_code == 201
+
+
+def test_faults_run_drives_a_schedule_against_the_stack(stack: Path, tmp_path: Path) -> None:
+    scenario = tmp_path / "s.toml"
+    scenario.write_text("""
+[load]
+steps = [{ users = 1, spawn_rate = 1, duration = "1m" }]
+
+[[faults]]
+name = "slow"
+kind = "network"
+target = "upstream"
+toxic = "latency"
+attributes = { latency = 50 }
+at = "0s"
+duration = "300ms"
+
+[[faults]]
+name = "errors"
+kind = "app"
+target = "gateway"
+dependency = "notifier"
+error_rate = 0.5
+at = "100ms"
+duration = "300ms"
+
+[[faults]]
+name = "frozen"
+kind = "component"
+target = "notifier"
+action = "freeze"
+at = "200ms"
+duration = "300ms"
+""")
+    out = tmp_path / "out"
+    done = subprocess.run([*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack),
+                           "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = {row.name: row for row in read_faults(out)}
+    assert {name: row.outcome for name, row in rows.items()} == {
+        "slow": "healed", "errors": "healed", "frozen": "healed",
+    }  # fmt: skip
+    description = json.loads((stack / "stack.json").read_text())
+    assert _component(endpoints_from_stack_json(stack), "notifier")["state"] == "running"
+    assert description["proxies"]["upstream"]

@@ -1,0 +1,87 @@
+"""Small utilities for tests that run real processes on 127.0.0.1: free ports, readiness, clean stops."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http_ok(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `url` until it answers 200; fail after `timeout` s, or at once if `process` has exited."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before {url} answered 200")
+        try:
+            response = requests.get(url, timeout=1.0)
+            if response.status_code == 200:
+                return
+            last_error = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            last_error = type(exc).__name__
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout} s (last: {last_error})")
+
+
+def start_process(
+    argv: Sequence[str], ready_url: str | None, log_path: Path, timeout: float = 20.0
+) -> subprocess.Popen[bytes]:
+    """Start `argv` (cwd: the repo root) with output to `log_path`; wait until `ready_url` answers 200.
+
+    On a readiness failure the process is stopped and the error carries the tail of its log.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(list(argv), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if ready_url is not None:
+        try:
+            wait_http_ok(ready_url, timeout, process)
+        except (RuntimeError, TimeoutError) as exc:
+            stop_process(process)
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{' '.join(argv)}: {exc}\n--- log tail ---\n{tail}") from None
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 5.0) -> int | None:
+    """SIGTERM (after SIGCONT, in case it is frozen), wait, then SIGKILL; answer the exit code."""
+    if process.poll() is not None:
+        return process.returncode
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGCONT)
+        process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=timeout)
+
+
+@contextlib.contextmanager
+def running_process(
+    argv: Sequence[str], ready_url: str | None, log_path: Path, timeout: float = 20.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real subprocess for the duration of the block, always stopped afterwards (even on failure)."""
+    process = start_process(argv, ready_url, log_path, timeout)
+    try:
+        yield process
+    finally:
+        stop_process(process)

@@ -1,0 +1,125 @@
+"""Helpers for the fault proxy tests: real `brownout proxy` processes, echo backends, an API client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+ECHO_SERVER = Path(__file__).with_name("echo_server.py")
+STARTUP_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _wait_until_connectable(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited early with {process.returncode}: {process.communicate()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {STARTUP_S} s")
+
+
+@dataclass
+class ProxyProcess:
+    process: subprocess.Popen[str]
+    port: int
+    token: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Spawner:
+    """Starts processes for one test (or module) and stops every one of them at teardown."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self.processes.append(process)
+        return process
+
+    def echo_backend(self, greeting: str = "") -> int:
+        port = free_port()
+        argv = [sys.executable, str(ECHO_SERVER), "--port", str(port)]
+        process = self.popen([*argv, "--greeting", greeting] if greeting else argv)
+        _wait_until_connectable(port, process)
+        return port
+
+    def proxy(self, *args: str, token: str | None = None) -> ProxyProcess:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k != "BROWNOUT_TOKEN"}
+        if token:
+            env["BROWNOUT_TOKEN"] = token
+        process = self.popen([sys.executable, "-m", "brownout", "proxy", "--port", str(port), *args], env=env)
+        _wait_until_connectable(port, process)
+        return ProxyProcess(process, port, token)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            stop_process(process)
+
+
+class Api:
+    """A thin Toxiproxy-API client, the way a fault driver would talk to the proxy."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.url = url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body: Any = None, raw: str | None = None) -> requests.Response:
+        data = raw if raw is not None else (None if body is None else json.dumps(body))
+        return self.session.request(method, self.url + path, data=data, timeout=10)
+
+    def create_proxy(self, name: str, upstream_port: int, **fields: Any) -> int:
+        body = {"name": name, "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{upstream_port}", **fields}
+        response = self.call("POST", "/proxies", body)
+        assert response.status_code == 201, response.text
+        return int(response.json()["listen"].rsplit(":", 1)[1])
+
+    def add_toxic(self, proxy: str, type_: str, stream: str = "downstream", toxicity: float = 1.0,
+                  **attributes: float) -> dict[str, Any]:
+        body = {"type": type_, "stream": stream, "toxicity": toxicity, "attributes": attributes}
+        response = self.call("POST", f"/proxies/{proxy}/toxics", body)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def clear(self) -> None:
+        for name in self.call("GET", "/proxies").json():
+            self.call("DELETE", f"/proxies/{name}")

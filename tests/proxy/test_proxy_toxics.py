@@ -1,0 +1,213 @@
+"""Each toxic, through a real `brownout proxy` process to a real echo backend, does what it says.
+
+Timing checks are lower bounds only (a toxic cannot make data arrive early); "does not apply" is shown by
+data arriving within a generous read timeout while an applying toxic would hold it far longer.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import pytest
+from proxy_support import Api, free_port
+
+READ_TIMEOUT_S = 5.0
+
+
+@contextmanager
+def connect(port: int, timeout: float = READ_TIMEOUT_S) -> Iterator[socket.socket]:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    for _ in range(100_000):  # bounded: each recv returns >= 1 byte or ends the loop
+        if len(data) >= size:
+            break
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    for _ in range(100_000):
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    raise AssertionError("the connection never closed")
+
+
+def round_trip_s(sock: socket.socket, payload: bytes = b"ping") -> float:
+    started = time.monotonic()
+    sock.sendall(payload)
+    assert recv_exactly(sock, len(payload)) == payload
+    return time.monotonic() - started
+
+
+def test_no_toxic_passes_data_both_ways(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    with connect(port) as sock:
+        payload = bytes(range(256)) * 1000
+        sock.sendall(payload)
+        assert recv_exactly(sock, len(payload)) == payload
+
+
+def test_latency_delays_each_direction_including_open_connections(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    with connect(port) as sock:
+        round_trip_s(sock)  # connection established before the toxic: it must still be affected
+        api.add_toxic("svc", "latency", latency=300)
+        assert round_trip_s(sock) >= 0.27
+        api.add_toxic("svc", "latency", stream="upstream", latency=200, jitter=20)
+        assert round_trip_s(sock) >= 0.27 + 0.17
+
+
+def test_removing_latency_releases_data_already_held(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "latency", latency=60_000)
+    with connect(port) as sock:
+        sock.sendall(b"held")
+        time.sleep(0.2)
+        assert api.call("DELETE", "/proxies/svc/toxics/latency_downstream").status_code == 204
+        assert recv_exactly(sock, 4) == b"held"  # well inside the read timeout, far below 60 s
+
+
+def test_disabled_proxy_refuses_new_and_drops_open_connections(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    with connect(port) as sock:
+        round_trip_s(sock)
+        assert api.call("POST", "/proxies/svc", {"enabled": False}).json()["enabled"] is False
+        try:
+            dropped = sock.recv(16) == b""
+        except ConnectionResetError:
+            dropped = True
+        assert dropped
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT_S).close()
+    assert api.call("POST", "/proxies/svc", {"enabled": True}).json()["enabled"] is True
+    with connect(port) as sock:
+        round_trip_s(sock)
+
+
+def test_timeout_zero_black_holes_until_removed(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "timeout", timeout=0)
+    with connect(port, timeout=1.0) as sock:
+        sock.sendall(b"anyone there?")
+        with pytest.raises(TimeoutError):
+            sock.recv(16)
+        # Like Toxiproxy, removing the toxic closes the connections it swallowed data from.
+        api.call("DELETE", "/proxies/svc/toxics/timeout_downstream")
+        sock.settimeout(READ_TIMEOUT_S)
+        assert sock.recv(16) == b""
+    with connect(port) as sock:
+        round_trip_s(sock)
+
+
+def test_timeout_above_zero_closes_after_that_long_and_passes_nothing(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    with connect(port) as sock:
+        round_trip_s(sock)  # open before the toxic: it must still be timed out
+        started = time.monotonic()
+        api.add_toxic("svc", "timeout", stream="upstream", timeout=400)
+        sock.sendall(b"lost")
+        assert recv_until_closed(sock) == b""
+        assert time.monotonic() - started >= 0.35
+
+
+def test_reset_peer_resets_the_connection(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "reset_peer", timeout=200)
+    with connect(port) as sock:
+        started = time.monotonic()
+        sock.sendall(b"hello")
+        with pytest.raises(ConnectionResetError):
+            recv_until_closed(sock)
+        assert time.monotonic() - started >= 0.17
+
+
+def test_bandwidth_caps_throughput(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    payload = b"x" * 60_000  # 60 KB at 100 KB/s: at least ~0.6 s
+    with connect(port) as sock:
+        round_trip_s(sock)  # open before the toxic: it must still be throttled
+        api.add_toxic("svc", "bandwidth", rate=100)  # KB/s, downstream
+        started = time.monotonic()
+        sock.sendall(payload)
+        assert recv_exactly(sock, len(payload)) == payload
+        assert time.monotonic() - started >= 0.5
+
+
+def test_limit_data_closes_after_that_many_bytes(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "limit_data", bytes=10)
+    with connect(port) as sock:
+        sock.sendall(b"0123456789abcdefghij" * 5)
+        assert recv_until_closed(sock) == b"0123456789"
+
+
+def test_slow_close_delays_the_close(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "slow_close", delay=400)
+    with connect(port) as sock:
+        sock.sendall(b"bye")
+        assert recv_exactly(sock, 3) == b"bye"
+        started = time.monotonic()
+        sock.shutdown(socket.SHUT_WR)  # the echo server closes; the proxy holds that close back
+        assert recv_until_closed(sock) == b""
+        assert time.monotonic() - started >= 0.35
+
+
+@pytest.mark.parametrize(("toxicity", "applies"), [(0.0, False), (1.0, True)])
+def test_toxicity_decides_per_connection(api: Api, echo_port: int, toxicity: float, applies: bool) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "timeout", toxicity=toxicity, timeout=0)
+    for _ in range(3):
+        with connect(port, timeout=0.3) as sock:
+            sock.sendall(b"ping")
+            try:
+                got_through = recv_exactly(sock, 4) == b"ping"
+            except TimeoutError:
+                got_through = False
+            assert got_through is not applies
+
+
+@pytest.mark.parametrize("stream", ["upstream", "downstream"])
+def test_stream_selects_the_direction(api: Api, greeting_port: int, stream: str) -> None:
+    port = api.create_proxy("svc", greeting_port)
+    api.add_toxic("svc", "timeout", stream=stream, timeout=0)
+    with connect(port, timeout=1.0) as sock:
+        if stream == "upstream":
+            assert recv_exactly(sock, 6) == b"hello\n"  # server -> client still flows
+            sock.sendall(b"echo me")
+            with pytest.raises(TimeoutError):
+                sock.recv(16)  # client -> server is black-holed
+        else:
+            with pytest.raises(TimeoutError):
+                sock.recv(16)  # the greeting never arrives
+
+
+def test_upstream_limit_data_cuts_what_the_server_receives(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "limit_data", stream="upstream", bytes=4)
+    with connect(port) as sock:
+        sock.sendall(b"abcdefgh")
+        assert recv_until_closed(sock) in (b"", b"a", b"ab", b"abc", b"abcd")
+
+
+def test_unreachable_upstream_closes_the_client_connection(api: Api) -> None:
+    port = api.create_proxy("svc", free_port())  # nothing listens there
+    with connect(port) as sock, suppress(ConnectionResetError):
+        assert sock.recv(16) == b""

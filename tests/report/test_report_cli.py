@@ -1,0 +1,137 @@
+"""`brownout report` end to end, as a subprocess, on synthetic and damaged results directories."""
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from brownout.history.synthetic import SyntheticFault, SyntheticRun, write_synthetic_results
+
+RUN = SyntheticRun(
+    duration_s=40.0,
+    rps=100.0,
+    faults=(SyntheticFault("slow-upstream", 12.0, 18.0, recovery_s=2.0), SyntheticFault("again", 28.0, 32.0)),
+    steps=((0.0, 5), (20.0, 10)),
+)
+
+
+def brownout(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("brownout")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "brownout"]
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=90)
+
+
+def test_a_good_run_writes_every_output_and_exits_0(tmp_path):
+    write_synthetic_results(tmp_path, RUN)
+    done = brownout("report", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verdict: PASS" in done.stdout
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["verdict"] == "pass"
+    assert [c["name"] for c in verdict["checks"]] == [
+        "faults", "availability", "recovery", "detection", "load", "integrity", "resilience"
+    ]  # fmt: skip
+    recovery = verdict["checks"][2]["figures"]["faults"]
+    assert [f["overall"]["recovery_s"] for f in recovery] == [2.0, 2.0]
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("7", "0")
+    assert len(suite.findall("testcase")) == 7
+    markdown = (tmp_path / "report.md").read_text()
+    assert (
+        "# brownout verdict: PASS" in markdown
+        and "| slow-upstream | latency on upstream | 12.0 | 6.0 |" in markdown
+    )
+    page = (tmp_path / "report.html").read_text()
+    links = re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]*)""", page)
+    assert links and all(link.startswith("data:image/png;base64,") for link in links)
+    assert "<link" not in page and "<script" not in page
+
+
+def test_a_fault_that_never_heals_fails_with_exit_1_and_junit_failures(tmp_path):
+    stuck = SyntheticRun(
+        duration_s=30.0, rps=100.0, faults=(SyntheticFault("stuck", 10.0, None, error_ratio=0.9),)
+    )
+    write_synthetic_results(tmp_path, stuck)
+    done = brownout("report", tmp_path, "--format", "junit,json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "verdict: FAIL" in done.stdout and "stuck: not healed" in done.stdout
+    assert sorted(p.name for p in tmp_path.glob("*") if p.suffix in (".xml", ".md", ".html")) == ["junit.xml"]
+    failed = {
+        c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot() if c.find("failure") is not None
+    }
+    assert failed == {"faults", "availability", "recovery"}
+
+
+def test_criteria_come_from_the_scenario_copy_and_a_criteria_file_overrides_them(tmp_path):
+    write_synthetic_results(
+        tmp_path, SyntheticRun(**{**RUN.__dict__, "criteria": {"availability_min": 0.95}})
+    )
+    assert brownout("report", tmp_path, "--format", "json").returncode == 1
+    lenient = tmp_path / "lenient.toml"
+    lenient.write_text("[criteria]\navailability_min = 0.5\n")
+    assert brownout("report", tmp_path, "--criteria", lenient, "--format", "json").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[criteria]\nbogus = 1\n", "bad.toml: criteria.bogus: unknown criterion"),
+        ("[criteria]\navailability_min = 'x'\n", "bad.toml: criteria.availability_min: expected a number"),
+        ("[criteria\n", "bad.toml: not valid TOML"),
+    ],
+)
+def test_a_bad_criteria_file_exits_2_with_its_name_and_field(tmp_path, content, message):
+    write_synthetic_results(tmp_path, SyntheticRun(duration_s=5.0))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(content)
+    done = brownout("report", tmp_path, "--criteria", bad, "--format", "json")
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+HEADER = "t,type,name,ok,degraded,failed,hist\n"
+DAMAGED = {
+    "missing manifest": ("manifest.json", None, "manifest.json: file is missing"),
+    "truncated timeline": (
+        "timeline.csv",
+        HEADER + "1700000000.0,GET,/a,5,0",
+        "timeline.csv, line 2: truncated row",
+    ),
+    "wrong header": ("users.csv", "time,users,step\n", "users.csv, line 1: wrong header 'time,users,step'"),
+    "non-numeric cell": (
+        "timeline.csv",
+        HEADER + "1700000000.0,GET,/a,5,0,0,20:5\n1700000000.25,GET,/a,five,0,0,20:5\n",
+        "timeline.csv, line 3: column 'ok': 'five' is not a non-negative integer",
+    ),
+    "empty faults": ("faults.csv", "", "faults.csv: file is empty"),
+    "unknown version": (
+        "manifest.json",
+        '{"format": "brownout-results", "format_version": 9, "started_at": 0, "ended_at": 1, '
+        '"bucket_s": 0.25}',
+        "manifest.json: field 'format_version' is 9: unknown results format version",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_a_damaged_results_directory_exits_2_naming_file_and_line(tmp_path, case):
+    write_synthetic_results(tmp_path, SyntheticRun(duration_s=5.0))
+    name, content, message = DAMAGED[case]
+    if content is None:
+        (tmp_path / name).unlink()
+    else:
+        (tmp_path / name).write_text(content)
+    done = brownout("report", tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr and str(tmp_path / name) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "verdict.json").exists()
+
+
+def test_a_directory_that_does_not_exist_exits_2(tmp_path):
+    done = brownout("report", tmp_path / "nope")
+    assert done.returncode == 2 and "not a directory" in done.stderr
