@@ -1,8 +1,9 @@
 """Fault start lateness vs plan: 50 scheduled http faults against a local server, idle and under load.
 
 Lateness = actual_start - planned_start from the journal (faults.csv), so it is what the checks see.
-The loaded run keeps 8 client threads hammering the same server and 2 threads burning CPU in this
-process (the scheduler competes with them for the GIL, as it does with Locust users). Aim: p99 <= 100 ms.
+Three runs side by side: idle; a busy machine (other processes burn both cores and hammer the server, as
+Locust workers and the target do); and a busy GIL (client and CPU threads inside the scheduler's own
+process, the harshest case). Aim: p99 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def _schedule(url: str, out: Path) -> list[float]:
     ]
 
 
+_HAMMER = """
+import sys, requests
+s = requests.Session()
+while True:
+    s.get(sys.argv[1] + "/load", timeout=5)
+"""
+_BURN = "while True: sum(i * i for i in range(20_000))"
+
+
 def _load(url: str, stop: threading.Event) -> None:
     session = requests.Session()
     while not stop.is_set():
@@ -100,37 +110,59 @@ def _burn(stop: threading.Event) -> None:
         sum(i * i for i in range(20_000))
 
 
+def _with_other_processes(url: str, out: Path) -> list[float]:
+    """Other processes keep both cores busy: 2 CPU burners and 2 HTTP clients on the same server."""
+    others = [subprocess.Popen([sys.executable, "-c", _BURN]) for _ in range(2)]
+    others += [subprocess.Popen([sys.executable, "-c", _HAMMER, url]) for _ in range(2)]
+    try:
+        time.sleep(0.5)
+        return _schedule(url, out)
+    finally:
+        for process in others:
+            process.kill()
+            process.wait(5)
+
+
+def _with_threads_in_process(url: str, out: Path) -> list[float]:
+    """The harshest case: 4 HTTP client threads and 1 CPU-burning thread share this process's GIL."""
+    stop = threading.Event()
+    workers = [threading.Thread(target=_load, args=(url, stop), daemon=True) for _ in range(4)]
+    workers += [threading.Thread(target=_burn, args=(stop,), daemon=True)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.3)
+    try:
+        return _schedule(url, out)
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(5)
+
+
 def main() -> None:
     server = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{int(server.stdout.readline())}"
         with tempfile.TemporaryDirectory() as scratch:
-            idle = _schedule(url, Path(scratch) / "idle")
-            stop = threading.Event()
-            workers = [threading.Thread(target=_load, args=(url, stop), daemon=True) for _ in range(8)]
-            workers += [threading.Thread(target=_burn, args=(stop,), daemon=True) for _ in range(2)]
-            for worker in workers:
-                worker.start()
-            time.sleep(0.3)
-            try:
-                loaded = _schedule(url, Path(scratch) / "loaded")
-            finally:
-                stop.set()
-                for worker in workers:
-                    worker.join(5)
+            results = {
+                "idle": _schedule(url, Path(scratch) / "idle"),
+                "busy machine": _with_other_processes(url, Path(scratch) / "procs"),
+                "busy GIL": _with_threads_in_process(url, Path(scratch) / "threads"),
+            }
     finally:
         server.terminate()
         server.wait(5)
-    print(f"fault start lateness vs plan, {FAULTS} http faults each (ms):")
-    print(f"  {'':<8} {'p50':>8} {'p99':>8} {'max':>8}")
-    for label, values in (("idle", idle), ("loaded", loaded)):
-        print(
-            f"  {label:<8} {statistics.median(values):8.2f} {_percentile(values, 0.99):8.2f} {max(values):8.2f}"
-        )
-    ratio = _percentile(loaded, 0.99) / max(_percentile(idle, 0.99), 0.001)
-    verdict = "ok" if _percentile(loaded, 0.99) <= 100 else "ABOVE the 100 ms aim"
-    print(f"  p99 loaded / idle: {ratio:.1f}x; loaded p99 {verdict}")
+    print(f"fault start lateness vs plan, {FAULTS} http faults per run (ms):")
+    print(f"  {'':<14} {'p50':>8} {'p99':>8} {'max':>8}")
+    for label, values in results.items():
+        p50, p99 = statistics.median(values), _percentile(values, 0.99)
+        print(f"  {label:<14} {p50:8.2f} {p99:8.2f} {max(values):8.2f}")
+    idle_p99 = max(_percentile(results["idle"], 0.99), 0.001)
+    for label in ("busy machine", "busy GIL"):
+        p99 = _percentile(results[label], 0.99)
+        verdict = "within" if p99 <= 100 else "ABOVE"
+        print(f"  {label}: p99 {p99 / idle_p99:.1f}x idle; {verdict} the 100 ms aim")
 
 
 if __name__ == "__main__":

@@ -39,13 +39,15 @@ def audit(
         stream_users=stream.users, stream_gaps=stream.gaps, stream_duplicates=stream.duplicates,
     )  # fmt: skip
     if not wait_until_ready(ready_url, ready_timeout_s):
-        return replace(unverified, error=f"target not ready at {ready_url} within {ready_timeout_s:g} s after healing")
+        waited = f"target not ready at {ready_url} within {ready_timeout_s:g} s after healing"
+        return replace(unverified, error=waited)
     try:
         found = _audit_all(admin_url, token, messages, workflows)
     except (requests.RequestException, ValueError, KeyError) as exc:
         return replace(unverified, error=f"audit through {admin_url} failed: {exc}")
     return replace(
-        unverified, verified=True, unverifiable=0, lost=len(found["missing"]), duplicated=len(found["duplicated"]),
+        unverified, verified=True, unverifiable=0,
+        lost=len(found["missing"]), duplicated=len(found["duplicated"]),
         lost_ids=found["missing"][:_IDS_KEPT], duplicated_ids=found["duplicated"][:_IDS_KEPT],
         half_done_workflows=len(found["half_done_workflows"]),
         leaked_reservations=len(found["leaked_reservations"]),

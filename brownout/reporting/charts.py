@@ -63,6 +63,7 @@ def timeline_chart_png(history: History) -> bytes:
     figure, (throughput, errors, latency) = plt.subplots(3, 1, figsize=(12, 8), sharex=True, dpi=90)
     throughput.plot(overall.x, overall.rps, color="tab:blue", linewidth=1, label="all operations")
     throughput.set_ylabel("requests/s")
+    throughput.set_ylim(bottom=0)
     errors.plot(overall.x, _nan(overall.error_ratio), color="tab:red", linewidth=1)
     errors.set_ylabel("error ratio")
     errors.set_ylim(-0.02, 1.02)
