@@ -139,13 +139,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         workdir = Path(tmp)
         gateway_port, bare_port = free_port(), free_port()
+        nowhere = f"http://127.0.0.1:{free_port()}"  # /healthz needs neither dependency
+        gateway_argv = [sys.executable, "-m", "targets.sample.gateway", "--port", str(gateway_port)]
+        gateway_argv += ["--data-dir", str(workdir / "data"), "--log-level", "WARNING"]
+        gateway_argv += ["--upstream-url", nowhere, "--notifier-url", nowhere]
         gateway = start_process(
-            [
-                sys.executable, "-m", "targets.sample.gateway", "--port", str(gateway_port),
-                "--data-dir", str(workdir / "data"), "--log-level", "WARNING",
-                "--upstream-url", f"http://127.0.0.1:{free_port()}",
-                "--notifier-url", f"http://127.0.0.1:{free_port()}",
-            ],  # fmt: skip
+            gateway_argv,
             f"http://127.0.0.1:{gateway_port}/readyz",
             workdir / "gateway.log",
         )

@@ -169,8 +169,7 @@ def _read_spike(table: Table, load_end: float) -> Spike:
     if at + duration > load_end:
         raise table.error(
             "duration",
-            f"the spike ends at {format_duration(at + duration)}, after the load "
-            f"ends at {format_duration(load_end)}",
+            f"the spike ends at {format_duration(at + duration)}, after the load ends at {format_duration(load_end)}",
         )
     return Spike(at_s=at, users=users, duration_s=duration, spawn_rate=spawn_rate)
 
@@ -186,14 +185,11 @@ def _read_load(table: Table) -> Load:
     else:
         raw_steps = table.raw("steps")
         if raw_steps is None:
-            raise table.missing(
-                "steps", "give `steps = [{users, spawn_rate, duration}, ...]` or a `[load.ramp]` table"
-            )
+            raise table.missing("steps", "give `steps = [{users, spawn_rate, duration}, ...]` or a `[load.ramp]` table")
         if not isinstance(raw_steps, list) or not raw_steps:
             raise table.error("steps", "must be a non-empty list of {users, spawn_rate, duration} tables")
         steps = tuple(
-            _read_step(Table(raw, file=table.file, where=f"load.steps[{i}]"))
-            for i, raw in enumerate(raw_steps)
+            _read_step(Table(raw, file=table.file, where=f"load.steps[{i}]")) for i, raw in enumerate(raw_steps)
         )
     if not any(step.users > 0 for step in steps):
         raise table.error("steps", "every step has 0 users: nothing would drive the service")
@@ -354,9 +350,7 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     if when_users is not None:
         reached = load.time_to_reach(when_users)
         if reached is None:
-            raise table.error(
-                "when_users", f"the load never reaches {when_users} users (its peak is {load.max_users})"
-            )
+            raise table.error("when_users", f"the load never reaches {when_users} users (its peak is {load.max_users})")
         planned = reached
     else:
         assert at is not None
@@ -384,9 +378,7 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     return spec
 
 
-def _check_targets(
-    faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None, target: TargetRef | None
-) -> None:
+def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None, target: TargetRef | None) -> None:
     names = stack_names(stack) if stack and any(SCHEMAS[f.kind].needs_stack_target for f in faults) else None
     endpoint_for = {"network": "proxy", "app": "admin", "component": "control"}
     for fault in faults:
@@ -411,8 +403,7 @@ def _check_targets(
         if isinstance(params, DbLockParams):
             if params.db_path is None:
                 raise InputError(
-                    f"{where}: field 'db_path': required with [target] (no stack to read the "
-                    f"gateway's data dir from)"
+                    f"{where}: field 'db_path': required with [target] (no stack to read the gateway's data dir from)"
                 )
         elif needed and getattr(target, needed) is None:
             raise InputError(
@@ -427,8 +418,7 @@ def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
     for fault in faults:
         if fault.name in names:
             raise InputError(
-                f"{file}: {fault.label}: field 'name': {fault.name!r} is already used by "
-                f"{names[fault.name].label}"
+                f"{file}: {fault.label}: field 'name': {fault.name!r} is already used by {names[fault.name].label}"
             )
         names[fault.name] = fault
     for earlier, later in zip(ordered, ordered[1:], strict=False):
@@ -484,9 +474,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         )
     load = _read_load(load_table)
     if top.has("stack") and top.has("target"):
-        raise InputError(
-            f"{file}: give either [stack] (start a stack) or [target] (your own service), not both"
-        )
+        raise InputError(f"{file}: give either [stack] (start a stack) or [target] (your own service), not both")
     target_table, stack_table = top.table("target"), top.table("stack")
     target = _read_target(target_table) if target_table is not None else None
     stack = (

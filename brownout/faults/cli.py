@@ -96,9 +96,7 @@ def run(args: argparse.Namespace) -> int:
     # No user count is reported here, so `when_users` faults fire when the load shape says it is reached.
     from brownout.faults.drivers import build_drivers  # after validation: bad input fails fast
 
-    faults = tuple(
-        f.with_start_at(f.planned_offset_s) if f.when_users is not None else f for f in scenario.faults
-    )
+    faults = tuple(f.with_start_at(f.planned_offset_s) if f.when_users is not None else f for f in scenario.faults)
     try:
         drivers = build_drivers(faults, _endpoints(args, scenario))
     except InputError as exc:

@@ -86,8 +86,7 @@ def endpoints_from_stack_json(run_dir: Path | str) -> Endpoints:
         description = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(
-            f"{path}: no such file; start a stack with `brownout stack up --run-dir {run_dir}` "
-            f"or pass --no-stack"
+            f"{path}: no such file; start a stack with `brownout stack up --run-dir {run_dir}` or pass --no-stack"
         ) from None
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read the stack description: {exc}") from None

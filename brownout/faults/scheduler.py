@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from brownout.faults.drivers.base import Driver
 from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import params_as_dict
+from brownout.faults.lanes import Lane, close_and_join
 from brownout.history import FaultRow
 from brownout.scenario import FaultSpec
 
@@ -66,8 +67,7 @@ class _Track:
         self.outcome: str | None = None
         self.error = ""
         self.aborted = False
-        self.inject_worker: threading.Thread | None = None
-        self.workers: list[threading.Thread] = []
+        self.lane: Lane | None = None
 
     def provisional_outcome(self) -> str:
         if self.outcome:
@@ -134,6 +134,9 @@ class FaultScheduler:
                     target=self._journal_loop, name="brownout-faults-journal", daemon=True
                 )
                 self._journal_thread.start()
+            for track in self._tracks:
+                track.lane = Lane(track.spec.name)
+                track.lane.start()
             self._thread = threading.Thread(target=self._loop, name="brownout-faults", daemon=True)
             self._thread.start()
 
@@ -167,14 +170,13 @@ class FaultScheduler:
             upcoming = self._upcoming()
             delay = max(0.0, min(upcoming) - self._clock()) if upcoming else None
         if settled and not self._done.is_set():
+            self._close_lanes(timeout_s=5)
             self._close_journal()  # complete on disk before anyone is told the schedule is over
             self._done.set()
         return delay
 
     def _upcoming(self) -> list[float]:
-        times = [
-            t.heal_due for t in self._tracks if t.state in (INJECTING, ACTIVE) and t.heal_due is not None
-        ]
+        times = [t.heal_due for t in self._tracks if t.state in (INJECTING, ACTIVE) and t.heal_due is not None]
         if not self._stopping:
             times += [t.due for t in self._tracks if t.state == PENDING and t.due is not None]
         return times
@@ -206,7 +208,7 @@ class FaultScheduler:
         (or `heal-failed`). Waits up to `timeout_s` for the heals to finish.
         """
         self._begin_abort()
-        self._join_workers(timeout_s)
+        self._close_lanes(timeout_s)
         with self._lock:
             for track in self._tracks:
                 if track.state in _IN_FORCE and not track.outcome:
@@ -258,7 +260,6 @@ class FaultScheduler:
         """Under the lock: move the state; returns the driver call to make once the lock is released."""
         if action == "inject":
             track.state = INJECTING
-            track.actual_start = self._wall()
             track.heal_due = self._clock() + track.spec.duration_s
             return self._worker_for(track, self._inject)
         track.state = HEALING
@@ -266,22 +267,14 @@ class FaultScheduler:
         return self._worker_for(track, self._heal)
 
     def _worker_for(self, track: _Track, action: Callable[[_Track], None]) -> Callable[[], None]:
-        if self._inline:
+        lane = track.lane
+        if lane is None:  # inline, or never started
             return lambda: action(track)
-        previous = track.inject_worker
-
-        def _work() -> None:
-            if previous is not None and previous is not threading.current_thread():
-                previous.join()  # heal only after inject has returned
-            action(track)
-
-        worker = threading.Thread(target=_work, name=f"fault-{track.spec.name}", daemon=True)
-        if track.inject_worker is None:
-            track.inject_worker = worker
-        track.workers.append(worker)
-        return worker.start
+        return lambda: lane.submit(lambda: action(track))
 
     def _inject(self, track: _Track) -> None:
+        with self._lock:
+            track.actual_start = self._wall()
         try:
             track.driver.inject()
         except Exception as exc:  # every driver failure is journaled, then everything is healed
@@ -353,18 +346,8 @@ class FaultScheduler:
         self._write_journal()
         self._wakeup.set()
 
-    def _join_workers(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with self._lock:
-                alive = [w for track in self._tracks for w in track.workers if w.is_alive()]
-            alive = [w for w in alive if w is not threading.current_thread()]
-            if not alive:
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            alive[0].join(min(remaining, 0.5))
+    def _close_lanes(self, timeout_s: float) -> None:
+        close_and_join([track.lane for track in self._tracks if track.lane is not None], timeout_s)
 
     def _row(self, track: _Track) -> FaultRow:
         spec = track.spec

@@ -182,9 +182,7 @@ class Table:
         if value is None:
             return None
         if isinstance(value, str):
-            raise self.error(
-                key, f'must be an argv list like ["prog", "arg"], never a shell string (got {value!r})'
-            )
+            raise self.error(key, f'must be an argv list like ["prog", "arg"], never a shell string (got {value!r})')
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise self.error(key, "must be a non-empty list of strings (an argv list)")
         return tuple(value)

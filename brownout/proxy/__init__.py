@@ -12,7 +12,9 @@ this proxy or a real Toxiproxy server:
 - proxy: `{"name", "listen", "upstream", "enabled", "toxics"}`; toxic: `{"name", "type", "stream",
   "toxicity", "attributes"}`. Toxic types: latency (latency, jitter ms), timeout (timeout ms), reset_peer
   (timeout ms), bandwidth (rate KB/s), slow_close (delay ms), limit_data (bytes).
-- errors: `{"error": "<reason>", "status": <code>}`, 4xx for every client mistake.
+- errors: `{"error": "<reason>", "status": <code>}`, 4xx for every client mistake. Stricter than Toxiproxy:
+  unknown attribute names, negative values and toxicity outside 0..1 are refused (400), not ignored; a
+  listen address that is busy is a 409.
 
 Token (a deliberate deviation from Toxiproxy, which has no auth): brownout's standards require a token on
 admin endpoints, Toxiproxy clients send none. Both are served: with `--token` or the env var

@@ -204,7 +204,8 @@ class Connection:
                 return
 
     def _arm_timeout(self, toxic: ToxicSpec) -> None:
-        if toxic.type == "timeout" and toxic.value("timeout") > 0 and self._applies(toxic):
+        # Rolled here even for timeout 0, so removing the toxic closes every connection it held, idle or not.
+        if toxic.type == "timeout" and self._applies(toxic) and toxic.value("timeout") > 0:
             self._timers[toxic.uid] = gevent.spawn_later(toxic.seconds("timeout"), self._time_out, toxic.uid)
 
     def _time_out(self, uid: int) -> None:

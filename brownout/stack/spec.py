@@ -45,7 +45,7 @@ SIMPLE_PLACEHOLDERS = ("python", "name", "port", "data_dir", "run_dir", "token",
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
-_STACK_FIELDS = {"cwd", "control_port", "ready_timeout_s", "stop_grace_s", "proxy_component"}
+_STACK_FIELDS = {"cwd", "control_port", "ready_timeout_s", "stop_grace_s", "proxy_component", "entry"}
 _COMPONENT_FIELDS = {
     "name",
     "command",
@@ -89,6 +89,7 @@ class StackSpec:
     control_port: int = 8470
     stop_grace_s: float = 5.0
     proxy_component: str = "faultproxy"
+    entry: str = ""  # the component the load is aimed at (its URL is the Locust host)
 
     def component(self, name: str) -> ComponentSpec:
         for component in self.components:
@@ -168,6 +169,10 @@ def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
         if proxy.upstream == proxy_component:
             raise proxy_where.error("upstream", "a proxy cannot point at the proxy component itself")
 
+    entry = _string(stack, "entry", names[-1], stack_where)
+    if entry not in names:
+        raise stack_where.error("entry", f"no component named {entry!r} (known: {names})")
+
     cwd_text = _string(stack, "cwd", ".", stack_where)
     spec = StackSpec(
         source=source,
@@ -177,6 +182,7 @@ def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
         control_port=_port(stack, "control_port", stack_where, default=8470),
         stop_grace_s=_positive_number(stack, "stop_grace_s", 5.0, stack_where),
         proxy_component=proxy_component,
+        entry=entry,
     )
     _check_placeholders(spec, where)
     _check_fixed_ports_distinct(spec, where)

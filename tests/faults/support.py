@@ -33,8 +33,14 @@ class FakeClock:
 class RecordingDriver:
     """Records inject/heal calls (with the clock's time) into a shared list; can be told to fail."""
 
-    def __init__(self, name: str, log: list[tuple[str, str, float]], clock: FakeClock | None = None,
-                 fail_inject: bool = False, fail_heal: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        log: list[tuple[str, str, float]],
+        clock: FakeClock | None = None,
+        fail_inject: bool = False,
+        fail_heal: bool = False,
+    ) -> None:
         self.name, self.log, self.clock = name, log, clock
         self.fail_inject, self.fail_heal = fail_inject, fail_heal
 
@@ -52,9 +58,16 @@ class RecordingDriver:
             raise RuntimeError(f"{self.name}: heal exploded")
 
 
-def fault(name: str, *, at: float | None = None, when_users: int | None = None, duration: float = 10.0,
-          target: str | None = None, params: FaultParams | None = None,
-          planned: float | None = None) -> FaultSpec:
+def fault(
+    name: str,
+    *,
+    at: float | None = None,
+    when_users: int | None = None,
+    duration: float = 10.0,
+    target: str | None = None,
+    params: FaultParams | None = None,
+    planned: float | None = None,
+) -> FaultSpec:
     return FaultSpec(
         index=0, name=name, target=target or name, kind="command",
         params=params or CommandParams(inject=("true",)), duration_s=duration, at_s=at, when_users=when_users,

@@ -37,8 +37,13 @@ duration = "{duration}"
 
 def _start(scenario: Path, out: Path) -> subprocess.Popen[str]:
     command = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
-    return subprocess.Popen([*command, "faults", "run", str(scenario), "--no-stack", "--out", str(out)],
-                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*command, "faults", "run", str(scenario), "--no-stack", "--out", str(out)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(process: subprocess.Popen[str], timeout: float = 15) -> tuple[int, str, str]:
@@ -57,8 +62,9 @@ def test_a_whole_schedule_runs_and_is_journaled(tmp_path: Path, server: Recordin
     code, out, err = _finish(process)
     assert code == 0, err
     paths = server.paths()
-    assert sorted(paths) == sorted([("POST", "/one/break"), ("POST", "/one/heal"),
-                                    ("POST", "/two/break"), ("POST", "/two/heal")])
+    assert sorted(paths) == sorted(
+        [("POST", "/one/break"), ("POST", "/one/heal"), ("POST", "/two/break"), ("POST", "/two/heal")]
+    )
     assert paths.index(("POST", "/one/heal")) > paths.index(("POST", "/one/break"))
     rows = {row.name: row for row in read_faults(tmp_path / "out")}
     assert {row.outcome for row in rows.values()} == {"healed"}
@@ -116,14 +122,27 @@ duration = "5s"
 """)
     code, _, err = _finish(_start(scenario, tmp_path / "out"))
     assert code == 2
-    assert 'faults[0] "kill-notifier": a \'component\' fault needs the stack\'s control API' in err
+    assert "faults[0] \"kill-notifier\": a 'component' fault needs the stack's control API" in err
     assert not (tmp_path / "out").exists()
 
 
 def test_a_missing_stack_run_dir_says_how_to_start_one(tmp_path: Path) -> None:
     command = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
-    done = subprocess.run([*command, "faults", "run", str(REPO_ROOT / "scenarios" / "smoke.toml"),
-                           "--stack-run-dir", str(tmp_path / "nostack"), "--out", str(tmp_path / "out")],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [
+            *command,
+            "faults",
+            "run",
+            str(REPO_ROOT / "scenarios" / "smoke.toml"),
+            "--stack-run-dir",
+            str(tmp_path / "nostack"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "stack.json: no such file; start a stack with `brownout stack up --run-dir" in done.stderr

@@ -17,8 +17,9 @@ from tests.helpers import free_port
 
 def test_http_driver_sends_the_inject_and_heal_requests(server: RecordingServer) -> None:
     params = HttpParams(
-        inject=HttpRequestSpec("POST", f"{server.url}/drain", body='{"node": 1}',
-                               headers=(("Content-Type", "application/json"),)),
+        inject=HttpRequestSpec(
+            "POST", f"{server.url}/drain", body='{"node": 1}', headers=(("Content-Type", "application/json"),)
+        ),
         heal=HttpRequestSpec("DELETE", f"{server.url}/drain"),
     )
     driver = HttpDriver(params, "drain")
@@ -53,8 +54,9 @@ def _python(code: str) -> tuple[str, ...]:
 
 def test_command_driver_runs_the_inject_and_heal_argv(tmp_path: Path) -> None:
     marker = tmp_path / "broken"
-    params = CommandParams(inject=_python(f"open({str(marker)!r}, 'w').write('x')"),
-                           heal=_python(f"import os; os.remove({str(marker)!r})"))
+    params = CommandParams(
+        inject=_python(f"open({str(marker)!r}, 'w').write('x')"), heal=_python(f"import os; os.remove({str(marker)!r})")
+    )
     driver = CommandDriver(params, "marker")
     driver.inject()
     assert marker.exists()

@@ -14,14 +14,25 @@ from tests.faults.support import FakeClock, RecordingDriver, fault
 Log = list[tuple[str, str, float]]
 
 
-def _scheduler(faults: list, clock: FakeClock, log: Log, tmp_path: Path | None = None,
-               failing_inject: tuple[str, ...] = (), failing_heal: tuple[str, ...] = (),
-               **kwargs: object) -> FaultScheduler:
-    drivers = {f.name: RecordingDriver(f.name, log, clock, fail_inject=f.name in failing_inject,
-                                       fail_heal=f.name in failing_heal) for f in faults}
+def _scheduler(
+    faults: list,
+    clock: FakeClock,
+    log: Log,
+    tmp_path: Path | None = None,
+    failing_inject: tuple[str, ...] = (),
+    failing_heal: tuple[str, ...] = (),
+    **kwargs: object,
+) -> FaultScheduler:
+    drivers = {
+        f.name: RecordingDriver(
+            f.name, log, clock, fail_inject=f.name in failing_inject, fail_heal=f.name in failing_heal
+        )
+        for f in faults
+    }
     journal = FaultJournal(tmp_path) if tmp_path else None
-    return FaultScheduler(faults, drivers, journal=journal, clock=clock, wall_clock=clock.wall,
-                          sleep=clock.sleep, inline=True, **kwargs)  # type: ignore[arg-type]
+    return FaultScheduler(
+        faults, drivers, journal=journal, clock=clock, wall_clock=clock.wall, sleep=clock.sleep, inline=True, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def test_faults_fire_in_planned_order_and_heal_at_their_end(tmp_path: Path) -> None:

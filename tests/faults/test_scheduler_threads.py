@@ -74,8 +74,9 @@ def test_a_slow_inject_delays_no_other_fault_and_is_healed_after_it_returns(tmp_
 
 def test_user_count_wakes_the_thread(tmp_path: Path) -> None:
     log: list[tuple[str, str, float]] = []
-    scheduler = FaultScheduler([fault("w", when_users=3, duration=0.05)], {"w": RecordingDriver("w", log)},
-                               max_idle_s=5.0)
+    scheduler = FaultScheduler(
+        [fault("w", when_users=3, duration=0.05)], {"w": RecordingDriver("w", log)}, max_idle_s=5.0
+    )
     scheduler.start()
     try:
         scheduler.on_user_count(3)

@@ -31,8 +31,12 @@ COMMAND = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brow
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run_dir = tmp_path_factory.mktemp("stack")
     log = (run_dir / "up.log").open("wb")
-    process = subprocess.Popen([*COMMAND, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
-                               cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [*COMMAND, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (run_dir / "stack.json").exists():
@@ -72,8 +76,9 @@ def _gateway(endpoints: Endpoints) -> str:
 def _send_message(endpoints: Endpoints) -> requests.Response:
     thread = requests.post(f"{_gateway(endpoints)}/threads", json={}, timeout=20)
     assert thread.status_code == 201, thread.text
-    return requests.post(f"{_gateway(endpoints)}/threads/{thread.json()['thread_id']}/messages",
-                         json={"text": "hello"}, timeout=20)
+    return requests.post(
+        f"{_gateway(endpoints)}/threads/{thread.json()['thread_id']}/messages", json={"text": "hello"}, timeout=20
+    )
 
 
 def test_stack_json_gives_every_endpoint(endpoints: Endpoints, stack: Path) -> None:
@@ -101,8 +106,7 @@ def test_toxic_is_added_and_removed_through_the_toxiproxy_api(endpoints: Endpoin
 
 
 def test_proxy_down_makes_the_gateway_answer_degraded_until_healed(endpoints: Endpoints) -> None:
-    driver = build_driver(_fault("cut", "upstream", "network", NetworkParams(proxy="upstream", down=True)),
-                          endpoints)
+    driver = build_driver(_fault("cut", "upstream", "network", NetworkParams(proxy="upstream", down=True)), endpoints)
     proxy_url = f"{endpoints.proxy_api_url}/proxies/upstream"
     driver.inject()
     try:
@@ -181,8 +185,10 @@ def test_db_lock_holds_the_gateways_database_until_healed(endpoints: Endpoints) 
     assert db is not None and db.is_file()
     driver.inject()
     try:
-        with pytest.raises(sqlite3.OperationalError, match="locked"), \
-                sqlite3.connect(db, timeout=0.1, isolation_level=None) as other:
+        with (
+            pytest.raises(sqlite3.OperationalError, match="locked"),
+            sqlite3.connect(db, timeout=0.1, isolation_level=None) as other,
+        ):
             other.execute("BEGIN IMMEDIATE")
     finally:
         driver.heal()
@@ -222,8 +228,13 @@ at = "200ms"
 duration = "300ms"
 """)
     out = tmp_path / "out"
-    done = subprocess.run([*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack),
-                           "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     rows = {row.name: row for row in read_faults(out)}
     assert {name: row.outcome for name, row in rows.items()} == {

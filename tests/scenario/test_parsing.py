@@ -65,7 +65,9 @@ spike = { at = "25s", users = 100, duration = "5s", spawn_rate = 50 }
 
 
 def test_fault_kinds_read_their_parameters() -> None:
-    text = LOAD + """
+    text = (
+        LOAD
+        + """
 [[faults]]
 name = "slow"
 kind = "network"
@@ -76,6 +78,7 @@ stream = "upstream"
 at = "1m30s"
 duration = "0s"
 """
+    )
     with pytest.raises(InputError, match="must be greater than 0"):
         parse_scenario(text, "f.toml")
     scenario = parse_scenario(text.replace('at = "1m30s"', 'at = "10s"').replace('"0s"', '"5s"'), "f.toml")
@@ -86,7 +89,9 @@ duration = "0s"
 
 
 def test_when_users_plans_from_the_load_shape_and_http_command_kinds() -> None:
-    text = LOAD + """
+    text = (
+        LOAD
+        + """
 [[faults]]
 name = "drain"
 kind = "http"
@@ -106,6 +111,7 @@ at = "5s"
 duration = "10s"
 timeout = "3s"
 """
+    )
     drain, pause = parse_scenario(text, "w.toml").faults
     assert drain.planned_offset_s == pytest.approx(31.0) and drain.when_users == 20
     assert isinstance(drain.params, HttpParams)
@@ -118,7 +124,9 @@ timeout = "3s"
 
 
 def test_target_mode_needs_endpoints_for_stack_kinds(tmp_path: Path) -> None:
-    text = LOAD + """
+    text = (
+        LOAD
+        + """
 [target]
 host = "http://127.0.0.1:9000"
 
@@ -131,6 +139,7 @@ error_rate = 0.2
 at = "5s"
 duration = "5s"
 """
+    )
     with pytest.raises(InputError, match=r'faults\[0\] "errors": field \'kind\'.*\[target.admin\]'):
         parse_scenario(text, "t.toml")
     with_admin = text + '\n[target.admin]\nurl = "http://127.0.0.1:9001"\ntoken = "t"\n'

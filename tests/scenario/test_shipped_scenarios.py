@@ -27,9 +27,15 @@ def test_default_scenario_has_rising_steps_mixed_faults_a_double_failure_and_a_g
     users = [step.users for step in scenario.load.steps]
     assert len(users) >= 3 and users[1] > users[0] and max(users) > users[0]
     assert len({fault.kind for fault in scenario.faults}) >= 3
-    restarts = [f for f in scenario.faults if f.target == "gateway"
-                and isinstance(f.params, ComponentParams) and f.params.action == "restart"]
+    restarts = [
+        f
+        for f in scenario.faults
+        if f.target == "gateway" and isinstance(f.params, ComponentParams) and f.params.action == "restart"
+    ]
     assert restarts
-    windows = [(f.planned_offset_s, f.planned_end_offset_s, f.target) for f in scenario.faults
-               if isinstance(f.params, ComponentParams | NetworkParams)]
+    windows = [
+        (f.planned_offset_s, f.planned_end_offset_s, f.target)
+        for f in scenario.faults
+        if isinstance(f.params, ComponentParams | NetworkParams)
+    ]
     assert any(a[0] < b[1] and b[0] < a[1] and a[2] != b[2] for a in windows for b in windows if a != b)

@@ -34,9 +34,7 @@ FAST_RESILIENCE = [
 
 
 class SampleStack:
-    def __init__(
-        self, workdir: Path, gateway_flags: list[str] | None = None, token: str | None = TOKEN
-    ) -> None:
+    def __init__(self, workdir: Path, gateway_flags: list[str] | None = None, token: str | None = TOKEN) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.ports = {"gateway": free_port(), "upstream": free_port(), "notifier": free_port()}
@@ -105,9 +103,7 @@ class SampleStack:
             f"{self.gateway}/threads/{thread_id}/messages", json={"text": text}, headers=headers, timeout=20
         )
 
-    def audit(
-        self, message_ids: list[str] | None = None, workflow_ids: list[str] | None = None
-    ) -> dict[str, Any]:
+    def audit(self, message_ids: list[str] | None = None, workflow_ids: list[str] | None = None) -> dict[str, Any]:
         response = requests.post(
             f"{self.gateway}/admin/audit",
             json={"message_ids": message_ids or [], "workflow_ids": workflow_ids or []},

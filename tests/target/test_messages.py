@@ -13,7 +13,7 @@ import pytest
 import requests
 import websocket
 
-from tests.helpers import free_port, start_process
+from tests.helpers import free_port, running_process, start_process
 from tests.target.sample_stack import SampleStack, receive_frames
 
 
@@ -157,9 +157,7 @@ def test_health_ready_and_metrics_on_every_process(shared_stack: SampleStack) ->
 
 def test_processes_listen_only_on_loopback(shared_stack: SampleStack) -> None:
     for name, process in shared_stack.processes.items():
-        listening = [
-            c.laddr for c in psutil.Process(process.pid).net_connections(kind="inet") if c.status == "LISTEN"
-        ]
+        listening = [c.laddr for c in psutil.Process(process.pid).net_connections(kind="inet") if c.status == "LISTEN"]
         assert listening, f"{name} listens nowhere"
         assert {addr.ip for addr in listening} == {"127.0.0.1"}, (name, listening)
 
@@ -180,3 +178,17 @@ def test_processes_exit_zero_on_sigterm_and_sigint(tmp_path: Path, name: str, si
         if process.poll() is None:
             process.kill()
             process.wait(timeout=5)
+
+
+def test_notifier_with_a_data_dir_keeps_its_events_across_a_restart(tmp_path: Path) -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "targets.sample.notifier", "--port", str(port), "--data-dir", str(tmp_path)]
+    url = f"http://127.0.0.1:{port}"
+    with running_process(argv, f"{url}/readyz", tmp_path / "notifier.log"):
+        for _ in range(2):  # the second post is a duplicate
+            posted = requests.post(f"{url}/events", json={"id": "e1", "type": "t", "data": {}}, timeout=5)
+            assert posted.status_code == 200
+        assert posted.json()["duplicate"] is True
+    with running_process(argv, f"{url}/readyz", tmp_path / "notifier.log"):
+        held = requests.get(f"{url}/events", timeout=5).json()
+    assert held["count"] == 1 and held["ids"] == ["e1"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import requests
 
 from tests.target.sample_stack import SIGCONT, SIGSTOP, SampleStack, eventually
@@ -23,9 +26,7 @@ def test_upstream_down_opens_breaker_and_degrades_then_recovers(stack: SampleSta
     assert attempts > calls, "retries should show as more attempts than logical calls"
     assert stack.metric("gateway_fallbacks_total", {"dependency": "upstream"}) >= 6
     assert stack.metric("gateway_requests_total", {"outcome": "degraded"}) >= 6
-    breakers = requests.get(
-        f"{stack.gateway}/admin/breakers", headers=stack.admin_headers(), timeout=5
-    ).json()
+    breakers = requests.get(f"{stack.gateway}/admin/breakers", headers=stack.admin_headers(), timeout=5).json()
     assert any(t["to_state"] == "open" and t["at"] > 0 for t in breakers["upstream"]["transitions"])
     assert requests.get(f"{stack.gateway}/readyz", timeout=5).status_code == 200  # fallback keeps it ready
 
@@ -60,3 +61,24 @@ def test_frozen_notifier_delays_notifications_but_loses_none(stack: SampleStack)
     assert len(held["ids"]) == len(set(held["ids"])) == held["count"]
     assert sorted(i for i in held["ids"] if i in set(expected)) == sorted(expected)
     eventually(lambda: stack.metric("gateway_outbox_depth") == 0, timeout=10)
+
+
+def test_full_bulkhead_answers_the_fallback_at_once(tmp_path: Path) -> None:
+    stack = SampleStack(tmp_path, gateway_flags=["--bulkhead-size", "1", "--bulkhead-timeout", "0.01"])
+    try:
+        stack.start_all()
+        thread_id = stack.new_thread()
+        slow = requests.put(
+            f"{stack.gateway}/admin/faults/upstream",
+            json={"latency_ms": 700},
+            headers=stack.admin_headers(),
+            timeout=5,
+        )
+        assert slow.status_code == 200
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda i: stack.post_message(thread_id, f"crowd {i}"), range(4)))
+        assert {a.status_code for a in answers} == {201}
+        assert sum(a.json()["degraded"] for a in answers) >= 1
+        assert stack.metric("gateway_bulkhead_rejections_total", {"dependency": "upstream"}) >= 1
+    finally:
+        stack.close()

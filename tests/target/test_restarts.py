@@ -114,3 +114,31 @@ def test_keyed_message_interrupted_by_a_crash_resumes_without_writing_twice(stac
 def _post_ignoring_errors(stack: SampleStack, thread_id: str, key: str) -> None:
     with contextlib.suppress(requests.RequestException):
         stack.post_message(thread_id, "interrupted", key=key)
+
+
+def test_workflow_interrupted_by_a_crash_is_compensated_at_restart(stack: SampleStack) -> None:
+    key = uuid.uuid4().hex
+    slow = requests.put(
+        f"{stack.gateway}/admin/faults/upstream", json={"latency_ms": 5000}, headers=stack.admin_headers(), timeout=5
+    )
+    assert slow.status_code == 200
+
+    def post_workflow() -> None:
+        with contextlib.suppress(requests.RequestException):
+            requests.post(f"{stack.gateway}/workflows", json={}, headers={"Idempotency-Key": key}, timeout=20)
+
+    interrupted = threading.Thread(target=post_workflow, daemon=True)
+    interrupted.start()
+    # An upstream attempt means reserve and persist have committed: the run is half done right now.
+    eventually(lambda: stack.metric("gateway_retry_attempts_total", {"dependency": "upstream"}) >= 1)
+    stack.kill("gateway")
+    interrupted.join(timeout=10)
+    stack.start("gateway")
+
+    audit = stack.audit()
+    assert audit["half_done_workflows"] == [] and audit["leaked_reservations"] == []
+    retried = requests.post(f"{stack.gateway}/workflows", json={}, headers={"Idempotency-Key": key}, timeout=20)
+    assert retried.status_code == 502 and retried.json()["status"] == "compensated"
+    assert stack.audit(workflow_ids=[retried.json()["run_id"]])["workflows"] == {
+        retried.json()["run_id"]: "compensated"
+    }

@@ -85,9 +85,7 @@ def test_critical_step_failure_compensates_without_half_done_runs_or_leaks(stack
     assert audit["workflows"] == {run["run_id"]: "compensated"}
     assert audit["half_done_workflows"] == [] and audit["leaked_reservations"] == []
 
-    _clear_faults(
-        stack
-    )  # the breaker may still be open for a moment: the next runs compensate until it closes
+    _clear_faults(stack)  # the breaker may still be open for a moment: the next runs compensate until it closes
     completed = eventually(lambda: (r := _workflow(stack)).status_code == 201 and r, timeout=20)
     audit = stack.audit(workflow_ids=[run["run_id"], completed.json()["run_id"]])
     assert audit["workflows"][completed.json()["run_id"]] == "completed"
@@ -125,9 +123,7 @@ def test_admin_auth_and_validation(stack: SampleStack) -> None:
     assert bad_rate.status_code == 400 and "error_rate" in bad_rate.json()["error"]
     unknown = requests.put(f"{url}/database", json={"error_rate": 0.5}, headers=headers, timeout=5)
     assert unknown.status_code == 404
-    bad_audit = requests.post(
-        f"{stack.gateway}/admin/audit", json={"message_ids": "x"}, headers=headers, timeout=5
-    )
+    bad_audit = requests.post(f"{stack.gateway}/admin/audit", json={"message_ids": "x"}, headers=headers, timeout=5)
     assert bad_audit.status_code == 400
 
 

@@ -47,9 +47,7 @@ def build_driver(fault: FaultSpec, endpoints: Endpoints) -> Driver:
     if isinstance(params, NetworkParams):
         if not endpoints.proxy_api_url:
             raise _missing(fault, "the fault proxy's API URL", endpoints)
-        return ToxiproxyDriver(
-            endpoints.proxy_api_url, params, fault.name, endpoints.proxy_token or env_token
-        )
+        return ToxiproxyDriver(endpoints.proxy_api_url, params, fault.name, endpoints.proxy_token or env_token)
     if isinstance(params, ComponentParams):
         if not endpoints.control_url:
             raise _missing(fault, "the stack's control API", endpoints)

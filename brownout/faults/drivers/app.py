@@ -34,8 +34,7 @@ class AdminFaultDriver:
             self._url,
             json=body,
             token=self.token,
-            what=f"inject fault {self.fault_name!r} (dependency {self.params.dependency!r} "
-            f"via the admin API)",
+            what=f"inject fault {self.fault_name!r} (dependency {self.params.dependency!r} via the admin API)",
         )
 
     def heal(self) -> None:

@@ -72,6 +72,4 @@ def call(
     hint = ""
     if response.status_code in (401, 403):
         hint = " (check the token: --token / BROWNOUT_TOKEN or the stack's stack.json)"
-    raise FaultError(
-        f"cannot {what}: {method} {url} answered {response.status_code}: {_error_text(response)}{hint}"
-    )
+    raise FaultError(f"cannot {what}: {method} {url} answered {response.status_code}: {_error_text(response)}{hint}")

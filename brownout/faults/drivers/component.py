@@ -59,8 +59,7 @@ class ComponentDriver:
             if component.get("name") == self.params.component:
                 return dict(component)
         raise FaultError(
-            f"the stack has no component {self.params.component!r} "
-            f"(fault {self.fault_name!r}: fix its `target`)"
+            f"the stack has no component {self.params.component!r} (fault {self.fault_name!r}: fix its `target`)"
         )
 
     def inject(self) -> None:

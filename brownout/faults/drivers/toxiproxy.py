@@ -54,8 +54,7 @@ class ToxiproxyDriver:
             timeout=self.timeout_s,
             token=self.token,
             accept=(404,),
-            what=f"{step} fault {self.fault_name!r} ({'enable' if enabled else 'disable'} "
-            f"proxy {self.params.proxy!r})",
+            what=f"{step} fault {self.fault_name!r} ({'enable' if enabled else 'disable'} proxy {self.params.proxy!r})",
         )
         if response.status_code == 404:
             raise FaultError(
@@ -67,10 +66,7 @@ class ToxiproxyDriver:
         if self.params.down:
             self._set_enabled(False, "inject")
             return
-        what = (
-            f"inject fault {self.fault_name!r} (add a {self.params.toxic} toxic "
-            f"to proxy {self.params.proxy!r})"
-        )
+        what = f"inject fault {self.fault_name!r} (add a {self.params.toxic} toxic to proxy {self.params.proxy!r})"
         response = call(
             self._session,
             "POST",

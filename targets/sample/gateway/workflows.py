@@ -203,20 +203,25 @@ class WorkflowRunner:
             for step in steps:
                 step["status"] = "compensated" if step["status"] == "done" else step["status"]
             with self._store.transaction() as conn:
-                _undo(conn, row["id"], steps)
+                if not _undo(conn, row["id"], steps):
+                    continue
             log.warning("workflow %s: abandoned run compensated", row["id"])
             metrics.WORKFLOW_RUNS.labels("compensated").inc()
             count += 1
         return count
 
 
-def _undo(conn: Any, run_id: str, steps: list[dict[str, Any]]) -> None:
-    conn.execute("UPDATE reservations SET state = 'released' WHERE run_id = ?", (run_id,))
-    conn.execute("DELETE FROM workflow_artifacts WHERE run_id = ?", (run_id,))
-    conn.execute(
-        "UPDATE workflow_runs SET status = 'compensated', steps = ?, updated_at = ? WHERE id = ?",
+def _undo(conn: Any, run_id: str, steps: list[dict[str, Any]]) -> bool:
+    """Compensate a run that is still `running` (answer whether it was); a finished run is left alone."""
+    changed = conn.execute(
+        "UPDATE workflow_runs SET status = 'compensated', steps = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'running'",
         (json.dumps(steps), time.time(), run_id),
-    )
+    ).rowcount
+    if changed:
+        conn.execute("UPDATE reservations SET state = 'released' WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM workflow_artifacts WHERE run_id = ?", (run_id,))
+    return bool(changed)
 
 
 def audit_workflows(store: Store, active: set[str], workflow_ids: list[str]) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""One test run on the master / local runner: from test_start to test_stop, writing results/<run-id>/."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gevent
+import locust
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
+
+import brownout
+from brownout.faults.scheduler import FaultScheduler
+from brownout.history import (
+    Integrity,
+    Manifest,
+    TelemetryWriter,
+    TimelineWriter,
+    UsersRow,
+    UsersWriter,
+    write_integrity,
+    write_manifest,
+)
+from brownout.plugin.integrity import audit
+from brownout.plugin.progress import progress_line
+from brownout.plugin.shape import ScenarioShape
+from brownout.plugin.telemetry import MetricsScraper, starts_with_any
+from brownout.scenario import REPO_ROOT
+
+if TYPE_CHECKING:
+    from brownout.plugin.session import RunSession
+
+log = logging.getLogger("brownout.plugin")
+
+_TICK_S = 0.25
+_READY_AFTER_HEAL_S = 30.0
+_TELEMETRY_PREFIXES = ("gateway_",)
+
+
+class TestRun:
+    __test__ = False  # not a pytest class, whatever its name says
+
+    def __init__(self, session: RunSession, out: Path, scheduler: FaultScheduler | None) -> None:
+        self.session = session
+        self.environment = session.environment
+        self.books = session.books
+        self.out = out
+        self.scheduler = scheduler
+        self.started_at = time.time()
+        self.timeline = TimelineWriter(out)
+        self.users = UsersWriter(out)
+        self.telemetry = TelemetryWriter(out)
+        self.scraper = MetricsScraper(
+            f"{session.target.host}/metrics", "gateway", self.telemetry, starts_with_any(_TELEMETRY_PREFIXES)
+        )
+        # The master hears of a worker's requests only at its next report: wait that long before closing a bucket.
+        distributed = isinstance(self.environment.runner, MasterRunner)
+        self.lag_s = 2 * WORKER_REPORT_INTERVAL + 1.0 if distributed else 1.0
+        self.greenlets: list[gevent.Greenlet] = []
+        self.finished = False
+
+    @classmethod
+    def begin(cls, session: RunSession, out: Path, scheduler: FaultScheduler | None) -> TestRun:
+        out.mkdir(parents=True, exist_ok=True)
+        run = cls(session, out, scheduler)
+        run._write_manifest(ended_at=run.started_at)
+        if scheduler is not None:
+            scheduler.start()
+        run.greenlets = [gevent.spawn(run._tick_loop), gevent.spawn(run._scrape_loop)]
+        return run
+
+    def finish(self) -> None:
+        """Heal, flush, audit, close: idempotent, and each step runs even if an earlier one failed."""
+        if self.finished:
+            return
+        self.finished = True
+        gevent.killall(self.greenlets, block=True, timeout=2)
+        steps = (self._heal, self._flush_all, self._audit, self._close_writers)
+        for step in steps:
+            try:
+                step()
+            except Exception:  # noqa: BLE001  (a failing step must not stop the healing or the writing)
+                log.exception("brownout: %s failed", step.__name__)
+        self._write_manifest(ended_at=time.time())
+        log.info("brownout: results in %s", self.out)
+
+    # --- loops ---------------------------------------------------------------------------------------
+    def _tick_loop(self) -> None:
+        next_second = time.time()
+        progress_every = getattr(self.environment.parsed_options, "brownout_progress", 0) or 0
+        next_progress = time.time() + progress_every
+        while True:
+            now = time.time()
+            self.books.timeline.flush(self.timeline, before=now - self.lag_s)
+            if now >= next_second:
+                next_second += 1.0
+                self._record_users(now)
+            if progress_every and now >= next_progress:
+                next_progress += progress_every
+                print(progress_line(self.environment, self.started_at, self.session.scenario,
+                                    self.scheduler), file=sys.stderr, flush=True)
+            gevent.sleep(_TICK_S)
+
+    def _scrape_loop(self) -> None:
+        while True:
+            started = time.time()
+            self.scraper.scrape(started)
+            gevent.sleep(max(0.0, 1.0 - (time.time() - started)))
+
+    def _record_users(self, now: float) -> None:
+        runner = self.environment.runner
+        count = runner.user_count if runner is not None else 0
+        shape = self.environment.shape_class
+        step = shape.current_step if isinstance(shape, ScenarioShape) else 0
+        self.users.append(UsersRow(now, count, step))
+        self.users.flush()
+        if self.scheduler is not None:
+            self.scheduler.on_user_count(count)
+
+    # --- finishing -----------------------------------------------------------------------------------
+    def _heal(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.heal_all()
+
+    def _flush_all(self) -> None:
+        self._record_users(time.time())
+        self.books.timeline.flush(self.timeline)
+
+    def _audit(self) -> None:
+        ledger = self.books.ledger
+        target = self.session.target
+        if target.audit_url is None:
+            unverifiable = sum(len(set(ids)) for ids in ledger.acknowledged.values())
+            result = Integrity(
+                verified=False, error="no admin API to audit through (give the scenario a [target.admin])",
+                unverifiable=unverifiable, acknowledged_messages=len(ledger.acknowledged["messages"]),
+                acknowledged_workflows=len(ledger.acknowledged["workflows"]),
+            )  # fmt: skip
+        else:
+            ready_url = target.ready_url or f"{target.host}/readyz"
+            result = audit(target.audit_url, target.endpoints.admin_token, ledger, ready_url, _READY_AFTER_HEAL_S)
+        write_integrity(self.out, result)
+
+    def _close_writers(self) -> None:
+        self.scraper.close()
+        for writer in (self.timeline, self.users, self.telemetry):
+            writer.close()
+
+    def _write_manifest(self, ended_at: float) -> None:
+        session = self.session
+        manifest = Manifest(
+            started_at=self.started_at, ended_at=ended_at, bucket_s=self.books.timeline.bucket_s,
+            scenario=session.scenario_document(), scenario_text=session.scenario.text,
+            brownout_version=brownout.__version__, locust_version=locust.__version__,
+            python_version=platform.python_version(), git_rev=_git_rev(), command=list(sys.argv),
+            host=session.target.host,
+        )  # fmt: skip
+        write_manifest(self.out, manifest)
+
+
+@functools.cache
+def _git_rev() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=False
+        )
+    except OSError:
+        return ""
+    return done.stdout.strip()
