@@ -50,7 +50,7 @@ class ChatUser(FastHttpUser):
                 f"/threads/{self.thread_id}/messages",
                 json={"text": f"hello {key[:8]}"},
                 headers={"Idempotency-Key": key},
-                name="POST /threads/[id]/messages",
+                name="/threads/[id]/messages",
                 catch_response=True,
             ) as resp:
                 if resp.status_code == 201:
@@ -64,7 +64,7 @@ class ChatUser(FastHttpUser):
     @task(1)
     def read_thread(self) -> None:
         if self.thread_id is not None:
-            self.client.get(f"/threads/{self.thread_id}", name="GET /threads/[id]")
+            self.client.get(f"/threads/{self.thread_id}", name="/threads/[id]")
 
 
 class WorkflowUser(FastHttpUser):
@@ -75,7 +75,7 @@ class WorkflowUser(FastHttpUser):
     @task
     def run_workflow(self) -> None:
         with self.client.post(
-            "/workflows", json={}, headers={"Idempotency-Key": _new_key()}, name="POST /workflows",
+            "/workflows", json={}, headers={"Idempotency-Key": _new_key()}, name="/workflows",
             catch_response=True,
         ) as resp:
             body = _json_or_none(resp.text)
@@ -179,7 +179,7 @@ def _json_or_none(text: str | None) -> dict[str, Any] | None:
 
 def _open_thread(client: Any) -> str | None:
     with client.post(
-        "/threads", json={}, headers={"Idempotency-Key": _new_key()}, name="POST /threads",
+        "/threads", json={}, headers={"Idempotency-Key": _new_key()}, name="/threads",
         catch_response=True,
     ) as resp:
         body = _json_or_none(resp.text)

@@ -84,8 +84,9 @@ class SampleStack:
         os.kill(self.processes[name].pid, signum)
 
     def close(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
+        for name in ("gateway", "upstream", "notifier"):  # the gateway first: it calls the others
+            if name in self.processes:
+                self.stop(name)
 
     # -- client helpers -------------------------------------------------------------------------------------
 

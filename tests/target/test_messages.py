@@ -34,6 +34,7 @@ def test_message_round_trip_and_stream_replay(shared_stack: SampleStack) -> None
     try:
         frames = receive_frames(with_all, 4)
         assert [f["seq"] for f in frames] == [1, 2, 3, 4]
+        assert shared_stack.metric("gateway_stream_clients") >= 1
         assert [f["data"]["id"] for f in frames] == [m["id"] for m in messages]
     finally:
         with_all.close()
