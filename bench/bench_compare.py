@@ -53,8 +53,7 @@ def _real_runs(root: Path) -> None:
     with plain_app(BASE_DELAY_MS) as base_url, plain_app(BASE_DELAY_MS * SLOWDOWN) as slow_url:
         for index in range(ROUNDS):
             runs = {
-                root / f"r{index}" / name: url
-                for name, url in (("a", base_url), ("b", base_url), ("slow", slow_url))
+                root / f"r{index}" / name: url for name, url in (("a", base_url), ("b", base_url), ("slow", slow_url))
             }
             run_locust_concurrently(runs, seconds=SECONDS, users=USERS)
             a, b, slow = list(runs)

@@ -48,9 +48,7 @@ class KeepAliveClient:
             self._read()
         head, _, rest = self.buffer.partition(b"\r\n\r\n")
         length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length")
+            int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
         )
         while len(rest) < length:
             self.buffer = head + b"\r\n\r\n" + rest
@@ -134,7 +132,10 @@ def main() -> None:
         subprocess.Popen([sys.executable, __file__, "--serve-http", str(backend_port)], cwd=ROOT),
         subprocess.Popen(
             [sys.executable, "-m", "brownout", "proxy", "--port", str(api_port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         ),
     ]
     try:

@@ -55,9 +55,7 @@ def main() -> None:
         load = os.getloadavg()[0]
         checks_wall, checks_cpu, checks_rss, checks_rc = _report(results, "json")
         full_wall, full_cpu, full_rss, full_rc = _report(results, "json,md,html,junit")
-        print(
-            f"load average before: {load:.1f} on {os.cpu_count()} CPUs (wall time suffers on a busy machine)"
-        )
+        print(f"load average before: {load:.1f} on {os.cpu_count()} CPUs (wall time suffers on a busy machine)")
         for what, wall, cpu, rss, rc in (
             ("checks only (verdict.json)", checks_wall, checks_cpu, checks_rss, checks_rc),
             ("full report (all formats)", full_wall, full_cpu, full_rss, full_rc),

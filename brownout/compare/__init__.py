@@ -20,7 +20,7 @@ from brownout.compare.render_html import render_html
 from brownout.compare.render_text import Comparison, markdown, terminal_table, to_json
 from brownout.compare.sources import BROWNOUT, LOCUST, RunSource, SideSources, resolve_side
 from brownout.compare.tolerance import StatsSettings, Tolerances, load_tolerances
-from brownout.compare.verdict import compare_sides
+from brownout.compare.verdict import compare_sides, family_level
 from brownout.errors import InputError
 
 FORMATS = ("md", "html", "json")
@@ -54,9 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUNS",
         help="a candidate run (repeatable; instead of the positional CANDIDATE)",
     )
-    parser.add_argument(
-        "--tolerance", metavar="FILE", help="TOML tolerances (see README 'Comparing releases')"
-    )
+    parser.add_argument("--tolerance", metavar="FILE", help="TOML tolerances (see README 'Comparing releases')")
     parser.add_argument(
         "--format",
         dest="formats",
@@ -76,9 +74,7 @@ def main(argv: list[str]) -> int:
     candidate_args = _side_arguments("candidate", args.candidate, args.candidates)
     formats = _formats(args.formats)
     tolerances = load_tolerances(args.tolerance)
-    comparison = compare(
-        resolve_side("baseline", baseline_args), resolve_side("candidate", candidate_args), tolerances
-    )
+    comparison = compare(resolve_side("baseline", baseline_args), resolve_side("candidate", candidate_args), tolerances)
     out = Path(args.out) if args.out else _default_out(candidate_args)
     written = write_outputs(comparison, out, formats)
     print(terminal_table(comparison))
@@ -100,9 +96,7 @@ def _formats(requested: list[str] | None) -> tuple[str, ...]:
     chosen = [item.strip() for value in requested for item in value.split(",") if item.strip()]
     unknown = [item for item in chosen if item not in FORMATS]
     if unknown:
-        raise InputError(
-            f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}"
-        )
+        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     return tuple(dict.fromkeys(chosen))
 
 
@@ -130,6 +124,12 @@ def compare(baseline: SideSources, candidate: SideSources, tolerances: Tolerance
     for side in sides:
         notes.extend(side.notes)
     rows = compare_sides(sides[0], sides[1], tolerances)
+    level, judged = family_level(sides[0], sides[1], tolerances)
+    if judged:
+        notes.append(
+            f"intervals: {tolerances.stats.confidence:.0%} for the table as a whole, i.e. "
+            f"{level:.2%} for each of the {judged} rows with one (Bonferroni)"
+        )
     return Comparison(sides[0], sides[1], rows, tuple(notes), tolerances.source, tolerances.stats.confidence)
 
 
@@ -168,9 +168,7 @@ def _locust_prefixes(runs: tuple[RunSource, ...]) -> list[Path]:
         if not found:
             raise InputError(f"{run.path}: brownout results directory without Locust's *{STATS_SUFFIX}")
         if len(found) > 1:
-            raise InputError(
-                f"{run.path}: several *{STATS_SUFFIX} files ({', '.join(p.name for p in found)})"
-            )
+            raise InputError(f"{run.path}: several *{STATS_SUFFIX} files ({', '.join(p.name for p in found)})")
         prefixes.append(found[0].with_name(found[0].name[: -len(STATS_SUFFIX)]))
     return prefixes
 

@@ -39,10 +39,6 @@ class Side:
 
     def requests(self, operation: str) -> int:
         return max(
-            (
-                f.requests
-                for (kind, scope, _), f in self.figures.items()
-                if kind == "operation" and scope == operation
-            ),
+            (f.requests for (kind, scope, _), f in self.figures.items() if kind == "operation" and scope == operation),
             default=0,
         )

@@ -218,9 +218,7 @@ def _read_stats(path: Path) -> tuple[dict[str, LocustOperation], list[str]]:
         rps = _number(cell("rps"), path, line, header[fields["rps"]]) if "rps" in fields else None
         if key in operations:
             raise InputError(f"{path} line {line}: operation {key!r} appears twice")
-        operations[key] = LocustOperation(
-            key, requests, failures, rps, max_ms if requests else None, percentiles
-        )
+        operations[key] = LocustOperation(key, requests, failures, rps, max_ms if requests else None, percentiles)
     if AGGREGATED not in operations:
         raise InputError(
             f"{path} line {last_line}: no 'Aggregated' row after the last line; Locust writes it last, "

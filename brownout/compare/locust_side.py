@@ -32,17 +32,13 @@ def _operation_figures(
     total = int(requests.sum())
     draws: FloatArray | None = None
     if len(per_run) >= 2:
-        draws = resampling_weights(
-            generator(settings.seed, role, operation, "runs"), len(per_run), settings.replicates
-        )
+        draws = resampling_weights(generator(settings.seed, role, operation, "runs"), len(per_run), settings.replicates)
     basis = f"{len(per_run)} runs"
 
     def figure(values: FloatArray, how: str) -> Figure:
         point = _pool(values, requests, np.ones((1, len(values))), how)[0]
         replicates = None if draws is None else _pool(values, requests, draws, how)
-        return Figure(
-            None if np.isnan(point) else float(point), replicates, basis if draws is not None else "", total
-        )
+        return Figure(None if np.isnan(point) else float(point), replicates, basis if draws is not None else "", total)
 
     def column(pick: object) -> FloatArray:
         return np.array([pick(op) if op else np.nan for op in per_run], dtype=np.float64)  # type: ignore[operator]

@@ -37,9 +37,7 @@ def chart_png(comparison: Comparison) -> bytes | None:
         return None
     from matplotlib.figure import Figure  # imported here: it is slow and only the HTML needs it
 
-    figure = Figure(
-        figsize=(4.2 * len(_PERCENTILES), 0.5 + 0.45 * len(operations) + 1.2), layout="constrained"
-    )
+    figure = Figure(figsize=(4.2 * len(_PERCENTILES), 0.5 + 0.45 * len(operations) + 1.2), layout="constrained")
     axes = figure.subplots(1, len(_PERCENTILES), sharey=True)
     positions = list(range(len(operations)))
     for axis, percentile in zip(axes, _PERCENTILES, strict=True):
@@ -82,8 +80,7 @@ def render_html(comparison: Comparison) -> str:
     if png is not None:
         encoded = base64.b64encode(png).decode("ascii")
         parts.append(
-            '<img alt="p50/p95/p99 per operation, baseline vs candidate" '
-            f'src="data:image/png;base64,{encoded}">'
+            f'<img alt="p50/p95/p99 per operation, baseline vs candidate" src="data:image/png;base64,{encoded}">'
         )
     for scope_kind, heading in ((OPERATION, "Operations"), (FAULT, "Faults"), (INTEGRITY, "Integrity")):
         rows = [row for row in comparison.rows if row.scope_kind == scope_kind]
@@ -96,9 +93,7 @@ def render_html(comparison: Comparison) -> str:
         ]
         for row in rows:
             css = {REGRESSED: "regressed", IMPROVED: "improved"}.get(row.verdict, "")
-            parts.append(
-                f'<tr class="{css}">' + "".join(f"<td>{escape(c)}</td>" for c in cells(row)) + "</tr>"
-            )
+            parts.append(f'<tr class="{css}">' + "".join(f"<td>{escape(c)}</td>" for c in cells(row)) + "</tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

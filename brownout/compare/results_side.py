@@ -112,9 +112,7 @@ def _stack(parts: list[tuple[OperationSeries, float, int]], block_s: float, bloc
     for series, start, offset in parts:
         index = offset + np.floor((np.asarray(series.times) - start) / block_s + 1e-9).astype(np.int64)
         index = np.clip(index, 0, blocks - 1)
-        np.add.at(
-            total, index, np.asarray(series.ok) + np.asarray(series.degraded) + np.asarray(series.failed)
-        )
+        np.add.at(total, index, np.asarray(series.ok) + np.asarray(series.degraded) + np.asarray(series.failed))
         np.add.at(failed, index, np.asarray(series.failed))
         # chain() walks the sparse histograms at C speed; an hour of buckets is millions of pairs.
         dicts = [hist.counts for hist in series.hists]
@@ -140,13 +138,9 @@ def _aggregate(parts: list[_Blocks], block_s: float) -> _Blocks:
     return _Blocks(keys, hists, total, failed, block_s)
 
 
-def _operation_figures(
-    operation: str, blocks: _Blocks, role: str, settings: StatsSettings
-) -> dict[Key, Figure]:
+def _operation_figures(operation: str, blocks: _Blocks, role: str, settings: StatsSettings) -> dict[Key, Figure]:
     count = len(blocks.total)
-    weights = resampling_weights(
-        generator(settings.seed, role, operation, "blocks"), count, settings.replicates
-    )
+    weights = resampling_weights(generator(settings.seed, role, operation, "blocks"), count, settings.replicates)
     resampled = weights @ blocks.hists
     point = blocks.point
     requests = int(blocks.total.sum())
@@ -179,15 +173,11 @@ def _as_float(value: int | None) -> float | None:
 
 
 def _criteria(history: History) -> Criteria:
-    table = (
-        history.manifest.scenario.get("criteria", {}) if isinstance(history.manifest.scenario, dict) else {}
-    )
+    table = history.manifest.scenario.get("criteria", {}) if isinstance(history.manifest.scenario, dict) else {}
     return Criteria.from_mapping(table or {}, source=f"{history.directory}/manifest.json scenario")
 
 
-def _fault_figures(
-    histories: list[History], block_s: float, role: str, settings: StatsSettings
-) -> dict[Key, Figure]:
+def _fault_figures(histories: list[History], block_s: float, role: str, settings: StatsSettings) -> dict[Key, Figure]:
     per_run = [_run_fault_values(h) for h in histories]
     labels = sorted({label for values in per_run for label in values})
     figures: dict[Key, Figure] = {}
@@ -231,9 +221,7 @@ def _over_runs(values: FloatArray, role: str, label: str, metric: str, settings:
     point = float(present.mean())
     if present.size < 2:
         return Figure(point)
-    weights = resampling_weights(
-        generator(settings.seed, role, label, metric), present.size, settings.replicates
-    )
+    weights = resampling_weights(generator(settings.seed, role, label, metric), present.size, settings.replicates)
     return Figure(point, weights @ present / present.size, f"{present.size} runs")
 
 

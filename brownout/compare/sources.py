@@ -58,8 +58,7 @@ def resolve_side(role: str, arguments: list[str]) -> SideSources:
     if len(kinds) > 1:
         listing = ", ".join(f"{run} ({run.kind})" for run in unique)
         raise InputError(
-            f"{role}: mixes brownout results directories and plain Locust CSV sets ({listing}); "
-            "give one kind per side"
+            f"{role}: mixes brownout results directories and plain Locust CSV sets ({listing}); give one kind per side"
         )
     return SideSources(role, tuple(unique))
 
@@ -89,9 +88,7 @@ def _runs_at(role: str, path: Path, strict: bool) -> list[RunSource]:
             return [RunSource(LOCUST, prefix) for prefix in prefixes]
         if not strict:
             return []
-        raise InputError(
-            f"{role}: {path} is a directory with neither a brownout manifest.json nor any *{STATS_SUFFIX}"
-        )
+        raise InputError(f"{role}: {path} is a directory with neither a brownout manifest.json nor any *{STATS_SUFFIX}")
     for suffix in _LOCUST_SUFFIXES:
         if path.name.endswith(suffix) and path.is_file():
             prefix = path.with_name(path.name[: -len(suffix)])

@@ -129,16 +129,12 @@ def _parse(document: dict[str, Any], path: str) -> Tolerances:
     return Tolerances(default, floors, operations, faults, overrides, stats, source=path)
 
 
-def _scoped(
-    document: dict[str, Any], table: str, path: str, base: Tolerances
-) -> dict[str, dict[str, Allowance]]:
+def _scoped(document: dict[str, Any], table: str, path: str, base: Tolerances) -> dict[str, dict[str, Allowance]]:
     scoped: dict[str, dict[str, Allowance]] = {}
     for scope, entries in _table(document, table, path).items():
         where = f'{path}: [{table}."{scope}"]'
         if not isinstance(entries, dict):
-            raise InputError(
-                f'{where}: must be a table of metric = tolerance, e.g. [{table}."{scope}"] p95 = 0.2'
-            )
+            raise InputError(f'{where}: must be a table of metric = tolerance, e.g. [{table}."{scope}"] p95 = 0.2')
         scoped[scope] = {}
         for key, value in entries.items():
             if key not in METRICS:
@@ -165,8 +161,7 @@ def _stats(table: dict[str, Any], path: str, min_tail: int) -> StatsSettings:
     unknown = set(table) - {"confidence", "replicates", "seed"}
     if unknown:
         raise InputError(
-            f"{path}: [stats] unknown key(s) {', '.join(sorted(unknown))}; "
-            "known: confidence, replicates, seed"
+            f"{path}: [stats] unknown key(s) {', '.join(sorted(unknown))}; known: confidence, replicates, seed"
         )
     confidence = _number(table.get("confidence", 0.95), f"{path}: [stats] confidence")
     if not 0.5 <= confidence < 1.0:

@@ -53,7 +53,22 @@ class Row:
         return METRICS.get(self.metric)
 
 
+def family_level(baseline: Side, candidate: Side, tolerances: Tolerances) -> tuple[float, int]:
+    """Per-row confidence level so that the whole table has the configured confidence (Bonferroni):
+    with twenty rows at 95 % each, a same-build pair would show a "significant" row every other time."""
+    judged = sum(
+        1
+        for key, base in baseline.figures.items()
+        if base.has_interval
+        and key in candidate.figures
+        and candidate.figures[key].has_interval
+        and not math.isinf(tolerances.allowance(METRICS[key[2]], key[0], key[1]).allowed(1.0))
+    )
+    return 1.0 - (1.0 - tolerances.stats.confidence) / max(judged, 1), judged
+
+
 def compare_sides(baseline: Side, candidate: Side, tolerances: Tolerances) -> list[Row]:
+    level, _ = family_level(baseline, candidate, tolerances)
     rows: list[Row] = []
     for scope_kind, metrics in (
         (OPERATION, OPERATION_METRICS),
@@ -72,7 +87,7 @@ def compare_sides(baseline: Side, candidate: Side, tolerances: Tolerances) -> li
                         judge(
                             metric, scope_kind, scope,
                             baseline.figures.get(key, Figure(None)), candidate.figures.get(key, Figure(None)),
-                            tolerances,
+                            tolerances, level,
                         )
                     )  # fmt: skip
     return rows
@@ -94,15 +109,19 @@ def _one_sided(scope_kind: str, scope: str, baseline: Side, candidate: Side, in_
 
 
 def judge(
-    metric: Metric, scope_kind: str, scope: str, base: Figure, new: Figure, tolerances: Tolerances
+    metric: Metric,
+    scope_kind: str,
+    scope: str,
+    base: Figure,
+    new: Figure,
+    tolerances: Tolerances,
+    level: float | None = None,
 ) -> Row:
     allowance = tolerances.allowance(metric, scope_kind, scope)
     tolerance = allowance.describe(metric)
     if base.value is None or new.value is None:
         missing = (
-            "both"
-            if base.value is None and new.value is None
-            else ("baseline" if base.value is None else "candidate")
+            "both" if base.value is None and new.value is None else ("baseline" if base.value is None else "candidate")
         )
         return Row(
             scope_kind, scope, metric.name, base.value, new.value, None, None, None, tolerance,
@@ -115,7 +134,9 @@ def judge(
     method = "exact count" if base.model == new.model == "exact count" else TOLERANCE_ONLY
     if base.has_interval and new.has_interval:
         assert base.replicates is not None and new.replicates is not None
-        interval = difference_interval(base.replicates, new.replicates, settings.confidence)
+        interval = difference_interval(
+            base.replicates, new.replicates, delta, settings.confidence if level is None else level
+        )
         if interval is not None:
             method = f"{base.model} over {_bases(base.basis, new.basis)}"
     thin = _thin_tail(metric, base, new, settings.min_tail_samples)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -49,70 +49,45 @@ class AdminFaultDriver:
 
 
 class DbLockDriver:
-    """Holds `BEGIN EXCLUSIVE` on a SQLite file from a thread of its own until heal.
+    """Holds `BEGIN EXCLUSIVE` on a SQLite file until heal, from a helper process (brownout.faults.dblock).
 
-    The connection lives and dies in that thread (sqlite3 objects must stay in their thread).
+    A process rather than a thread, so that acquiring the lock never blocks a gevent-patched Locust.
     """
 
     def __init__(self, db_path: Path, params: DbLockParams, fault_name: str) -> None:
         self.db_path = Path(db_path)
         self.params = params
         self.fault_name = fault_name
-        self._holder: threading.Thread | None = None
-        self._release = threading.Event()
-
-    def _hold(self, acquired: threading.Event, failure: list[str]) -> None:
-        try:
-            connection = sqlite3.connect(
-                str(self.db_path),
-                timeout=self.params.acquire_timeout_s,
-                isolation_level=None,
-                check_same_thread=True,
-            )
-        except sqlite3.Error as exc:
-            failure.append(f"cannot open {self.db_path}: {exc}")
-            acquired.set()
-            return
-        try:
-            connection.execute("BEGIN EXCLUSIVE")
-        except sqlite3.Error as exc:
-            failure.append(f"cannot lock {self.db_path} within {self.params.acquire_timeout_s:g}s: {exc}")
-            connection.close()
-            acquired.set()
-            return
-        acquired.set()
-        try:
-            self._release.wait()
-        finally:
-            connection.execute("ROLLBACK")
-            connection.close()
+        self._holder: subprocess.Popen[str] | None = None
 
     def inject(self) -> None:
-        if self._holder is not None and self._holder.is_alive():
+        if self._holder is not None and self._holder.poll() is None:
             return
         if not self.db_path.is_file():
             raise FaultError(
                 f"cannot inject fault {self.fault_name!r}: no database at {self.db_path} "
                 f"(set `db_path`, or start the stack first)"
             )
-        self._release.clear()
-        acquired = threading.Event()
-        failure: list[str] = []
-        self._holder = threading.Thread(
-            target=self._hold, args=(acquired, failure), name=f"db-lock-{self.fault_name}", daemon=True
+        argv = [sys.executable, "-m", "brownout.faults.dblock", str(self.db_path),
+                "--acquire-timeout", str(self.params.acquire_timeout_s)]  # fmt: skip
+        holder = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        self._holder.start()
-        acquired.wait(self.params.acquire_timeout_s + 5)
-        if failure:
-            raise FaultError(f"cannot inject fault {self.fault_name!r}: {failure[0]}")
+        assert holder.stdout is not None
+        if holder.stdout.readline().strip() != "locked":
+            _, err = holder.communicate(timeout=5)
+            raise FaultError(f"cannot inject fault {self.fault_name!r}: {err.strip() or 'lock holder exited'}")
+        self._holder = holder
 
     def heal(self) -> None:
-        self._release.set()
-        holder = self._holder
-        if holder is not None:
-            holder.join(timeout=10)
-            if holder.is_alive():
-                raise FaultError(
-                    f"heal fault {self.fault_name!r}: the lock on {self.db_path} was not released within 10s"
-                )
-        self._holder = None
+        holder, self._holder = self._holder, None
+        if holder is None or holder.poll() is not None:
+            return
+        try:
+            holder.communicate(input="", timeout=10)  # closing stdin releases the lock
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait(timeout=5)
+            raise FaultError(
+                f"heal fault {self.fault_name!r}: the lock holder on {self.db_path} did not exit within 10s; killed"
+            ) from None
