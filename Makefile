@@ -33,8 +33,9 @@ stack: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# make compare BASE=results/a NEW=results/b [TOLERANCE=tolerance.toml] [OUT=dir]
 compare: $(STAMP)
-	$(BIN)/brownout compare $(BASE) $(NEW)
+	$(BIN)/brownout compare $(BASE) $(NEW) $(if $(TOLERANCE),--tolerance $(TOLERANCE)) $(if $(OUT),--out $(OUT))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache results/stack

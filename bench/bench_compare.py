@@ -2,9 +2,9 @@
 
 1. Two synthetic 1-hour brownout histories (0.25 s buckets, 5 operations, 1,000 req/s): wall time of
    the comparison (reading both results directories, checks, bootstrap), aim <= 2 s.
-2. Ten rounds of three concurrent 8 s, 10-user Locust runs of a plain locustfile against a local app: two of the
-   same build (false alarm if compare exits 1; aim 0 of 10) and one whose answers are 20 % slower
-   (detected if the Aggregated p95 row regresses; aim 10 of 10).
+2. Ten rounds of three concurrent 10 s, 12-user Locust runs of a plain locustfile against a local app:
+   two of the same build (false alarm if compare exits 1; aim 0 of 10) and one whose answers are 20 %
+   slower (detected if the Aggregated p95 row regresses; aim 10 of 10).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from tests.compare.synthetic import SyntheticFault, write_synthetic_run
 
 ROUNDS = 10
 BASE_DELAY_MS = 200.0  # Locust's 10 ms rounding above 100 ms keeps 20 % (240 ms) clear of the grid
-USERS = 10
-SECONDS = 8
+USERS = 12
+SECONDS = 10
 SLOWDOWN = 1.2
 
 

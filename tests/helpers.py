@@ -1,4 +1,8 @@
-"""Small utilities for tests that run real processes on 127.0.0.1: free ports, readiness, clean stops."""
+"""Small utilities for tests that run real processes on 127.0.0.1: free ports, readiness, clean stops.
+
+Standard library only: importing `requests` (urllib3) here would import ssl before Locust's gevent
+monkey-patching in modules that import this one first, which ends in a RecursionError.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,11 +35,13 @@ def wait_http_ok(url: str, timeout: float, process: subprocess.Popen[bytes] | No
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"process exited with code {process.returncode} before {url} answered 200")
         try:
-            response = requests.get(url, timeout=1.0)
-            if response.status_code == 200:
-                return
-            last_error = f"HTTP {response.status_code}"
-        except requests.RequestException as exc:
+            with urllib.request.urlopen(url, timeout=1.0) as response:
+                if response.status == 200:
+                    return
+                last_error = f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            last_error = f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:  # refused, reset, timed out; URLError is an OSError
             last_error = type(exc).__name__
         time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer 200 within {timeout} s (last: {last_error})")

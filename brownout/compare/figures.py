@@ -3,7 +3,7 @@ with, where the inputs allow it, bootstrap replicates of the same statistic."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,7 +32,6 @@ class Side:
     sources: tuple[str, ...]
     figures: dict[Key, Figure]
     notes: tuple[str, ...] = ()
-    charts: dict[str, dict[str, float]] = field(default_factory=dict)  # operation -> p50/p95/p99
 
     def scopes(self, scope_kind: str) -> list[str]:
         return sorted({scope for kind, scope, _ in self.figures if kind == scope_kind})

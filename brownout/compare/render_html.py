@@ -50,7 +50,7 @@ def chart_png(comparison: Comparison) -> bytes | None:
         axis.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(positions, [_short(op) for op in operations])
     axes[0].invert_yaxis()
-    axes[-1].legend(loc="lower right", fontsize="small")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=2, fontsize="small")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()

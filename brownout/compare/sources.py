@@ -38,12 +38,6 @@ class SideSources:
     def kind(self) -> str:
         return self.runs[0].kind
 
-    @property
-    def directory(self) -> Path | None:
-        """Where this side's files live when that is one directory (the default output place)."""
-        parents = {run.path if run.kind == BROWNOUT else run.path.parent for run in self.runs}
-        return parents.pop() if len(parents) == 1 else None
-
 
 def resolve_side(role: str, arguments: list[str]) -> SideSources:
     runs: list[RunSource] = []

@@ -188,7 +188,3 @@ def _thin_tail(metric: Metric, base: Figure, new: Figure, min_tail: int) -> str:
     if fewest >= needed:
         return ""
     return f"not judged: {fewest} requests, {metric.name} needs >= {needed}"
-
-
-def has_regression(rows: list[Row]) -> bool:
-    return any(row.verdict == REGRESSED for row in rows)

@@ -12,6 +12,7 @@ calling thread, which makes the scheduler a pure state machine for unit tests.
     scheduler.start()              # at test start
     scheduler.on_user_count(40)    # whenever the user count changes
     scheduler.heal_all()           # at stop / Ctrl-C / SIGTERM / exception: heals what is in force
+    scheduler.inject_now(spec, driver); scheduler.heal_now(spec.name)   # by hand (the web UI)
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class _Track:
         self.error = ""
         self.aborted = False
         self.lane: Lane | None = None
+        self.manual = False  # added by hand during the run: no planned end, its failures abort nothing
 
     def provisional_outcome(self) -> str:
         if self.outcome:
@@ -221,6 +223,48 @@ class FaultScheduler:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
+    def inject_now(self, fault: FaultSpec, driver: Driver) -> None:
+        """Add a fault by hand and inject it at once (on its own worker); it stays in force until
+        `heal_now(fault.name)` or `heal_all`, and is journaled like any other.
+
+        A manual fault that fails does not abort the schedule (unlike a scheduled one). Raises
+        RuntimeError before `start` or once stopping, ValueError for a name already used or a target
+        that already has a fault in force (one target takes one fault at a time).
+        """
+        with self._lock:
+            if self._started_mono is None:
+                raise RuntimeError("the fault schedule has not started")
+            if self._stopping:
+                raise RuntimeError("the fault schedule is stopping: no new faults")
+            if any(track.spec.name == fault.name for track in self._tracks):
+                raise ValueError(f"there is already a fault named {fault.name!r}")
+            busy = [t.spec.name for t in self._tracks if t.spec.target == fault.target and t.state in _IN_FORCE]
+            if busy:
+                raise ValueError(f"target {fault.target!r} already has a fault in force ({busy[0]}): heal it first")
+            track = _Track(fault, driver)
+            track.manual = True
+            track.planned_start = self._wall()
+            track.state = INJECTING
+            if not self._inline:
+                track.lane = Lane(fault.name)
+                track.lane.start()
+            self._tracks.append(track)
+            work = self._worker_for(track, self._inject)
+        self._write_journal()
+        work()
+
+    def heal_now(self, name: str) -> None:
+        """Heal one active fault (manual or scheduled) now; LookupError for an unknown name,
+        RuntimeError when it is not active."""
+        with self._lock:
+            track = next((t for t in self._tracks if t.spec.name == name), None)
+            if track is None:
+                raise LookupError(f"no fault named {name!r}")
+            if track.state != ACTIVE:
+                raise RuntimeError(f"fault {name!r} is {track.state}, not active: nothing to heal")
+            work = self._dispatch(track, "heal")
+        work()
+
     def snapshot(self) -> list[FaultStatus]:
         with self._lock:
             return [self._status(track) for track in self._tracks]
@@ -284,7 +328,7 @@ class FaultScheduler:
             self._safe_heal(track)  # undo whatever part of the inject took effect
             with self._lock:
                 track.state, track.actual_end = FAILED, self._wall()
-            self._note_failure(str(exc))
+            self._note_failure(str(exc), scheduled=not track.manual)
             return
         with self._lock:
             if track.state == INJECTING:
@@ -315,11 +359,14 @@ class FaultScheduler:
                 track.state, track.outcome = HEALED, ("aborted" if track.aborted else "healed")
         self._write_journal()
         if failure is not None:
-            self._note_failure(failure)
+            self._note_failure(failure, scheduled=not track.manual)
         self._wakeup.set()
 
-    def _note_failure(self, message: str) -> None:
+    def _note_failure(self, message: str, scheduled: bool = True) -> None:
         self._write_journal()
+        if not scheduled:  # a fault added by hand failed: its row says so; the schedule goes on
+            self._wakeup.set()
+            return
         with self._lock:
             self.error = self.error or message
         if self._stop_on_error:
@@ -354,7 +401,8 @@ class FaultScheduler:
         start = track.planned_start
         return FaultRow(
             name=spec.name, target=spec.target, kind=spec.kind, params=params_as_dict(spec.params),
-            planned_start=start, planned_end=None if start is None else start + spec.duration_s,
+            planned_start=start,
+            planned_end=None if start is None or track.manual else start + spec.duration_s,
             actual_start=track.actual_start, actual_end=track.actual_end,
             outcome=track.provisional_outcome(), error=track.error,
         )  # fmt: skip
@@ -379,7 +427,8 @@ class FaultScheduler:
         file I/O never delays a fault."""
         if self._journal is None:
             return
-        if self._journal_thread is None:
+        if self._journal_thread is None or self._journal_closed:
+            # Closed: the schedule is over, but a fault added by hand can still change a row.
             self._flush_journal()
         else:
             self._journal_dirty.set()

@@ -7,13 +7,31 @@ starts, counts, sparse histograms) instead of as row objects, and windows are fo
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from brownout.history.histogram import LatencyHistogram, merge_groups
+from brownout.history.histogram import LatencyHistogram
 from brownout.history.records import TelemetryRow, TimelineRow, encode_labels
 
+if TYPE_CHECKING:  # numpy loads only when an index is built: the Locust recorder imports this package
+    from brownout.history.columns import HistogramTable
+
 ALL_OPERATIONS = "(all)"
+
+
+@dataclass(frozen=True)
+class TimelineColumns:
+    """timeline.csv as columns, rows in file order (what `Timeline.from_columns` indexes)."""
+
+    t: Sequence[float]
+    bucket_keys: Sequence[int]  # round(t * 1000): rows with equal keys are the same bucket
+    operations: dict[str, int]  # operation name -> its index, in order of first appearance
+    operation_index: Sequence[int]
+    ok: Sequence[int]
+    degraded: Sequence[int]
+    failed: Sequence[int]
+    hists: HistogramTable
 
 
 @dataclass(frozen=True)
@@ -55,20 +73,58 @@ class WindowStats:
 
 
 class OperationSeries:
-    """One operation's buckets, sorted by start time, column-wise."""
+    """One operation's buckets, sorted by start time, column-wise; built once, then only read.
 
-    __slots__ = ("bucket_s", "times", "ok", "degraded", "failed", "hists")
+    Counts are lists (cheap to slice and sum); the histograms live in one `HistogramTable`. `hists` gives
+    them as LatencyHistogram objects, built on first use, for callers that want dicts."""
 
-    def __init__(self, bucket_s: float) -> None:
+    __slots__ = ("bucket_s", "times", "ok", "degraded", "failed", "table", "_totals", "_hists", "_percentiles")
+
+    def __init__(
+        self,
+        bucket_s: float,
+        times: list[float] | None = None,
+        ok: list[int] | None = None,
+        degraded: list[int] | None = None,
+        failed: list[int] | None = None,
+        table: HistogramTable | None = None,
+    ) -> None:
         self.bucket_s = bucket_s
-        self.times: list[float] = []
-        self.ok: list[int] = []
-        self.degraded: list[int] = []
-        self.failed: list[int] = []
-        self.hists: list[LatencyHistogram] = []
+        self.times: list[float] = times if times is not None else []
+        self.ok: list[int] = ok if ok is not None else []
+        self.degraded: list[int] = degraded if degraded is not None else []
+        self.failed: list[int] = failed if failed is not None else []
+        if table is None:
+            from brownout.history.columns import HistogramTable
+
+            table = HistogramTable.empty(len(self.times))
+        self.table = table
+        self._totals: list[int] | None = None
+        self._hists: list[LatencyHistogram] | None = None
+        self._percentiles: dict[float, list[int | None]] = {}
 
     def __len__(self) -> int:
         return len(self.times)
+
+    @property
+    def hists(self) -> list[LatencyHistogram]:
+        if self._hists is None:
+            self._hists = self.table.histograms()
+        return self._hists
+
+    @hists.setter
+    def hists(self, histograms: list[LatencyHistogram]) -> None:
+        from brownout.history.columns import HistogramTable
+
+        self.table = HistogramTable.from_histograms(histograms)
+        self._hists, self._percentiles = None, {}
+
+    @property
+    def totals(self) -> list[int]:
+        """ok + degraded + failed per bucket."""
+        if self._totals is None:
+            self._totals = [a + b + c for a, b, c in zip(self.ok, self.degraded, self.failed, strict=True)]
+        return self._totals
 
     def index_range(self, start: float, end: float) -> range:
         """Indexes of the buckets whose midpoint lies in [start, end): a bucket belongs to one side of a fault
@@ -81,17 +137,43 @@ class OperationSeries:
     def total_at(self, index: int) -> int:
         return self.ok[index] + self.degraded[index] + self.failed[index]
 
+    def histogram(self, index: int) -> LatencyHistogram:
+        return self.table.row(index)
+
+    def percentiles(self, q: float) -> list[int | None]:
+        """Every bucket's percentile q (None for an empty bucket), computed once per q."""
+        found = self._percentiles.get(q)
+        if found is None:
+            found = self._percentiles[q] = self.table.percentiles(q)
+        return found
+
     def window(self, start: float, end: float) -> WindowStats:
-        return self.stats(self.index_range(start, end))
+        return self.stats_of_ranges([self.index_range(start, end)])
+
+    def histogram_of(self, indexes: range) -> LatencyHistogram:
+        return self.table.merged([indexes])
 
     def stats(self, indexes: Iterable[int]) -> WindowStats:
+        if isinstance(indexes, range) and indexes.step == 1:
+            return self.stats_of_ranges([indexes])
         chosen = list(indexes)
         ok = sum(self.ok[i] for i in chosen)
         degraded = sum(self.degraded[i] for i in chosen)
         failed = sum(self.failed[i] for i in chosen)
         buckets = sum(1 for i in chosen if self.total_at(i))
-        hist = LatencyHistogram.merged(self.hists[i] for i in chosen)
-        return WindowStats(ok, degraded, failed, hist, buckets)
+        return WindowStats(ok, degraded, failed, self.table.merged_rows(chosen), buckets)
+
+    def stats_of_ranges(self, ranges: Iterable[range]) -> WindowStats:
+        """Requests in these (step 1) index ranges; a bucket in two ranges counts twice."""
+        spans = [(r.start, r.stop) for r in ranges if len(r)]
+        totals = self.totals
+        return WindowStats(
+            ok=sum(sum(self.ok[a:b]) for a, b in spans),
+            degraded=sum(sum(self.degraded[a:b]) for a, b in spans),
+            failed=sum(sum(self.failed[a:b]) for a, b in spans),
+            hist=self.table.merged(range(a, b) for a, b in spans),
+            buckets=sum(b - a - totals[a:b].count(0) for a, b in spans),
+        )
 
 
 class Timeline:
@@ -105,31 +187,53 @@ class Timeline:
     @classmethod
     def from_rows(cls, rows: Iterable[TimelineRow], bucket_s: float) -> Timeline:
         # Rows of the same operation and bucket (e.g. flushed twice) merge; rows may come in any order.
-        buckets: dict[str, dict[int, TimelineRow]] = {}
-        for row in rows:
-            slot = buckets.setdefault(row.operation, {})
-            key = round(row.t * 1000)
-            found = slot.get(key)
-            if found is None:
-                slot[key] = row
-            else:
-                hist = LatencyHistogram(found.hist.counts)
-                hist.merge(row.hist)
-                slot[key] = TimelineRow(
-                    found.t, found.type, found.name, found.ok + row.ok, found.degraded + row.degraded,
-                    found.failed + row.failed, hist,
-                )  # fmt: skip
+        from brownout.history.columns import HistogramTable
+
+        listed = list(rows)
+        operations: dict[str, int] = {}
+        columns = TimelineColumns(
+            t=[row.t for row in listed],
+            bucket_keys=[round(row.t * 1000) for row in listed],
+            operations=operations,
+            operation_index=[operations.setdefault(row.operation, len(operations)) for row in listed],
+            ok=[row.ok for row in listed],
+            degraded=[row.degraded for row in listed],
+            failed=[row.failed for row in listed],
+            hists=HistogramTable.from_histograms([row.hist for row in listed]),
+        )
+        return cls.from_columns(columns, bucket_s)
+
+    @classmethod
+    def from_columns(cls, columns: TimelineColumns, bucket_s: float) -> Timeline:
+        """The index of a table of rows in file order (see `from_rows` for how rows merge)."""
+        import numpy as np
+
+        count = len(columns.t)
+        if not count:
+            return cls(bucket_s, {})
+        operation_index = np.asarray(columns.operation_index, dtype=np.int64)
+        bucket_keys = np.asarray(columns.bucket_keys, dtype=np.int64)
+        order = np.lexsort((bucket_keys, operation_index))  # stable: the first of equal rows stays first
+        sorted_ops, sorted_keys = operation_index[order], bucket_keys[order]
+        starts_new = np.concatenate(
+            ([True], (sorted_ops[1:] != sorted_ops[:-1]) | (sorted_keys[1:] != sorted_keys[:-1]))
+        )
+        starts = np.flatnonzero(starts_new)
+        table = columns.hists.take(order)
+        if len(starts) < count:
+            table = table.grouped(np.cumsum(starts_new) - 1, len(starts))
+        times = np.asarray(columns.t, dtype=np.float64)[order][starts].tolist()
+        sums = [
+            np.add.reduceat(np.asarray(values, dtype=np.int64)[order], starts).tolist()
+            for values in (columns.ok, columns.degraded, columns.failed)
+        ]
+        edges = np.searchsorted(sorted_ops[starts], np.arange(len(columns.operations) + 1)).tolist()
         series = {}
-        for operation, slot in buckets.items():
-            one = OperationSeries(bucket_s)
-            for key in sorted(slot):
-                row = slot[key]
-                one.times.append(row.t)
-                one.ok.append(row.ok)
-                one.degraded.append(row.degraded)
-                one.failed.append(row.failed)
-                one.hists.append(row.hist)
-            series[operation] = one
+        for operation, index in columns.operations.items():
+            a, b = edges[index], edges[index + 1]
+            series[operation] = OperationSeries(
+                bucket_s, times[a:b], sums[0][a:b], sums[1][a:b], sums[2][a:b], table.slice(a, b)
+            )
         return cls(bucket_s, series)
 
     @property
@@ -139,22 +243,25 @@ class Timeline:
     def all_operations(self) -> OperationSeries:
         """Every operation merged per bucket (computed once, vectorised)."""
         if self._all is None:
-            keys = sorted({round(t * 1000) for s in self.series.values() for t in s.times})
+            import numpy as np
+
+            from brownout.history.columns import stack
+
+            per_series = [[round(t * 1000) for t in s.times] for s in self.series.values()]
+            keys = sorted({key for keys in per_series for key in keys})
             slot = {key: index for index, key in enumerate(keys)}
-            merged = OperationSeries(self.bucket_s)
-            merged.times = [key / 1000 for key in keys]
-            merged.ok, merged.degraded, merged.failed = [0] * len(keys), [0] * len(keys), [0] * len(keys)
-            groups: list[int] = []
-            hists: list[LatencyHistogram] = []
-            for series in self.series.values():
-                for i, t in enumerate(series.times):
-                    index = slot[round(t * 1000)]
-                    merged.ok[index] += series.ok[i]
-                    merged.degraded[index] += series.degraded[i]
-                    merged.failed[index] += series.failed[i]
-                    groups.append(index)
-                hists.extend(series.hists)
-            merged.hists = merge_groups(hists, groups, len(keys))
+            groups = [
+                np.fromiter(map(slot.__getitem__, ks), dtype=np.int64, count=len(ks)) for ks in per_series
+            ]
+            series = list(self.series.values())
+            merged = OperationSeries(self.bucket_s, [key / 1000 for key in keys])
+            for name in ("ok", "degraded", "failed"):
+                sums = np.zeros(len(keys), dtype=np.int64)
+                for one, group in zip(series, groups, strict=True):
+                    np.add.at(sums, group, np.asarray(getattr(one, name), dtype=np.int64))
+                setattr(merged, name, sums.tolist())
+            if series:
+                merged.table = stack([s.table for s in series], groups, len(keys))
             self._all = merged
         return self._all
 

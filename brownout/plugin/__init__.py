@@ -28,6 +28,9 @@ from brownout.plugin.timeline import Outcome, TimelineRecorder
 log = logging.getLogger("brownout.plugin")
 
 _REPORT_KEY = "brownout"
+# A worker's last buckets and acknowledgements, sent when its users have stopped: Locust sends a worker's
+# final stats only when it quits, after the master's test_stop, too late for the master's audit and flush.
+_FINAL_MESSAGE = "brownout_final"
 _DEGRADED_HEADER = "X-Degraded"
 
 
@@ -72,13 +75,28 @@ def _outcome(exception: BaseException | None, response: Any, context: dict[str, 
     return "ok"
 
 
+def _bind_worker(environment: Environment, books: _Books) -> None:
+    def payload() -> dict[str, Any]:
+        return {"timeline": books.timeline.drain(), "ledger": books.ledger.drain()}
+
+    def on_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        data[_REPORT_KEY] = payload()
+
+    def on_test_stop(**_: Any) -> None:
+        assert environment.runner is not None
+        environment.runner.send_message(_FINAL_MESSAGE, {_REPORT_KEY: payload()})
+
+    environment.events.report_to_master.add_listener(on_report)
+    environment.events.test_stop.add_listener(on_test_stop)
+
+
 @events.init_command_line_parser.add_listener
 def _on_parser(parser: Any, **_kw: Any) -> None:
     add_options(parser)
 
 
 @events.init.add_listener
-def _on_init(environment: Environment, **_kw: Any) -> None:
+def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
     books = _books_for(environment)
 
     def on_request(request_type: str, name: str, response_time: float, exception: BaseException | None = None,
@@ -88,11 +106,7 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
 
     environment.events.request.add_listener(on_request)
     if isinstance(environment.runner, WorkerRunner):
-        environment.events.report_to_master.add_listener(
-            lambda client_id, data, **_: data.__setitem__(
-                _REPORT_KEY, {"timeline": books.timeline.drain(), "ledger": books.ledger.drain()}
-            )
-        )
+        _bind_worker(environment, books)
         return
     from brownout.plugin.session import RunSession  # master/local only: stack, faults, writers
 
@@ -105,6 +119,10 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
             environment.runner.quit()
         raise SystemExit(2) from None
     _sessions[id(environment)] = session
+    if web_ui is not None:
+        from brownout.plugin.webui import install_web_ui
+
+        install_web_ui(web_ui, session)
 
     def on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
         part = data.get(_REPORT_KEY)
@@ -113,6 +131,8 @@ def _on_init(environment: Environment, **_kw: Any) -> None:
             books.ledger.merge(part["ledger"])
 
     environment.events.worker_report.add_listener(on_worker_report)
+    if environment.runner is not None:
+        environment.runner.register_message(_FINAL_MESSAGE, lambda msg, **_: on_worker_report(msg.node_id, msg.data))
     environment.events.test_start.add_listener(lambda **_: session.on_test_start())
     environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
     environment.events.quitting.add_listener(lambda **_: session.close())

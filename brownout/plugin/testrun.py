@@ -18,6 +18,7 @@ from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
 import brownout
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import (
+    FaultsWriter,
     Integrity,
     Manifest,
     TelemetryWriter,
@@ -72,6 +73,8 @@ class TestRun:
         run._write_manifest(ended_at=run.started_at)
         if scheduler is not None:
             scheduler.start()
+        else:
+            FaultsWriter(out).close()  # an empty journal (header only): "no faults" is a fact, not a gap
         run.greenlets = [gevent.spawn(run._tick_loop), gevent.spawn(run._scrape_loop)]
         return run
 

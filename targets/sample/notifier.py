@@ -22,6 +22,7 @@ from prometheus_client import Counter, Gauge
 from werkzeug.exceptions import BadRequest
 
 from targets.sample.serving import (
+    SyncFlask,
     add_metrics_route,
     configure_logging,
     install_json_errors,
@@ -71,7 +72,7 @@ class EventLog:
 
 
 def create_app(config: NotifierConfig) -> Flask:
-    app = Flask("notifier")
+    app = SyncFlask("notifier")
     install_json_errors(app)
     add_metrics_route(app)
     events = EventLog(config.data_dir / "notifier-events.jsonl" if config.data_dir else None)

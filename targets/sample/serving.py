@@ -41,6 +41,14 @@ class NoDelayWSGIServer(WSGIServer):
         super().handle(sock, address)
 
 
+class SyncFlask(Flask):
+    """Flask for apps without async views: skips the per-call coroutine check on every hook and view
+    (about a tenth of a cheap request's cost)."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return func
+
+
 def json_error(status: int, message: str) -> Response:
     response = jsonify({"error": message})
     response.status_code = status

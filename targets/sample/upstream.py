@@ -20,6 +20,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import BadRequest
 
 from targets.sample.serving import (
+    SyncFlask,
     add_metrics_route,
     configure_logging,
     install_json_errors,
@@ -45,7 +46,7 @@ def _think_time_s(config: UpstreamConfig) -> float:
 
 
 def create_app(config: UpstreamConfig) -> Flask:
-    app = Flask("upstream")
+    app = SyncFlask("upstream")
     install_json_errors(app)
     add_metrics_route(app)
 

@@ -52,7 +52,7 @@ def plain_app(delay_ms: float) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, str(APP), "--port", str(port), "--delay-ms", str(delay_ms)],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # nobody reads it while the app runs: a full pipe would block it
         )
         try:
             _wait_listening(port, process)

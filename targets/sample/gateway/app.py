@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from flask_sock import Sock
 from werkzeug.exceptions import BadRequest, NotFound
 
@@ -36,6 +36,7 @@ from targets.sample.gateway.threads import (
 )
 from targets.sample.gateway.workflows import WorkflowRunner
 from targets.sample.serving import (
+    SyncFlask,
     add_metrics_route,
     configure_logging,
     install_json_errors,
@@ -105,7 +106,7 @@ def _parse_after(raw: str | None) -> int:
 
 
 def create_app(gw: Gateway) -> Flask:
-    app = Flask("gateway")
+    app = SyncFlask("gateway")
     install_json_errors(app)
     add_metrics_route(app)
     sock = Sock(app)
@@ -206,11 +207,11 @@ def create_app(gw: Gateway) -> Flask:
             existing_thread(thread_id)
         return keyed(lambda claim: gw.workflows.run(thread_id, claim))
 
-    @app.before_request
+    streams = Blueprint("streams", __name__)
+
+    @streams.before_request
     def _check_stream_request() -> Response | None:
         # Runs before flask-sock's handshake, so bad stream requests get a JSON 4xx instead of an upgrade.
-        if request.endpoint != "_stream":
-            return None
         thread_id = existing_thread((request.view_args or {}).get("thread_id", ""))
         after = _parse_after(request.args.get("after"))
         row = gw.store.query_one("SELECT last_seq FROM threads WHERE id = ?", (thread_id,))
@@ -219,13 +220,15 @@ def create_app(gw: Gateway) -> Flask:
             return json_error(400, f"after={after} is beyond the thread's last event (seq {last_seq})")
         return None
 
-    @sock.route("/threads/<thread_id>/stream")
+    @sock.route("/threads/<thread_id>/stream", bp=streams)
     def _stream(ws: Any, thread_id: str) -> None:
         gw.hub.serve(ws, thread_id, _parse_after(request.args.get("after")))
 
     @app.get("/threads/<thread_id>/stream")
     def _stream_without_upgrade(thread_id: str) -> Response:
         return json_error(400, "this endpoint speaks WebSocket only (send an Upgrade: websocket request)")
+
+    app.register_blueprint(streams)  # after its routes: a blueprint copies them when registered
 
     return app
 

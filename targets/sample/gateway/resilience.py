@@ -12,6 +12,7 @@ retries); the timeout bounds one attempt, injected latency included.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +33,9 @@ from tenacity import (
 from targets.sample.gateway import metrics
 
 T = TypeVar("T")
+
+# tenacity 9.1 renamed wait_exponential_jitter's `initial` to `multiplier` (the old name warns).
+_FIRST_WAIT = "multiplier" if "multiplier" in inspect.signature(wait_exponential_jitter).parameters else "initial"
 log = logging.getLogger("gateway.resilience")
 
 
@@ -79,7 +83,7 @@ class RetryTransientErrors:
             retry=retry_if_exception_type(RetryableError),
             stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline_s),
             wait=wait_exponential_jitter(
-                initial=self.initial_wait_s, max=self.max_wait_s, jitter=self.initial_wait_s
+                **{_FIRST_WAIT: self.initial_wait_s}, max=self.max_wait_s, jitter=self.initial_wait_s
             ),
             sleep=gevent.sleep,
             reraise=True,

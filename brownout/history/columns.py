@@ -1,0 +1,189 @@
+"""Many sparse latency histograms in a few numpy arrays (compressed sparse rows), for the report's index.
+
+A 1-hour timeline holds ~72k histograms; as dicts they cost ~230 MB and seconds of Python loops to merge.
+Here row `i` is `keys[slots[offsets[i]:offsets[i + 1]]]` with `counts[offsets[i]:offsets[i + 1]]`, slots
+ascending within a row and every count positive (the canonical form `LatencyHistogram.decode` produces), so
+a window's histogram is one `bincount` and a percentile per row is a few vector operations. Results equal
+`LatencyHistogram.merged(...)` and `.percentile(q)` exactly (sums are exact below 2**53 requests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from brownout.history.histogram import LatencyHistogram
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _ints(values: Any) -> IntArray:
+    return np.asarray(values, dtype=np.int64)
+
+
+class HistogramTable:
+    """Immutable rows of sparse histograms over one sorted key array (rounded ms)."""
+
+    __slots__ = ("keys", "offsets", "slots", "counts")
+
+    def __init__(self, keys: IntArray, offsets: IntArray, slots: IntArray, counts: IntArray) -> None:
+        self.keys, self.offsets, self.slots, self.counts = keys, offsets, slots, counts
+
+    @classmethod
+    def empty(cls, rows: int = 0) -> HistogramTable:
+        nothing = np.zeros(0, dtype=np.int64)
+        return cls(nothing, np.zeros(rows + 1, dtype=np.int64), nothing, nothing)
+
+    @classmethod
+    def from_entries(
+        cls, rows: IntArray, keys: IntArray, counts: IntArray, row_count: int, *, canonical: bool = False
+    ) -> HistogramTable:
+        """Rows from (row, key, count) entries in any order; duplicates add up and zero counts vanish, as
+        in `LatencyHistogram.decode`. `canonical=True` promises rows ascending, keys ascending within a
+        row, no duplicates and no zeros (then nothing is sorted)."""
+        if not len(keys):
+            return cls.empty(row_count)
+        if int(keys.min()) >= 0 and int(keys.max()) < 2**24:  # a lookup table beats sorting
+            present = np.zeros(int(keys.max()) + 1, dtype=bool)
+            present[keys] = True
+            unique = np.flatnonzero(present).astype(np.int64)
+            lookup = np.cumsum(present, dtype=np.int64) - 1
+            slots = lookup[keys]
+        else:
+            unique, inverse = np.unique(keys, return_inverse=True)
+            slots = inverse.astype(np.int64).reshape(-1)
+        return cls._canonical(unique, _ints(rows), slots, _ints(counts), row_count, canonical)
+
+    @classmethod
+    def _canonical(
+        cls, keys: IntArray, rows: IntArray, slots: IntArray, counts: IntArray, row_count: int, trusted: bool
+    ) -> HistogramTable:
+        width = max(1, len(keys))
+        combined = rows * width + slots
+        if not trusted and not (len(combined) < 2 or bool(np.all(combined[1:] > combined[:-1]))):
+            order = np.argsort(combined, kind="stable")
+            combined, counts = combined[order], counts[order]
+            starts = np.flatnonzero(np.concatenate(([True], combined[1:] != combined[:-1])))
+            combined, counts = combined[starts], np.add.reduceat(counts, starts)
+        if not trusted and len(counts) and not bool(np.all(counts > 0)):
+            positive = counts > 0
+            combined, counts = combined[positive], counts[positive]
+        rows, slots = np.divmod(combined, width)
+        offsets = np.searchsorted(rows, np.arange(row_count + 1)).astype(np.int64)
+        return cls(keys, offsets, slots, counts)
+
+    @classmethod
+    def from_histograms(cls, histograms: Sequence[LatencyHistogram]) -> HistogramTable:
+        dicts = [h.counts for h in histograms]
+        lengths = np.fromiter(map(len, dicts), dtype=np.int64, count=len(dicts))
+        total = int(lengths.sum())
+        keys = np.fromiter(chain.from_iterable(dicts), dtype=np.int64, count=total)
+        counts = np.fromiter(chain.from_iterable(d.values() for d in dicts), dtype=np.int64, count=total)
+        rows = np.repeat(np.arange(len(dicts), dtype=np.int64), lengths)
+        return cls.from_entries(rows, keys, counts, len(dicts))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> IntArray:
+        return np.diff(self.offsets)
+
+    def row(self, index: int) -> LatencyHistogram:
+        a, b = int(self.offsets[index]), int(self.offsets[index + 1])
+        return LatencyHistogram(dict(zip(self.keys[self.slots[a:b]].tolist(), self.counts[a:b].tolist())))
+
+    def histograms(self) -> list[LatencyHistogram]:
+        """Every row as a LatencyHistogram (for callers that want dicts; costs what the dicts cost)."""
+        keys, counts, edges = self.keys[self.slots].tolist(), self.counts.tolist(), self.offsets.tolist()
+        return [
+            LatencyHistogram(dict(zip(keys[a:b], counts[a:b])))
+            for a, b in zip(edges[:-1], edges[1:], strict=True)
+        ]
+
+    def merged(self, ranges: Iterable[range]) -> LatencyHistogram:
+        """The sum of the rows in these (contiguous, step 1) index ranges."""
+        pieces = [(int(self.offsets[r.start]), int(self.offsets[r.stop])) for r in ranges if len(r)]
+        pieces = [(a, b) for a, b in pieces if b > a]
+        if not pieces:
+            return LatencyHistogram()
+        if len(pieces) == 1:
+            (a, b), = pieces
+            slots, counts = self.slots[a:b], self.counts[a:b]
+        else:
+            slots = np.concatenate([self.slots[a:b] for a, b in pieces])
+            counts = np.concatenate([self.counts[a:b] for a, b in pieces])
+        return self._histogram(np.bincount(slots, weights=counts, minlength=len(self.keys)))
+
+    def merged_rows(self, indexes: Sequence[int]) -> LatencyHistogram:
+        """The sum of arbitrary rows (in any order, repeats count twice)."""
+        taken = self.take(_ints(indexes))
+        return self._histogram(np.bincount(taken.slots, weights=taken.counts, minlength=len(self.keys)))
+
+    def _histogram(self, sums: npt.NDArray[np.float64]) -> LatencyHistogram:
+        present = np.flatnonzero(sums)
+        return LatencyHistogram(
+            dict(zip(self.keys[present].tolist(), sums[present].astype(np.int64).tolist()))
+        )
+
+    def take(self, indexes: IntArray) -> HistogramTable:
+        """These rows, in this order, as a new table over the same keys."""
+        starts, lengths = self.offsets[indexes], self.offsets[indexes + 1] - self.offsets[indexes]
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]), dtype=np.int64)
+        return HistogramTable(self.keys, offsets, self.slots[positions], self.counts[positions])
+
+    def slice(self, start: int, stop: int) -> HistogramTable:
+        """Rows start..stop-1 (views, no copy)."""
+        a, b = int(self.offsets[start]), int(self.offsets[stop])
+        return HistogramTable(self.keys, self.offsets[start : stop + 1] - a, self.slots[a:b], self.counts[a:b])
+
+    def on_keys(self, keys: IntArray) -> HistogramTable:
+        """The same rows over a superset of this table's keys."""
+        if len(keys) == len(self.keys) and bool(np.array_equal(keys, self.keys)):
+            return self
+        remap = np.searchsorted(keys, self.keys).astype(np.int64)
+        return HistogramTable(keys, self.offsets, remap[self.slots], self.counts)
+
+    def grouped(self, groups: IntArray, group_count: int) -> HistogramTable:
+        """Rows summed by group: row i goes into group groups[i] (0 <= group < group_count)."""
+        return stack([self], [groups], group_count)
+
+    def percentiles(self, q: float) -> list[int | None]:
+        """`LatencyHistogram.percentile(q)` of every row (None for an empty row), vectorised."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"percentile must be within 0..1, got {q}")
+        row_count = len(self)
+        if not len(self.counts):
+            return [None] * row_count
+        lengths = self.lengths
+        cumulative = np.concatenate(([0], np.cumsum(self.counts)))
+        totals = cumulative[self.offsets[1:]] - cumulative[self.offsets[:-1]]
+        wanted = np.floor(totals.astype(np.float64) * q)  # int(total * q), as Locust computes it
+        row_of = np.repeat(np.arange(row_count), lengths)
+        before = cumulative[:-1] - np.repeat(cumulative[self.offsets[:-1]], lengths)
+        # Keys from the largest down; the answer is the first whose requests above it are <= wanted, i.e.
+        # the largest key with `before <= wanted`, and `before` grows with the key within a row.
+        within = np.bincount(row_of, weights=before <= wanted[row_of], minlength=row_count).astype(np.int64)
+        last = self.offsets[:-1] + np.maximum(within, 1) - 1
+        found = self.keys[self.slots[np.minimum(last, max(0, len(self.slots) - 1))]].tolist()
+        return [key if total else None for key, total in zip(found, totals.tolist(), strict=True)]
+
+
+def stack(tables: Sequence[HistogramTable], groups: Sequence[IntArray], group_count: int) -> HistogramTable:
+    """Rows of several tables summed by group (groups[t][i]: the group of row i of table t)."""
+    keys = tables[0].keys if len(tables) == 1 else np.unique(np.concatenate([t.keys for t in tables]))
+    keys = _ints(keys)
+    on_keys = [t.on_keys(keys) for t in tables]
+    rows = np.concatenate(
+        [np.repeat(_ints(g), t.lengths) for t, g in zip(on_keys, groups, strict=True)]
+    ) if on_keys else np.zeros(0, dtype=np.int64)  # fmt: skip
+    slots = np.concatenate([t.slots for t in on_keys]).astype(np.int64)
+    counts = np.concatenate([t.counts for t in on_keys]).astype(np.int64)
+    if not len(keys):
+        return HistogramTable.empty(group_count)
+    return HistogramTable._canonical(keys, rows, slots, counts, group_count, trusted=False)

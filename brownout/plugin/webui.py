@@ -1,0 +1,401 @@
+"""The Faults tab in Locust's web UI, and a small page to inject and heal faults by hand during a run.
+
+Only Locust's documented extension points (its `examples/extend_web_ui.py`): `web_ui.template_args`
+`extended_tabs` / `extended_tables` declare the tab, its rows travel as `extended_stats` in the JSON of
+`/stats/requests` (added by an `after_request` hook), and `extended_csv_files` puts a link to the page
+on the "Download Data" tab. The web UI camelCases every key of both, table structure keys included, so
+plain one-word keys are used throughout.
+
+The page (`<web base path>/brownout/faults`) is plain server-rendered HTML. Its POST endpoints change the
+system under test, so every request to it must:
+- come from a loopback peer, with a loopback name in its Host header (a DNS-rebinding page would send its
+  own name), and not be a cross-site request (`Origin` of another site, `Sec-Fetch-Site: cross-site`);
+  Locust enables CORS for every origin, so without this a foreign page could read the form token;
+- and, for POSTs, carry either the page's form token (random per Locust process, embedded in the
+  page's forms, CSRF style) as the `csrf_token` field, or the stack's token as
+  `Authorization: Bearer <token>` (for scripts). Missing token: 401; wrong token or peer: 403.
+Manual faults are journaled by the run's scheduler (`faults.csv`) as `manual-<n>-<what>`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from flask import Response, jsonify, make_response, redirect, render_template_string, request
+from werkzeug.wrappers import Response as BaseResponse
+
+from brownout.errors import InputError
+from brownout.faults.drivers import build_driver
+from brownout.faults.journal import FaultJournal
+from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
+from brownout.faults.scheduler import FaultScheduler, FaultStatus
+from brownout.plugin.templates.faults_page import PAGE
+from brownout.scenario import FaultSpec, format_duration
+
+if TYPE_CHECKING:
+    from locust.web import WebUI
+
+    from brownout.plugin.session import RunSession
+
+log = logging.getLogger("brownout.plugin")
+
+TAB_KEY = "faults"
+COLUMNS = (
+    ("name", "Fault"), ("target", "Target"), ("kind", "Kind"), ("planned", "Planned"), ("state", "State"),
+    ("outcome", "Outcome"), ("started", "Started"), ("ended", "Ended"), ("error", "Error"),
+)  # fmt: skip
+# What the hand-made form offers: kind -> (what it does, what the target names)
+MANUAL_KINDS: dict[str, tuple[str, str]] = {
+    "network-down": ("proxy disabled: connections refused", "proxy"),
+    "network-latency": ("latency toxic on the proxy", "proxy"),
+    "component-kill": ("SIGKILL; heal starts it again", "component"),
+    "component-freeze": ("SIGSTOP; heal thaws it", "component"),
+    "component-restart": ("stop + start; heal waits until ready", "component"),
+    "app-errors": ("error rate / latency in a dependency client", "component"),
+}
+APP_DEPENDENCIES = ("upstream", "notifier", "store")
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+class Refused(Exception):
+    """A request the page will not carry out: HTTP status and an actionable message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
+    """Add the Faults tab and the manual fault page to Locust's web UI (master / local runner only)."""
+    page = FaultsPage(session)
+    args = web_ui.template_args
+    args["extended_tabs"] = [*args.get("extended_tabs", []), {"title": "Faults", "key": TAB_KEY}]
+    args["extended_tables"] = [
+        *args.get("extended_tables", []),
+        {"key": TAB_KEY, "structure": [{"key": key, "title": title} for key, title in COLUMNS]},
+    ]
+    args["extended_csv_files"] = [
+        *args.get("extended_csv_files", []),
+        {"href": "./brownout/faults", "title": "brownout: inject and heal faults by hand"},
+    ]
+    base = (getattr(session.environment.parsed_options, "web_base_path", "") or "").rstrip("/")
+    app = web_ui.app
+    assert app is not None
+
+    def add_rows(response: Response) -> Response:
+        if request.endpoint != "locust.request_stats" or response.status_code != 200:
+            return response
+        body = response.get_json(silent=True)
+        if isinstance(body, dict):
+            others = [e for e in body.get("extended_stats") or [] if e.get("key") != TAB_KEY]
+            body["extended_stats"] = [*others, {"key": TAB_KEY, "data": fault_rows(session, page.details)}]
+            response.set_data(app.json.dumps(body))
+        return response
+
+    app.after_request(add_rows)
+    guarded = web_ui.auth_required_if_enabled
+    app.add_url_rule(f"{base}/brownout/faults", "brownout_faults", guarded(page.show), methods=["GET"])
+    app.add_url_rule(f"{base}/brownout/faults/inject", "brownout_inject", guarded(page.inject), methods=["POST"])
+    app.add_url_rule(f"{base}/brownout/faults/heal", "brownout_heal", guarded(page.heal), methods=["POST"])
+    page.base = base
+    log.info("brownout: Faults tab added; inject and heal by hand at http://%s:%s%s/brownout/faults",
+             web_ui.host or "0.0.0.0", web_ui.port, base)  # fmt: skip
+    return page
+
+
+# --- the tab's rows ------------------------------------------------------------------------------------
+def fault_rows(session: RunSession, details: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """One row per fault of the current run (before the first start: the scenario's plan)."""
+    run = session.run
+    specs = {spec.name: spec for spec in session.scenario.faults}
+    if run is None:
+        if _faults_off(session):
+            return []
+        return [_planned_row(spec) for spec in session.scenario.faults]
+    scheduler = run.scheduler
+    if scheduler is None:
+        return []
+    return [_status_row(s, specs.get(s.name), details or {}, run.started_at) for s in scheduler.snapshot()]
+
+
+def _faults_off(session: RunSession) -> bool:
+    return bool(getattr(session.environment.parsed_options, "brownout_no_faults", False))
+
+
+def _planned(spec: FaultSpec | None) -> str:
+    if spec is None:
+        return "by hand"
+    if spec.when_users is not None:
+        when = f"{spec.when_users} users (~+{format_duration(spec.planned_offset_s)})"
+    else:
+        when = f"+{format_duration(spec.planned_offset_s)}"
+    return f"{when} for {format_duration(spec.duration_s)}"
+
+
+def _kind(kind: str, params: FaultParams | None) -> str:
+    if isinstance(params, NetworkParams):
+        return f"{kind} {'down' if params.down else params.toxic}"
+    if isinstance(params, ComponentParams):
+        return f"{kind} {params.action}"
+    if isinstance(params, AppParams):
+        latency = f" +{params.latency_ms}ms" if params.latency_ms else ""
+        return f"{kind} {params.dependency} errors {params.error_rate:g}{latency}"
+    return kind
+
+
+def _planned_row(spec: FaultSpec) -> dict[str, str]:
+    return {
+        "name": spec.name, "target": spec.target, "kind": _kind(spec.kind, spec.params), "planned": _planned(spec),
+        "state": "pending", "outcome": "", "started": "", "ended": "", "error": "",
+    }  # fmt: skip
+
+
+def _status_row(status: FaultStatus, spec: FaultSpec | None, details: Mapping[str, str], t0: float) -> dict[str, str]:
+    final = status.state in ("healed", "failed")
+    return {
+        "name": status.name, "target": status.target,
+        "kind": _kind(status.kind, spec.params) if spec else details.get(status.name, status.kind),
+        "planned": _planned(spec), "state": status.state, "outcome": status.outcome if final else "",
+        "started": _offset(status.actual_start, t0), "ended": _offset(status.actual_end, t0), "error": status.error,
+    }  # fmt: skip
+
+
+def _offset(t: float | None, t0: float) -> str:
+    return "" if t is None else f"+{t - t0:.1f}s"
+
+
+# --- the page ------------------------------------------------------------------------------------------
+class FaultsPage:
+    def __init__(self, session: RunSession) -> None:
+        self.session = session
+        self.base = ""
+        self.form_token = secrets.token_urlsafe(32)
+        self.details: dict[str, str] = {}  # manual fault name -> its kind as the tab shows it
+
+    # views
+    def show(self) -> BaseResponse:
+        try:
+            self._check_origin()
+        except Refused as exc:
+            return self._answer(exc.status, error=str(exc))
+        return self._answer(200, message=request.args.get("message", ""))
+
+    def inject(self) -> BaseResponse:
+        return self._act(self._inject)
+
+    def heal(self) -> BaseResponse:
+        return self._act(self._heal)
+
+    # actions
+    def _inject(self, fields: Mapping[str, str]) -> str:
+        scheduler = self._scheduler_for_manual()
+        number = 1 + sum(1 for s in scheduler.snapshot() if s.name in self.details)
+        spec, detail = manual_fault(self.session, fields, number)
+        try:
+            driver = build_driver(spec, self.session.target.endpoints)
+        except InputError as exc:
+            raise Refused(400, str(exc)) from None
+        try:
+            scheduler.inject_now(spec, driver)
+        except (ValueError, RuntimeError) as exc:
+            raise Refused(409, str(exc)) from None
+        self.details[spec.name] = detail
+        log.info("brownout: %s injected by hand (%s on %s)", spec.name, detail, spec.target)
+        return spec.name
+
+    def _heal(self, fields: Mapping[str, str]) -> str:
+        name = fields.get("name", "").strip()
+        if not name:
+            raise Refused(400, "field 'name': say which fault to heal")
+        run = self.session.run
+        if run is None or run.scheduler is None:
+            raise Refused(409, "no faults in this run: nothing to heal")
+        try:
+            run.scheduler.heal_now(name)
+        except LookupError as exc:
+            raise Refused(404, str(exc)) from None
+        except RuntimeError as exc:
+            raise Refused(409, str(exc)) from None
+        log.info("brownout: %s healed by hand", name)
+        return name
+
+    def _scheduler_for_manual(self) -> FaultScheduler:
+        run = self.session.run
+        if run is None or run.finished:
+            raise Refused(409, "no test run in progress: start one first, then inject")
+        if run.scheduler is None:
+            # A run without scheduled faults (none planned, or --brownout-no-faults) gets an empty
+            # schedule, so manual faults are journaled and healed at the end like any other.
+            scheduler = FaultScheduler((), {}, journal=FaultJournal(run.out))
+            scheduler.start()
+            run.scheduler = self.session.scheduler = scheduler
+        return run.scheduler
+
+    # request handling
+    def _act(self, action: Callable[[Mapping[str, str]], str]) -> BaseResponse:
+        fields = _fields()
+        try:
+            self._check_origin()
+            self._check_token(fields)
+            name = action(fields)
+        except Refused as exc:
+            if _wants_json():
+                return _json(exc.status, {"error": str(exc)})
+            return self._answer(exc.status, error=str(exc))
+        run = self.session.run
+        status = next((s for s in run.scheduler.snapshot() if s.name == name), None) if run and run.scheduler else None
+        if _wants_json():
+            return _json(200, {"name": name, "state": status.state if status else "unknown"})
+        verb = "heal" if action == self._heal else "inject"
+        return redirect(f"{self.base}/brownout/faults?message={verb}: {name}", code=303)
+
+    def _check_origin(self) -> None:
+        if not _is_loopback(request.remote_addr or ""):
+            raise Refused(403, "manual faults are only taken from this machine (a loopback peer)")
+        host = urlsplit(f"//{request.host}").hostname or ""
+        if host not in _LOOPBACK_NAMES and not _is_loopback(host):
+            raise Refused(403, f"Host {request.host!r} is not a loopback name: open the page as 127.0.0.1 or localhost")
+        origin = request.headers.get("Origin")
+        same = f"{request.scheme}://{request.host}"
+        if request.headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and origin != same):
+            raise Refused(403, f"cross-site request refused (Origin {origin!r}); use the page at {same}")
+
+    def _check_token(self, fields: Mapping[str, str]) -> None:
+        form_token = fields.get("csrf_token", "")
+        authorization = request.headers.get("Authorization", "")
+        bearer = authorization[7:].strip() if authorization.startswith("Bearer ") else ""
+        if not form_token and not bearer:
+            raise Refused(401, "missing token: post from the page's form, or send Authorization: Bearer <stack token>")
+        stack_token = self.session.target.endpoints.token or os.environ.get("BROWNOUT_TOKEN") or ""
+        if form_token and hmac.compare_digest(form_token, self.form_token):
+            return
+        if bearer and stack_token and hmac.compare_digest(bearer, stack_token):
+            return
+        raise Refused(403, "wrong token: reload the page (the form token changes with each Locust process)")
+
+    def _answer(self, status: int, message: str = "", error: str = "") -> Response:
+        session = self.session
+        names = _target_names(session)
+        html = render_template_string(
+            PAGE, base=self.base, token=self.form_token if status != 403 else "", message=message, error=error,
+            scenario=session.scenario.name, run=session.run, rows=fault_rows(session, self.details),
+            columns=COLUMNS, scenario_faults=session.scenario.faults, kinds=MANUAL_KINDS,
+            dependencies=APP_DEPENDENCIES, names=sorted({*names["proxy"], *names["component"]}),
+            faults_off=_faults_off(session),
+        )  # fmt: skip
+        return make_response(html, status)
+
+
+# --- a fault from the form -----------------------------------------------------------------------------
+def manual_fault(session: RunSession, fields: Mapping[str, str], number: int) -> tuple[FaultSpec, str]:
+    """The FaultSpec a form asks for (a copy of a scenario fault, or kind + target + params) and how the
+    tab shows its kind; Refused(400) naming the field when the form is wrong."""
+    kind = fields.get("kind", "").strip()
+    if kind == "scenario":
+        chosen = fields.get("fault", "").strip()
+        spec = next((f for f in session.scenario.faults if f.name == chosen), None)
+        if spec is None:
+            offered = ", ".join(f.name for f in session.scenario.faults) or "none"
+            raise Refused(400, f"field 'fault': the scenario has no fault {chosen!r} (it has: {offered})")
+        copy = replace(spec, name=f"manual-{number}-{spec.name}", at_s=None, when_users=None,
+                       planned_offset_s=0.0, description=f"by hand: {spec.name} now")  # fmt: skip
+        return copy, _kind(spec.kind, spec.params)
+    if kind not in MANUAL_KINDS:
+        raise Refused(400, f"field 'kind': {kind!r} is not one of: scenario, {', '.join(MANUAL_KINDS)}")
+    target = fields.get("target", "").strip()
+    if not target:
+        raise Refused(400, f"field 'target': name the {MANUAL_KINDS[kind][1]} to break")
+    known = _target_names(session)[MANUAL_KINDS[kind][1]]
+    if known and target not in known:
+        raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
+    family, _, what = kind.partition("-")
+    params = _params(kind, target, fields)
+    spec = FaultSpec(index=-1, name=f"manual-{number}-{target}-{what}", target=target, kind=family,
+                     params=params, duration_s=0.0, description=f"by hand: {kind} on {target}")  # fmt: skip
+    return spec, _kind(family, params)
+
+
+def _params(kind: str, target: str, fields: Mapping[str, str]) -> FaultParams:
+    if kind == "network-down":
+        return NetworkParams(proxy=target, down=True)
+    if kind == "network-latency":
+        latency = _integer(fields, "latency_ms", default=1000, minimum=1)
+        jitter = _integer(fields, "jitter_ms", default=0, minimum=0)
+        return NetworkParams(proxy=target, toxic="latency", attributes=(("latency", latency), ("jitter", jitter)))
+    if kind.startswith("component-"):
+        return ComponentParams(component=target, action=kind.removeprefix("component-"))
+    dependency = fields.get("dependency", "upstream").strip() or "upstream"
+    if dependency not in APP_DEPENDENCIES:
+        raise Refused(400, f"field 'dependency': {dependency!r} is not one of: {', '.join(APP_DEPENDENCIES)}")
+    error_rate = _number(fields, "error_rate", default=1.0)
+    latency = _integer(fields, "app_latency_ms", default=0, minimum=0)
+    if not error_rate and not latency:
+        raise Refused(400, "field 'error_rate': give an error rate (0..1) and/or a latency, or it does nothing")
+    return AppParams(dependency=dependency, error_rate=error_rate, latency_ms=latency)
+
+
+def _integer(fields: Mapping[str, str], key: str, default: int, minimum: int) -> int:
+    text = fields.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise Refused(400, f"field {key!r}: {text!r} is not a whole number") from None
+    if value < minimum:
+        raise Refused(400, f"field {key!r}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _number(fields: Mapping[str, str], key: str, default: float) -> float:
+    text = fields.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise Refused(400, f"field {key!r}: {text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise Refused(400, f"field {key!r}: must be between 0 and 1, got {value:g}")
+    return value
+
+
+def _target_names(session: RunSession) -> dict[str, tuple[str, ...]]:
+    """Known proxies and components (of the stack); empty when brownout cannot know them ([target])."""
+    stack = session.stack
+    if stack is None:
+        return {"proxy": (), "component": ()}
+    return {"proxy": tuple(p.name for p in stack.spec.proxies), "component": tuple(stack.spec.names)}
+
+
+# --- small helpers -------------------------------------------------------------------------------------
+def _fields() -> dict[str, str]:
+    if request.form:
+        return {key: str(value) for key, value in request.form.items()}
+    body: Any = request.get_json(silent=True)
+    return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,256 @@
+"""The Faults tab and the manual fault page, against a real Locust process (web UI on 127.0.0.1) that runs
+the smoke scenario on the sample stack; plus the scheduler's inject_now / heal_now as a pure state machine."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from brownout.faults.journal import FaultJournal
+from brownout.faults.kinds import NetworkParams
+from brownout.faults.scheduler import FaultScheduler
+from brownout.scenario import FaultSpec
+from tests.helpers import free_port, start_process, stop_process
+
+LOCUST = str(Path(sys.executable).with_name("locust"))
+
+
+@dataclass
+class LocustUI:
+    url: str
+    out: Path
+    log: Path
+
+    def rows(self) -> dict[str, dict[str, str]]:
+        body = requests.get(f"{self.url}/stats/requests", timeout=5).json()
+        tables = {entry["key"]: entry["data"] for entry in body.get("extended_stats", [])}
+        return {row["name"]: row for row in tables["faults"]}
+
+    def state(self) -> str:
+        return str(requests.get(f"{self.url}/stats/requests", timeout=5).json()["state"])
+
+    def form_token(self) -> str:
+        page = requests.get(f"{self.url}/brownout/faults", timeout=5)
+        assert page.status_code == 200, page.text
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert match, "the page carries no form token"
+        return match.group(1)
+
+    def start_run(self, no_faults: bool) -> None:
+        self.stop_run()
+        form = {"user_count": "1", "spawn_rate": "1", "brownout_no_faults": "true" if no_faults else "false"}
+        answer = requests.post(f"{self.url}/swarm", data=form, timeout=10).json()
+        assert answer["success"], answer
+        wait_until(lambda: self.state() in ("spawning", "running"), "the run to start")
+
+    def stop_run(self) -> None:
+        if self.state() in ("spawning", "running"):
+            requests.post(f"{self.url}/stop", timeout=30)
+            wait_until(lambda: self.state() == "stopped", "the run to stop")
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocustUI]:
+    tmp = tmp_path_factory.mktemp("webui")
+    port = free_port()
+    argv = [
+        LOCUST, "-f", "locustfiles/recovery.py", "--brownout-scenario", "scenarios/smoke.toml",
+        "--brownout-out", str(tmp / "run"), "--web-host", "127.0.0.1", "--web-port", str(port),
+        "--csv", str(tmp / "locust"),
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    process = start_process(argv, f"{url}/", tmp / "locust.log", timeout=40)
+    try:
+        yield LocustUI(url, tmp / "run", tmp / "locust.log")
+    finally:
+        stop_process(process, timeout=20)
+
+
+def _template_args(html: str) -> dict[str, Any]:
+    match = re.search(r"window\.templateArgs = (\{.*\})\s*$", html, re.MULTILINE)
+    assert match, "no templateArgs in the index page"
+    args: dict[str, Any] = json.loads(match.group(1))
+    return args
+
+
+def _faults_csv(run_dir: Path) -> dict[str, dict[str, str]]:
+    with (run_dir / "faults.csv").open(newline="") as file:
+        return {row["name"]: row for row in csv.DictReader(file)}
+
+
+# --- the tab -------------------------------------------------------------------------------------------
+def test_the_index_declares_the_faults_tab_and_the_no_faults_option(ui: LocustUI) -> None:
+    args = _template_args(requests.get(f"{ui.url}/", timeout=5).text)
+    assert args["extended_tabs"] == [{"title": "Faults", "key": "faults"}]
+    (table,) = args["extended_tables"]
+    assert table["key"] == "faults"
+    columns = [column["key"] for column in table["structure"]]
+    assert columns[:5] == ["name", "target", "kind", "planned", "state"]
+    assert {"started", "ended"} <= set(columns)
+    assert {"href": "./brownout/faults", "title": "brownout: inject and heal faults by hand"} in args[
+        "extended_csv_files"
+    ]
+    assert "brownout_no_faults" in args["extra_options"]  # the start form shows it
+
+
+def test_before_the_first_start_the_tab_shows_the_scenarios_plan(ui: LocustUI) -> None:
+    if ui.state() != "ready":
+        pytest.skip("a run was already started in this Locust process")
+    rows = ui.rows()
+    assert set(rows) == {"upstream-slow", "upstream-errors"}
+    assert rows["upstream-slow"]["state"] == "pending"
+    assert rows["upstream-slow"]["planned"] == "+4s for 4s"
+    assert rows["upstream-errors"]["kind"] == "app upstream errors 0.5"
+
+
+# --- who may post --------------------------------------------------------------------------------------
+def test_posts_without_a_valid_token_or_from_another_site_are_refused(ui: LocustUI) -> None:
+    inject = f"{ui.url}/brownout/faults/inject"
+    form = {"kind": "network-down", "target": "notifier"}
+    json_answer = {"Accept": "application/json"}
+    missing = requests.post(inject, data=form, headers=json_answer, timeout=5)
+    assert missing.status_code == 401 and "missing token" in missing.json()["error"]
+    wrong = requests.post(inject, data={**form, "csrf_token": "guess"}, headers=json_answer, timeout=5)
+    assert wrong.status_code == 403
+    bad_bearer = requests.post(inject, data=form, headers={**json_answer, "Authorization": "Bearer guess"}, timeout=5)
+    assert bad_bearer.status_code == 403
+    token = ui.form_token()
+    rebound = requests.post(inject, data={**form, "csrf_token": token}, headers={**json_answer, "Host": "evil.example"},
+                            timeout=5)  # fmt: skip
+    assert rebound.status_code == 403 and "loopback" in rebound.json()["error"]
+    foreign = requests.post(inject, data={**form, "csrf_token": token},
+                            headers={**json_answer, "Origin": "http://evil.example"}, timeout=5)  # fmt: skip
+    assert foreign.status_code == 403 and "cross-site" in foreign.json()["error"]
+    page = requests.get(f"{ui.url}/brownout/faults", headers={"Origin": "http://evil.example"}, timeout=5)
+    assert page.status_code == 403 and token not in page.text  # a foreign page never reads the token
+
+
+# --- by hand during a run ------------------------------------------------------------------------------
+def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui: LocustUI) -> None:
+    ui.start_run(no_faults=False)
+    token = ui.form_token()
+    unknown = requests.post(
+        f"{ui.url}/brownout/faults/inject", data={"kind": "network-down", "target": "nosuch", "csrf_token": token},
+        headers={"Accept": "application/json"}, timeout=10,
+    )  # fmt: skip
+    assert unknown.status_code == 400 and "field 'target'" in unknown.json()["error"]
+    injected = requests.post(
+        f"{ui.url}/brownout/faults/inject", data={"kind": "network-down", "target": "notifier", "csrf_token": token},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    assert injected.status_code == 303, injected.text
+    name = "manual-1-notifier-down"
+    wait_until(lambda: ui.rows().get(name, {}).get("state") == "active", f"{name} to be active")
+    row = ui.rows()[name]
+    assert (row["target"], row["kind"], row["planned"]) == ("notifier", "network down", "by hand")
+    assert row["started"].startswith("+") and row["ended"] == ""
+    assert "heal now" in requests.get(f"{ui.url}/brownout/faults", timeout=5).text
+
+    healed = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
+                           allow_redirects=False, timeout=10)  # fmt: skip
+    assert healed.status_code == 303, healed.text
+    wait_until(lambda: ui.rows()[name]["state"] == "healed", f"{name} to be healed")
+    assert ui.rows()[name]["outcome"] == "healed"
+    again = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
+                          headers={"Accept": "application/json"}, timeout=10)  # fmt: skip
+    assert again.status_code == 409
+
+    # The scenario's own schedule runs alongside: upstream-slow fires at +4 s.
+    wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "pending", "upstream-slow to fire")
+    ui.stop_run()
+    journal = _faults_csv(ui.out)
+    assert journal[name]["outcome"] == "healed"
+    assert journal[name]["actual_start"] and journal[name]["actual_end"] and not journal[name]["planned_end"]
+    assert journal["upstream-slow"]["actual_start"]
+    assert journal["upstream-errors"]["outcome"] in ("skipped", "healed", "aborted")
+
+
+def test_the_no_faults_option_from_the_start_form_is_honoured(ui: LocustUI) -> None:
+    ui.start_run(no_faults=True)
+    assert ui.rows() == {}
+    token = ui.form_token()
+    # Manual faults still work in a run without scheduled ones.
+    answer = requests.post(
+        f"{ui.url}/brownout/faults/inject",
+        data={"kind": "app-errors", "target": "gateway", "error_rate": "0.25", "csrf_token": token},
+        headers={"Accept": "application/json"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "manual-1-gateway-errors"
+    wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "active", "the app fault")
+    ui.stop_run()
+    assert set(ui.rows()) == {"manual-1-gateway-errors"}
+    assert ui.rows()["manual-1-gateway-errors"]["outcome"] == "aborted"  # healed by the stop, not by hand
+
+
+# --- the scheduler's manual faults, as a pure state machine -------------------------------------------
+class _Driver:
+    def __init__(self, fail_inject: bool = False) -> None:
+        self.calls: list[str] = []
+        self.fail_inject = fail_inject
+
+    def inject(self) -> None:
+        self.calls.append("inject")
+        if self.fail_inject:
+            raise RuntimeError("proxy not found")
+
+    def heal(self) -> None:
+        self.calls.append("heal")
+
+
+def _spec(name: str, target: str, at_s: float = 0.0, duration_s: float = 5.0) -> FaultSpec:
+    return FaultSpec(index=0, name=name, target=target, kind="network", params=NetworkParams(proxy=target, down=True),
+                     duration_s=duration_s, at_s=at_s)  # fmt: skip
+
+
+def test_manual_faults_join_the_schedule_without_aborting_it(tmp_path: Path) -> None:
+    now = [100.0]
+    planned = _Driver()
+    scheduler = FaultScheduler([_spec("planned", "upstream", at_s=10.0)], {"planned": planned},
+                               journal=FaultJournal(tmp_path), clock=lambda: now[0], wall_clock=lambda: now[0],
+                               inline=True)  # fmt: skip
+    with pytest.raises(RuntimeError):
+        scheduler.inject_now(_spec("manual-1-x", "notifier"), _Driver())  # not started yet
+    scheduler.start()
+    broken = _Driver(fail_inject=True)
+    scheduler.inject_now(_spec("manual-1-bad", "notifier"), broken)
+    assert broken.calls == ["inject", "heal"]  # whatever part took effect is undone
+    manual = _Driver()
+    scheduler.inject_now(_spec("manual-2-down", "notifier"), manual)
+    with pytest.raises(ValueError, match="already has a fault"):
+        scheduler.inject_now(_spec("manual-3-down", "notifier"), _Driver())
+    with pytest.raises(ValueError, match="already a fault named"):
+        scheduler.inject_now(_spec("manual-2-down", "gateway"), _Driver())
+    now[0] += 10.0
+    scheduler.run_due()
+    assert planned.calls == ["inject"]  # the failed manual fault did not abort the schedule
+    scheduler.heal_now("manual-2-down")
+    with pytest.raises(RuntimeError, match="not active"):
+        scheduler.heal_now("manual-2-down")
+    with pytest.raises(LookupError):
+        scheduler.heal_now("nosuch")
+    scheduler.heal_all()
+    journal = _faults_csv(tmp_path)
+    assert journal["manual-1-bad"]["outcome"] == "inject-failed"
+    assert journal["manual-2-down"]["outcome"] == "healed" and journal["manual-2-down"]["planned_end"] == ""
+    assert journal["planned"]["outcome"] == "aborted"
+    assert scheduler.error is None

@@ -1,0 +1,98 @@
+"""`brownout run` end to end against the real sample stack: every history file, plausible content."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from brownout.history import Timeline, WindowStats, load_history
+from tests.helpers import REPO_ROOT
+from tests.run.conftest import BROWNOUT, SCENARIOS, locust_total, processes_mentioning, run_dir_of
+
+def _everything(timeline: Timeline) -> WindowStats:
+    return timeline.window(0, 1e12)
+
+
+HISTORY_FILES = (
+    "manifest.json", "timeline.csv", "users.csv", "faults.csv", "telemetry.csv", "integrity.json",
+    "locust_stats.csv", "locust_stats_history.csv", "verdict.json", "report.md", "report.html", "junit.xml",
+)  # fmt: skip
+
+
+def test_smoke_run_writes_a_complete_plausible_history(tmp_path: Path, run_brownout) -> None:
+    done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path))
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    results = run_dir_of(tmp_path)
+    assert (tmp_path / "latest").resolve() == results
+    for name in HISTORY_FILES:
+        assert (results / name).stat().st_size > 0, name
+    history = load_history(results)
+    assert _everything(history.timeline).total > 50
+    assert {f.name: f.outcome for f in history.faults} == {"upstream-slow": "healed", "upstream-errors": "healed"}
+    assert history.users and max(u.users for u in history.users) == 5
+    assert history.telemetry is not None and "gateway_breaker_state" in history.telemetry.metrics
+    integrity = history.integrity
+    assert integrity is not None and integrity.verified
+    assert integrity.acknowledged_messages > 0
+    assert (integrity.lost, integrity.duplicated, integrity.stream_gaps) == (0, 0, 0)
+    assert history.manifest.ended_at > history.manifest.started_at
+    assert "verdict:" in done.stdout
+
+
+def test_gateway_restart_loses_no_stream_event_and_no_write(tmp_path: Path, run_brownout) -> None:
+    done = run_brownout(str(SCENARIOS / "restart.toml"), "--out", str(tmp_path), "--no-report")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = run_dir_of(tmp_path)
+    history = load_history(results)
+    assert [(f.name, f.outcome) for f in history.faults] == [("gateway-restart", "healed")]
+    integrity = history.integrity
+    assert integrity is not None and integrity.verified, integrity
+    assert integrity.stream_users == 2
+    assert (integrity.stream_gaps, integrity.stream_duplicates) == (0, 0)
+    assert integrity.acknowledged_messages > 0
+    assert (integrity.lost, integrity.duplicated, integrity.unverifiable) == (0, 0, 0)
+    assert "WS reconnect" in history.timeline.operations, "the restart never dropped a stream"
+
+
+def test_distributed_timeline_totals_equal_locusts_own(tmp_path: Path, run_brownout) -> None:
+    done = run_brownout(str(SCENARIOS / "steady.toml"), "--out", str(tmp_path), "--workers", "2", "--no-report")
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = run_dir_of(tmp_path)
+    recorded = _everything(load_history(results).timeline)
+    requests, failures = locust_total(results)
+    assert requests > 100
+    assert (recorded.total, recorded.failed) == (requests, failures)
+
+
+def test_ctrl_c_heals_stops_everything_and_leaves_readable_results(tmp_path: Path) -> None:
+    run = subprocess.Popen(
+        [*BROWNOUT, "run", str(SCENARIOS / "interrupted.toml"), "--out", str(tmp_path)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        results = None
+        while time.monotonic() < deadline and results is None:
+            time.sleep(0.5)
+            journal = list(tmp_path.glob("*/faults.csv"))
+            if journal and "aborted" in journal[0].read_text():  # upstream-down is in force
+                results = journal[0].parent
+        assert results is not None, "the fault never started"
+        os.killpg(run.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        output, _ = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode in (1, 2, 130), output[-3000:]
+    history = load_history(results)
+    assert {f.name: f.outcome for f in history.faults} == {"upstream-down": "aborted", "later": "skipped"}
+    down = history.faults[0]
+    assert down.actual_end is not None and down.actual_end < history.manifest.ended_at + 1
+    assert _everything(history.timeline).total > 0
+    assert json.loads((results / "integrity.json").read_text())["acknowledged"]["messages"] >= 0
+    time.sleep(0.5)
+    assert processes_mentioning(str(results)) == [], "processes of the run were left behind"
