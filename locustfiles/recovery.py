@@ -16,7 +16,7 @@ import websocket
 from locust import FastHttpUser, User, between, task
 from tenacity import Retrying, stop_after_attempt, stop_after_delay, wait_exponential_jitter
 
-from brownout.plugin import ScenarioShape, acknowledge, record_stream  # noqa: F401  (registers the plugin)
+from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream  # registers the plugin
 
 _IDEMPOTENT_RETRIES = 3
 

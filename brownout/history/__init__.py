@@ -77,7 +77,14 @@ def load_history(results_dir: PathLike) -> History:
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory (expected a brownout results directory)")
     manifest = read_manifest(directory)
-    timeline = Timeline.from_rows(iter_timeline(directory), manifest.bucket_s)
+    from brownout.history.fast_reader import read_timeline_columns  # loads numpy: not for recorders
+
+    columns = read_timeline_columns(directory)
+    timeline = (
+        Timeline.from_columns(columns, manifest.bucket_s)
+        if columns is not None
+        else Timeline.from_rows(iter_timeline(directory), manifest.bucket_s)  # precise errors, odd forms
+    )
     telemetry = Telemetry.from_rows(iter_telemetry(directory)) if has_telemetry(directory) else None
     return History(
         manifest=manifest,

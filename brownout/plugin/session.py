@@ -31,7 +31,7 @@ from brownout.plugin.testrun import TestRun
 from brownout.scenario import REPO_ROOT, Scenario, load_scenario
 
 if TYPE_CHECKING:
-    from brownout.plugin import _Books
+    from brownout.plugin.hooks import _Books
     from brownout.stack import Stack
 
 log = logging.getLogger("brownout.plugin")

@@ -13,6 +13,7 @@ from brownout.history import Timeline, WindowStats, load_history
 from tests.helpers import REPO_ROOT
 from tests.run.conftest import BROWNOUT, SCENARIOS, locust_total, processes_mentioning, run_dir_of
 
+
 def _everything(timeline: Timeline) -> WindowStats:
     return timeline.window(0, 1e12)
 

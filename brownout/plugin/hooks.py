@@ -1,0 +1,141 @@
+"""brownout's Locust hooks: importing this module (a locustfile does) registers them on `locust.events`.
+
+On the master or the local runner it owns the run: starts the scenario's stack when no `--host` is given,
+binds the fault scheduler to test start / stop, writes the history (`timeline.csv`, `users.csv`,
+`telemetry.csv`, `faults.csv`, `integrity.json`, `manifest.json`) and adds a Faults tab to the web UI.
+On a worker it only records and sends its buckets and acknowledgements to the master with each report.
+
+Users call `acknowledge(environment, "messages", id)` for every write the target acknowledged and
+`record_stream(environment, gaps=, duplicates=)` when a stream user stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from locust import events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from brownout.errors import BrownoutError
+from brownout.plugin.ledger import Ledger
+from brownout.plugin.options import add_options
+from brownout.plugin.shape import ScenarioShape
+from brownout.plugin.timeline import Outcome, TimelineRecorder
+
+log = logging.getLogger("brownout.plugin")
+
+_REPORT_KEY = "brownout"
+# A worker's last buckets and acknowledgements, sent when its users have stopped: Locust sends a worker's
+# final stats only when it quits, after the master's test_stop, too late for the master's audit and flush.
+_FINAL_MESSAGE = "brownout_final"
+_DEGRADED_HEADER = "X-Degraded"
+
+
+class _Books:
+    """What every process keeps, master or worker: the timeline buckets and the ledger."""
+
+    def __init__(self, bucket_s: float) -> None:
+        self.timeline = TimelineRecorder(bucket_s)
+        self.ledger = Ledger()
+
+
+_books: dict[int, _Books] = {}
+_sessions: dict[int, Any] = {}
+
+
+def _books_for(environment: Environment) -> _Books:
+    books = _books.get(id(environment))
+    if books is None:
+        bucket_s = getattr(environment.parsed_options, "brownout_bucket", 0.25) or 0.25
+        books = _books[id(environment)] = _Books(bucket_s)
+    return books
+
+
+def acknowledge(environment: Environment, kind: str, ident: str) -> None:
+    """The target acknowledged a write (`kind` "messages" or "workflows"); it will be read back at the end."""
+    _books_for(environment).ledger.acknowledge(kind, ident)
+
+
+def record_stream(environment: Environment, *, gaps: int, duplicates: int) -> None:
+    """A stream user's tally of sequence gaps and duplicates, reported once when it stops."""
+    _books_for(environment).ledger.record_stream(gaps, duplicates)
+
+
+def _outcome(exception: BaseException | None, response: Any, context: dict[str, Any] | None) -> Outcome:
+    if exception is not None:
+        return "failed"
+    if context and context.get("degraded"):
+        return "degraded"
+    headers = getattr(response, "headers", None)
+    if headers is not None and headers.get(_DEGRADED_HEADER) == "1":
+        return "degraded"
+    return "ok"
+
+
+def _bind_worker(environment: Environment, books: _Books) -> None:
+    def payload() -> dict[str, Any]:
+        return {"timeline": books.timeline.drain(), "ledger": books.ledger.drain()}
+
+    def on_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        data[_REPORT_KEY] = payload()
+
+    def on_test_stop(**_: Any) -> None:
+        assert environment.runner is not None
+        environment.runner.send_message(_FINAL_MESSAGE, {_REPORT_KEY: payload()})
+
+    environment.events.report_to_master.add_listener(on_report)
+    environment.events.test_stop.add_listener(on_test_stop)
+
+
+@events.init_command_line_parser.add_listener
+def _on_parser(parser: Any, **_kw: Any) -> None:
+    add_options(parser)
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
+    books = _books_for(environment)
+
+    def on_request(request_type: str, name: str, response_time: float, exception: BaseException | None = None,
+                   response: Any = None, context: dict[str, Any] | None = None, **_: Any) -> None:
+        books.timeline.record(request_type, name, time.time(), response_time or 0.0,
+                              _outcome(exception, response, context))
+
+    environment.events.request.add_listener(on_request)
+    if isinstance(environment.runner, WorkerRunner):
+        _bind_worker(environment, books)
+        return
+    from brownout.plugin.session import RunSession  # master/local only: stack, faults, writers
+
+    try:
+        session = RunSession.open(environment, books)
+    except BrownoutError as exc:
+        log.error("brownout: %s", exc)
+        environment.process_exit_code = 2
+        if environment.runner is not None:
+            environment.runner.quit()
+        raise SystemExit(2) from None
+    _sessions[id(environment)] = session
+    if web_ui is not None:
+        from brownout.plugin.webui import install_web_ui
+
+        install_web_ui(web_ui, session)
+
+    def on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        part = data.get(_REPORT_KEY)
+        if part:
+            books.timeline.merge(part["timeline"])
+            books.ledger.merge(part["ledger"])
+
+    environment.events.worker_report.add_listener(on_worker_report)
+    if environment.runner is not None:
+        environment.runner.register_message(_FINAL_MESSAGE, lambda msg, **_: on_worker_report(msg.node_id, msg.data))
+    environment.events.test_start.add_listener(lambda **_: session.on_test_start())
+    environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
+    environment.events.quitting.add_listener(lambda **_: session.close())
+
+
+__all__ = ["ScenarioShape", "acknowledge", "record_stream"]
