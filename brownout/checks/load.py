@@ -58,7 +58,7 @@ def _subtract(start: float, end: float, holes: list[tuple[float, float]]) -> lis
 
 
 def _stats(series: OperationSeries, pieces: list[tuple[float, float]]) -> WindowStats:
-    return series.stats(i for start, end in pieces for i in series.index_range(start, end))
+    return series.stats_of_ranges(series.index_range(start, end) for start, end in pieces)
 
 
 def _step_figures(stats: WindowStats, seconds: float) -> dict[str, Any]:

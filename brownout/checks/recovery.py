@@ -40,9 +40,12 @@ class Band:
     p95_max_ms: float
 
     def admits(self, failed: int, total: int, hist: LatencyHistogram) -> bool:
+        return self.admits_p95(failed, total, hist.percentile(0.95))
+
+    def admits_p95(self, failed: int, total: int, p95: int | None) -> bool:
+        """`admits`, given the histogram's p95 (None when it is empty)."""
         if total == 0 or failed / total > self.error_ratio_max:
             return False
-        p95 = hist.percentile(0.95)
         return p95 is None or p95 <= self.p95_max_ms
 
     def to_json(self) -> dict[str, Any]:
@@ -102,19 +105,19 @@ def find_recovery(
 ) -> float | None:
     """Start of the first bucket at or after `heal` that begins a sustained in-band window; None if none."""
     sustain = criteria.recovery_sustain_s
+    totals, p95s = series.totals, series.percentiles(0.95)
     for i in series.index_range(heal, search_end):
         t = series.times[i]
         if t + sustain > search_end + 1e-9:
             return None
-        total = series.total_at(i)
-        if not band.admits(series.failed[i], total, series.hists[i]):
+        if not band.admits_p95(series.failed[i], totals[i], p95s[i]):
             continue
         window = series.index_range(t, t + sustain)
-        requests = sum(series.total_at(j) for j in window)
-        failed = sum(series.failed[j] for j in window)
+        requests = sum(totals[window.start : window.stop])
+        failed = sum(series.failed[window.start : window.stop])
         if requests < criteria.recovery_min_requests or failed / requests > band.error_ratio_max:
             continue
-        if band.admits(failed, requests, LatencyHistogram.merged(series.hists[j] for j in window)):
+        if band.admits(failed, requests, series.histogram_of(window)):
             return max(0.0, t - heal)
     return None
 

@@ -15,6 +15,7 @@ from brownout.history.readers import (
     PathLike,
     has_telemetry,
     iter_telemetry,
+    iter_telemetry_samples,
     iter_timeline,
     read_faults,
     read_integrity,
@@ -40,14 +41,8 @@ from brownout.history.records import (
     UsersRow,
     operation_name,
 )
-from brownout.history.series import (
-    ALL_OPERATIONS,
-    OperationSeries,
-    Telemetry,
-    TelemetrySeries,
-    Timeline,
-    WindowStats,
-)
+from brownout.history.series import ALL_OPERATIONS, OperationSeries, Timeline, WindowStats
+from brownout.history.telemetry import Telemetry, TelemetrySeries
 from brownout.history.writers import (
     FaultsWriter,
     TelemetryWriter,
@@ -85,7 +80,7 @@ def load_history(results_dir: PathLike) -> History:
         if columns is not None
         else Timeline.from_rows(iter_timeline(directory), manifest.bucket_s)  # precise errors, odd forms
     )
-    telemetry = Telemetry.from_rows(iter_telemetry(directory)) if has_telemetry(directory) else None
+    telemetry = Telemetry.from_samples(iter_telemetry_samples(directory)) if has_telemetry(directory) else None
     return History(
         manifest=manifest,
         timeline=timeline,

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from brownout.history.histogram import LatencyHistogram
 
 IntArray = npt.NDArray[np.int64]
+_DENSE_CELLS = 4_000_000  # rows x keys up to which sums go through a dense array (32 MB of float64)
 
 
 def _ints(values: Any) -> IntArray:
@@ -63,16 +64,27 @@ class HistogramTable:
         cls, keys: IntArray, rows: IntArray, slots: IntArray, counts: IntArray, row_count: int, trusted: bool
     ) -> HistogramTable:
         width = max(1, len(keys))
+        if trusted:
+            return cls(keys, np.searchsorted(rows, np.arange(row_count + 1)).astype(np.int64), slots, counts)
         combined = rows * width + slots
-        if not trusted and not (len(combined) < 2 or bool(np.all(combined[1:] > combined[:-1]))):
+        if row_count * width <= _DENSE_CELLS:  # a dense sum is cheaper than sorting the entries
+            sums = np.bincount(combined, weights=counts, minlength=row_count * width)
+            combined = np.flatnonzero(sums)
+            return cls._from_sorted(keys, combined, sums[combined].astype(np.int64), row_count)
+        if not (len(combined) < 2 or bool(np.all(combined[1:] > combined[:-1]))):
             order = np.argsort(combined, kind="stable")
             combined, counts = combined[order], counts[order]
             starts = np.flatnonzero(np.concatenate(([True], combined[1:] != combined[:-1])))
             combined, counts = combined[starts], np.add.reduceat(counts, starts)
-        if not trusted and len(counts) and not bool(np.all(counts > 0)):
+        if len(counts) and not bool(np.all(counts > 0)):
             positive = counts > 0
             combined, counts = combined[positive], counts[positive]
-        rows, slots = np.divmod(combined, width)
+        return cls._from_sorted(keys, combined, counts, row_count)
+
+    @classmethod
+    def _from_sorted(cls, keys: IntArray, combined: IntArray, counts: IntArray, row_count: int) -> HistogramTable:
+        """From ascending, distinct `row * len(keys) + slot` codes and their positive counts."""
+        rows, slots = np.divmod(combined, max(1, len(keys)))
         offsets = np.searchsorted(rows, np.arange(row_count + 1)).astype(np.int64)
         return cls(keys, offsets, slots, counts)
 
@@ -95,13 +107,13 @@ class HistogramTable:
 
     def row(self, index: int) -> LatencyHistogram:
         a, b = int(self.offsets[index]), int(self.offsets[index + 1])
-        return LatencyHistogram(dict(zip(self.keys[self.slots[a:b]].tolist(), self.counts[a:b].tolist())))
+        return LatencyHistogram(dict(zip(self.keys[self.slots[a:b]].tolist(), self.counts[a:b].tolist(), strict=True)))
 
     def histograms(self) -> list[LatencyHistogram]:
         """Every row as a LatencyHistogram (for callers that want dicts; costs what the dicts cost)."""
         keys, counts, edges = self.keys[self.slots].tolist(), self.counts.tolist(), self.offsets.tolist()
         return [
-            LatencyHistogram(dict(zip(keys[a:b], counts[a:b])))
+            LatencyHistogram(dict(zip(keys[a:b], counts[a:b], strict=True)))
             for a, b in zip(edges[:-1], edges[1:], strict=True)
         ]
 
@@ -112,7 +124,7 @@ class HistogramTable:
         if not pieces:
             return LatencyHistogram()
         if len(pieces) == 1:
-            (a, b), = pieces
+            ((a, b),) = pieces
             slots, counts = self.slots[a:b], self.counts[a:b]
         else:
             slots = np.concatenate([self.slots[a:b] for a, b in pieces])
@@ -124,10 +136,10 @@ class HistogramTable:
         taken = self.take(_ints(indexes))
         return self._histogram(np.bincount(taken.slots, weights=taken.counts, minlength=len(self.keys)))
 
-    def _histogram(self, sums: npt.NDArray[np.float64]) -> LatencyHistogram:
+    def _histogram(self, sums: npt.NDArray[Any]) -> LatencyHistogram:
         present = np.flatnonzero(sums)
         return LatencyHistogram(
-            dict(zip(self.keys[present].tolist(), sums[present].astype(np.int64).tolist()))
+            dict(zip(self.keys[present].tolist(), sums[present].astype(np.int64).tolist(), strict=True))
         )
 
     def take(self, indexes: IntArray) -> HistogramTable:

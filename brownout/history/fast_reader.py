@@ -12,17 +12,20 @@ from __future__ import annotations
 import csv
 import io
 import math
+from operator import methodcaller
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from brownout.history.columns import HistogramTable
 from brownout.history.records import TIMELINE, TIMELINE_HEADER, operation_name
 from brownout.history.series import TimelineColumns
 
-_NEWLINE, _COLON, _SPACE, _OTHER = 0, 1, 2, 3
-_KINDS = np.full(256, _OTHER, dtype=np.int64)
+_NEWLINE, _COLON, _SPACE, _OTHER, _DIGIT = 0, 1, 2, 3, 4
+_KINDS = np.full(256, _OTHER, dtype=np.uint8)  # byte -> what it is
 _KINDS[ord("\n")], _KINDS[ord(":")], _KINDS[ord(" ")] = _NEWLINE, _COLON, _SPACE
+_KINDS[ord("0") : ord("9") + 1] = _DIGIT
 # (separator before, separator after) -> the digits between them: a key, a count, or nothing (empty cell)
 _NUMBER_BETWEEN = [_NEWLINE * 4 + _COLON, _COLON * 4 + _SPACE, _COLON * 4 + _NEWLINE, _SPACE * 4 + _COLON]
 _EMPTY_CELL = _NEWLINE * 4 + _NEWLINE
@@ -36,39 +39,68 @@ def read_timeline_columns(results_dir: str | Path) -> TimelineColumns | None:
         text = (Path(results_dir) / TIMELINE).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    rows = _split(text)
-    if rows is None or len(rows) < 2 or rows[0] != list(TIMELINE_HEADER):
+    columns = _columns(text)
+    del text
+    if columns is None:
         return None
-    if any(len(row) != len(TIMELINE_HEADER) for row in rows):
-        return None
-    t_cells, types, names, ok_cells, degraded_cells, failed_cells, hist_cells = zip(*rows[1:], strict=True)
+    # Cells are dropped as soon as they are converted: the peak is the cells or the arrays, not both.
+    t_cells, types, names, ok_cells, degraded_cells, failed_cells, hist_cells = columns
+    del columns
     numbers = _numbers(t_cells, ok_cells, degraded_cells, failed_cells)
-    hists = _histograms(hist_cells)
-    if numbers is None or hists is None:
+    del t_cells, ok_cells, degraded_cells, failed_cells
+    if numbers is None:
+        return None
+    operations, operation_index = _operations(types, names)
+    del types, names
+    try:
+        data = "\n".join(hist_cells).encode("ascii") + b"\n"
+    except UnicodeEncodeError:
+        return None
+    cell_count = len(hist_cells)
+    del hist_cells
+    hists = _histograms(data, cell_count)
+    if hists is None:
         return None
     t, bucket_keys, ok, degraded, failed = numbers
+    return TimelineColumns(t, bucket_keys, operations, operation_index, ok, degraded, failed, hists)
+
+
+def _operations(types: list[str], names: list[str]) -> tuple[dict[str, int], npt.NDArray[np.int64]]:
+    """Operation name -> index in order of first appearance, and every row's index."""
     operations: dict[str, int] = {}
     by_pair: dict[tuple[str, str], int] = {}
     for pair in zip(types, names, strict=True):
         if pair not in by_pair:
             by_pair[pair] = operations.setdefault(operation_name(*pair), len(operations))
-    operation_index = np.fromiter(map(by_pair.__getitem__, zip(types, names, strict=True)), np.int64, len(t))
-    return TimelineColumns(t, bucket_keys, operations, operation_index, ok, degraded, failed, hists)
+    pairs = zip(types, names, strict=True)
+    return operations, np.fromiter(map(by_pair.__getitem__, pairs), dtype=np.int64, count=len(types))
 
 
-def _split(text: str) -> list[list[str]] | None:
-    """Rows of cells, blank lines dropped, as csv.reader gives them."""
+def _columns(text: str) -> list[list[str]] | None:
+    """The data rows' cells column by column, blank lines dropped, as csv.reader would read them; None
+    when the header is not timeline.csv's, a row has the wrong number of cells or there are no rows."""
+    width = len(TIMELINE_HEADER)
     if '"' in text or "\r" in text or "\x00" in text:
         try:
-            return [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
+            rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
         except csv.Error:
             return None
-    # Without quotes or carriage returns, csv.reader's rows are exactly the lines split at commas.
-    return [line.split(",") for line in text.split("\n") if line]
+        if len(rows) < 2 or rows[0] != list(TIMELINE_HEADER) or any(len(row) != width for row in rows):
+            return None
+        return [list(column) for column in zip(*rows[1:], strict=True)]
+    # Without quotes or carriage returns csv.reader's rows are exactly the lines split at commas, so the
+    # cells come out of one split (no list per row: an hour is 72k rows).
+    lines = [line for line in text.split("\n") if line]
+    if len(lines) < 2 or lines[0] != ",".join(TIMELINE_HEADER):
+        return None
+    if set(map(methodcaller("count", ","), lines)) != {width - 1}:
+        return None
+    cells = ",".join(lines[1:]).split(",")
+    return [cells[column::width] for column in range(width)]
 
 
 def _numbers(
-    t_cells: tuple[str, ...], *count_cells: tuple[str, ...]
+    t_cells: list[str], *count_cells: list[str]
 ) -> tuple[list[float], list[int], list[int], list[int], list[int]] | None:
     try:
         t = list(map(float, t_cells))
@@ -84,33 +116,46 @@ def _numbers(
     return t, bucket_keys, ok, degraded, failed
 
 
-def _histograms(cells: tuple[str, ...]) -> HistogramTable | None:
-    try:
-        data = "\n".join(cells).encode("ascii") + b"\n"
-    except UnicodeEncodeError:
+def _histograms(data: bytes, cell_count: int) -> HistogramTable | None:
+    """The table of `cell_count` hist cells, each ended by a newline in `data`; None if one is odd."""
+    structure = _pair_rows(data, cell_count)
+    if structure is None:
         return None
-    raw = np.frombuffer(data, dtype=np.uint8)
-    separators = np.flatnonzero((raw < ord("0")) | (raw > ord("9")))
-    kinds = _KINDS[raw[separators]]
-    digits_before = np.diff(separators, prepend=-1) - 1
-    previous = np.concatenate(([_NEWLINE], kinds[:-1]))
-    transition = previous * 4 + kinds
-    number = np.isin(transition, _NUMBER_BETWEEN) & (digits_before >= 1) & (digits_before <= _MAX_DIGITS)
-    if not bool(np.all(number | ((transition == _EMPTY_CELL) & (digits_before == 0)))):
-        return None
-    newlines = kinds == _NEWLINE
-    if int(newlines.sum()) != len(cells):
-        return None
-    colons = np.flatnonzero(kinds == _COLON)
-    rows = np.cumsum(newlines)[colons]  # a colon's row: the newlines before it
-    if not len(colons):
-        return HistogramTable.empty(len(cells))
-    values = np.fromstring(data.translate(_TO_SPACES), dtype=np.int64, sep=" ")  # noqa: NPY201
-    if len(values) != 2 * len(colons):
+    rows, pairs = structure
+    if not pairs:
+        return HistogramTable.empty(cell_count)
+    values = np.fromstring(data.translate(_TO_SPACES), dtype=np.int64, sep=" ")
+    if len(values) != 2 * pairs:
         return None
     keys, counts = values[0::2], values[1::2]
     canonical = bool(np.all(counts > 0))
     if canonical and len(keys) > 1:
         same_row = rows[1:] == rows[:-1]
         canonical = not bool(np.any(same_row & (keys[1:] <= keys[:-1])))
-    return HistogramTable.from_entries(rows, keys, counts, len(cells), canonical=canonical)
+    return HistogramTable.from_entries(rows, keys, counts, cell_count, canonical=canonical)
+
+
+def _pair_rows(data: bytes, cell_count: int) -> tuple[npt.NDArray[np.int64], int] | None:
+    """(the row of every pair, the number of pairs) when every cell is well formed, else None.
+
+    Small integer types throughout: an hour's cells are ~3M separators, and int64 temporaries of that
+    length would double the report's peak memory."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    position = np.int32 if len(data) < 2**31 else np.int64
+    separators = np.flatnonzero(_KINDS[raw] != _DIGIT).astype(position)
+    kinds = _KINDS[raw[separators]]
+    digits_before = np.diff(separators, prepend=position(-1)) - 1
+    del separators
+    transition = np.concatenate((np.zeros(1, np.uint8), kinds[:-1])) * np.uint8(4) + kinds  # 0: newline
+    well_formed = (transition == _EMPTY_CELL) & (digits_before == 0)
+    for number_between in _NUMBER_BETWEEN:
+        well_formed |= (transition == number_between) & (digits_before >= 1) & (digits_before <= _MAX_DIGITS)
+    del transition, digits_before
+    if not bool(np.all(well_formed)):
+        return None
+    newlines = kinds == _NEWLINE
+    if int(np.count_nonzero(newlines)) != cell_count:
+        return None
+    colons = kinds == _COLON
+    rows = np.cumsum(newlines, dtype=np.int64)[colons]  # a colon's row: the newlines before it
+    return rows, len(rows)

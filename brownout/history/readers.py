@@ -36,7 +36,9 @@ from brownout.history.records import (
     TelemetryRow,
     TimelineRow,
     UsersRow,
+    encode_labels,
 )
+from brownout.history.telemetry import Sample
 
 PathLike = str | os.PathLike[str]
 
@@ -194,17 +196,32 @@ def _parse_labels(cells: _Cells) -> dict[str, str]:
 
 
 def iter_telemetry(results_dir: PathLike) -> Iterator[TelemetryRow]:
+    for t, source, metric, _, labels, value in iter_telemetry_samples(results_dir):
+        yield TelemetryRow(t=t, source=source, metric=metric, labels=dict(labels), value=value)
+
+
+def iter_telemetry_samples(results_dir: PathLike) -> Iterator[Sample]:
+    """telemetry.csv as (t, source, metric, encoded labels, labels, value); rows with the same labels
+    cell share one labels dict (do not change it), so an hour of scrapes parses each labels cell once."""
     path = Path(results_dir) / TELEMETRY
+    parsed: dict[str, tuple[str, dict[str, str]]] = {}  # labels cell -> (encoded, labels)
     for line, raw in _iter_csv(path, TELEMETRY_HEADER):
-        cells = _Cells(path, line, TELEMETRY_HEADER, raw)
-        text = raw[4]
-        try:
-            value = float(text)  # Prometheus values may be NaN or +Inf; both are legitimate samples
+        labels = parsed.get(raw[3])
+        try:  # the fast path; anything odd is re-read below to say precisely what is wrong
+            value, t = float(raw[4]), float(raw[0])
         except ValueError:
-            raise cells.error("value", f"{text!r} is not a number") from None
-        yield TelemetryRow(
-            t=cells.number("t"), source=raw[1], metric=raw[2], labels=_parse_labels(cells), value=value
-        )
+            labels = None
+        if labels is None or not math.isfinite(t):
+            cells = _Cells(path, line, TELEMETRY_HEADER, raw)
+            text = raw[4]
+            try:
+                value = float(text)  # Prometheus values may be NaN or +Inf; both are legitimate samples
+            except ValueError:
+                raise cells.error("value", f"{text!r} is not a number") from None
+            t = cells.number("t")
+            found = _parse_labels(cells)
+            labels = parsed[raw[3]] = (encode_labels(found), found)
+        yield t, raw[1], raw[2], labels[0], labels[1], value
 
 
 def _load_json(path: Path) -> dict[str, Any]:

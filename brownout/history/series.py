@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from brownout.history.histogram import LatencyHistogram
-from brownout.history.records import TelemetryRow, TimelineRow, encode_labels
+from brownout.history.records import TimelineRow
+from brownout.history.telemetry import Telemetry, TelemetrySeries
+
+__all__ = ["ALL_OPERATIONS", "OperationSeries", "Telemetry", "TelemetrySeries", "Timeline", "WindowStats"]
 
 if TYPE_CHECKING:  # numpy loads only when an index is built: the Locust recorder imports this package
+    import numpy as np
+    import numpy.typing as npt
+
     from brownout.history.columns import HistogramTable
 
 ALL_OPERATIONS = "(all)"
@@ -27,7 +33,7 @@ class TimelineColumns:
     t: Sequence[float]
     bucket_keys: Sequence[int]  # round(t * 1000): rows with equal keys are the same bucket
     operations: dict[str, int]  # operation name -> its index, in order of first appearance
-    operation_index: Sequence[int]
+    operation_index: Sequence[int] | npt.NDArray[np.int64]
     ok: Sequence[int]
     degraded: Sequence[int]
     failed: Sequence[int]
@@ -279,51 +285,3 @@ class Timeline:
         first = min(s.times[0] for s in self.series.values() if len(s))
         last = max(s.times[-1] for s in self.series.values() if len(s))
         return first, last + self.bucket_s
-
-
-@dataclass(frozen=True)
-class TelemetrySeries:
-    source: str
-    metric: str
-    labels: dict[str, str]
-    times: list[float]
-    values: list[float]
-
-    def value_at(self, t: float) -> float | None:
-        """The last sample at or before t (None before the first sample)."""
-        index = bisect.bisect_right(self.times, t) - 1
-        return self.values[index] if index >= 0 else None
-
-
-class Telemetry:
-    """telemetry.csv grouped into one time series per (source, metric, labels)."""
-
-    def __init__(self, series: list[TelemetrySeries]) -> None:
-        self.series = series
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[TelemetryRow]) -> Telemetry:
-        grouped: dict[tuple[str, str, str], TelemetrySeries] = {}
-        for row in rows:
-            key = (row.source, row.metric, encode_labels(row.labels))
-            found = grouped.get(key)
-            if found is None:
-                found = grouped[key] = TelemetrySeries(row.source, row.metric, dict(row.labels), [], [])
-            found.times.append(row.t)
-            found.values.append(row.value)
-        for one in grouped.values():
-            if any(b < a for a, b in zip(one.times, one.times[1:], strict=False)):
-                pairs = sorted(zip(one.times, one.values, strict=True))
-                one.times[:] = [t for t, _ in pairs]
-                one.values[:] = [v for _, v in pairs]
-        return cls(list(grouped.values()))
-
-    def select(self, metric: str, **labels: str) -> list[TelemetrySeries]:
-        return [
-            s for s in self.series
-            if s.metric == metric and all(s.labels.get(key) == value for key, value in labels.items())
-        ]  # fmt: skip
-
-    @property
-    def metrics(self) -> set[str]:
-        return {s.metric for s in self.series}

@@ -28,8 +28,8 @@ from brownout.plugin.timeline import Outcome, TimelineRecorder
 log = logging.getLogger("brownout.plugin")
 
 _REPORT_KEY = "brownout"
-# A worker's last buckets and acknowledgements, sent when its users have stopped: Locust sends a worker's
-# final stats only when it quits, after the master's test_stop, too late for the master's audit and flush.
+# A worker's last buckets and acknowledgements, sent as soon as its users have stopped (its final stats
+# report may come later, or not at all when the test is stopped from the web UI).
 _FINAL_MESSAGE = "brownout_final"
 _DEGRADED_HEADER = "X-Degraded"
 
@@ -40,6 +40,7 @@ class _Books:
     def __init__(self, bucket_s: float) -> None:
         self.timeline = TimelineRecorder(bucket_s)
         self.ledger = Ledger()
+        self.final_reports: set[str] = set()  # workers whose last report of this test run has arrived
 
 
 _books: dict[int, _Books] = {}
@@ -130,12 +131,17 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
             books.timeline.merge(part["timeline"])
             books.ledger.merge(part["ledger"])
 
+    def on_worker_final(client_id: str, data: dict[str, Any]) -> None:
+        on_worker_report(client_id, data)
+        books.final_reports.add(client_id)
+
     environment.events.worker_report.add_listener(on_worker_report)
     if environment.runner is not None:
-        environment.runner.register_message(_FINAL_MESSAGE, lambda msg, **_: on_worker_report(msg.node_id, msg.data))
+        environment.runner.register_message(_FINAL_MESSAGE, lambda msg, **_: on_worker_final(msg.node_id, msg.data))
     environment.events.test_start.add_listener(lambda **_: session.on_test_start())
     environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
-    environment.events.quitting.add_listener(lambda **_: session.close())
+    # `quit`, not `quitting`: it fires after the runner has quit, when every worker's last report is in.
+    environment.events.quit.add_listener(lambda **_: session.close())
 
 
 __all__ = ["ScenarioShape", "acknowledge", "record_stream"]

@@ -87,19 +87,25 @@ class RunSession:
 
     def on_test_start(self) -> None:
         if self.run is not None:
-            self.run.finish()
+            self.run.stop()
+            self.run.join()
         self.runs += 1
         out = self.out if self.runs == 1 else self.out.with_name(f"{self.out.name}-{self.runs}")
         self.scheduler = self._scheduler(out)
         self.run = TestRun.begin(self, out, self.scheduler)
 
     def on_test_stop(self) -> None:
+        """Heal and write up in the background: Locust's quit goes on meanwhile and brings the workers' last
+        reports, which the write-up waits for."""
         if self.run is not None:
-            self.run.finish()
+            self.run.stop()
 
     def close(self) -> None:
+        """At Locust's `quit` (after its runner has quit): finish the write-up, then stop the stack."""
         try:
-            self.on_test_stop()
+            if self.run is not None:
+                self.run.stop()
+                self.run.join()
         finally:
             if self.stack is not None:
                 self.stack.stop()

@@ -41,6 +41,8 @@ log = logging.getLogger("brownout.plugin")
 
 _TICK_S = 0.25
 _READY_AFTER_HEAL_S = 30.0
+_WORKER_FINAL_WAIT_S = 15.0
+_FINISH_TIMEOUT_S = 120.0
 _TELEMETRY_PREFIXES = ("gateway_",)
 
 
@@ -64,11 +66,12 @@ class TestRun:
         distributed = isinstance(self.environment.runner, MasterRunner)
         self.lag_s = 2 * WORKER_REPORT_INTERVAL + 1.0 if distributed else 1.0
         self.greenlets: list[gevent.Greenlet] = []
-        self.finished = False
+        self.finisher: gevent.Greenlet | None = None
 
     @classmethod
     def begin(cls, session: RunSession, out: Path, scheduler: FaultScheduler | None) -> TestRun:
         out.mkdir(parents=True, exist_ok=True)
+        session.books.final_reports.clear()
         run = cls(session, out, scheduler)
         run._write_manifest(ended_at=run.started_at)
         if scheduler is not None:
@@ -78,13 +81,23 @@ class TestRun:
         run.greenlets = [gevent.spawn(run._tick_loop), gevent.spawn(run._scrape_loop)]
         return run
 
-    def finish(self) -> None:
-        """Heal, flush, audit, close: idempotent, and each step runs even if an earlier one failed."""
-        if self.finished:
-            return
-        self.finished = True
+    def stop(self) -> None:
+        """Start the write-up (heal, wait for the workers, flush, audit, close) in its own greenlet, once."""
+        if self.finisher is None:
+            self.finisher = gevent.spawn(self._finish)
+
+    @property
+    def finished(self) -> bool:
+        """True once the test run has stopped (its write-up may still be going on)."""
+        return self.finisher is not None
+
+    def join(self, timeout_s: float = _FINISH_TIMEOUT_S) -> None:
+        if self.finisher is not None:
+            self.finisher.join(timeout=timeout_s)
+
+    def _finish(self) -> None:
         gevent.killall(self.greenlets, block=True, timeout=2)
-        steps = (self._heal, self._flush_all, self._audit, self._close_writers)
+        steps = (self._heal, self._await_workers, self._flush_all, self._audit, self._close_writers)
         for step in steps:
             try:
                 step()
@@ -130,6 +143,20 @@ class TestRun:
     def _heal(self) -> None:
         if self.scheduler is not None:
             self.scheduler.heal_all()
+
+    def _await_workers(self) -> None:
+        """The master's test_stop can fire before the workers' last reports arrive: wait for them (bounded)."""
+        runner = self.environment.runner
+        if not isinstance(runner, MasterRunner):
+            return
+        expected = set(runner.clients.keys())
+        deadline = time.monotonic() + _WORKER_FINAL_WAIT_S
+        while not expected <= self.books.final_reports and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        missing = expected - self.books.final_reports
+        if missing:
+            log.warning("brownout: no final report from worker(s) %s; their last requests are not in the timeline",
+                        ", ".join(sorted(missing)))
 
     def _flush_all(self) -> None:
         self._record_users(time.time())

@@ -12,9 +12,15 @@ system under test, so every request to it must:
   own name), and not be a cross-site request (`Origin` of another site, `Sec-Fetch-Site: cross-site`);
   Locust enables CORS for every origin, so without this a foreign page could read the form token;
 - and, for POSTs, carry either the page's form token (random per Locust process, embedded in the
-  page's forms, CSRF style) as the `csrf_token` field, or the stack's token as
-  `Authorization: Bearer <token>` (for scripts). Missing token: 401; wrong token or peer: 403.
-Manual faults are journaled by the run's scheduler (`faults.csv`) as `manual-<n>-<what>`.
+  page's forms, CSRF style) as the `csrf_token` field, or, for scripts, `Authorization: Bearer <token>`
+  with the stack's token or the `BROWNOUT_TOKEN` Locust was started with. Missing token: 401; wrong
+  token, peer or origin: 403. Scripts sending `Accept: application/json` get JSON answers
+  (`{"name", "state"}` or `{"error"}`); browsers get the page back (303 after a change).
+POST `.../brownout/faults/inject` takes `kind` = `scenario` + `fault` (a copy of a scenario fault, now), or
+one of MANUAL_KINDS + `target` (+ `latency_ms`, `jitter_ms` / `dependency`, `error_rate`,
+`app_latency_ms`); POST `.../brownout/faults/heal` takes `name` (any active fault, scheduled ones too:
+they end early). Manual faults stay in force until healed or the run stops, are journaled by the
+run's scheduler (`faults.csv`) as `manual-<n>-<what>`, and a failed one does not abort the schedule.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Response, jsonify, make_response, redirect, render_template_string, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
     from locust.web import WebUI
 
     from brownout.plugin.session import RunSession
+    from brownout.plugin.testrun import TestRun
 
 log = logging.getLogger("brownout.plugin")
 
@@ -196,9 +203,13 @@ class FaultsPage:
 
     # actions
     def _inject(self, fields: Mapping[str, str]) -> str:
-        scheduler = self._scheduler_for_manual()
-        number = 1 + sum(1 for s in scheduler.snapshot() if s.name in self.details)
-        spec, detail = manual_fault(self.session, fields, number)
+        run = self.session.run
+        if run is None or run.finished:
+            raise Refused(409, "no test run in progress: start one first, then inject")
+        spec, detail = manual_fault(self.session, fields)
+        scheduler = self._scheduler_for_manual(run)
+        number = 1 + sum(1 for s in scheduler.snapshot() if s.name.startswith("manual-"))
+        spec = replace(spec, name=f"manual-{number}-{spec.name}")
         try:
             driver = build_driver(spec, self.session.target.endpoints)
         except InputError as exc:
@@ -227,10 +238,7 @@ class FaultsPage:
         log.info("brownout: %s healed by hand", name)
         return name
 
-    def _scheduler_for_manual(self) -> FaultScheduler:
-        run = self.session.run
-        if run is None or run.finished:
-            raise Refused(409, "no test run in progress: start one first, then inject")
+    def _scheduler_for_manual(self, run: TestRun) -> FaultScheduler:
         if run.scheduler is None:
             # A run without scheduled faults (none planned, or --brownout-no-faults) gets an empty
             # schedule, so manual faults are journaled and healed at the end like any other.
@@ -254,8 +262,8 @@ class FaultsPage:
         status = next((s for s in run.scheduler.snapshot() if s.name == name), None) if run and run.scheduler else None
         if _wants_json():
             return _json(200, {"name": name, "state": status.state if status else "unknown"})
-        verb = "heal" if action == self._heal else "inject"
-        return redirect(f"{self.base}/brownout/faults?message={verb}: {name}", code=303)
+        done = "healing" if action == self._heal else "injecting"
+        return redirect(f"{self.base}/brownout/faults?{urlencode({'message': f'{done} {name}'})}", code=303)
 
     def _check_origin(self) -> None:
         if not _is_loopback(request.remote_addr or ""):
@@ -274,10 +282,10 @@ class FaultsPage:
         bearer = authorization[7:].strip() if authorization.startswith("Bearer ") else ""
         if not form_token and not bearer:
             raise Refused(401, "missing token: post from the page's form, or send Authorization: Bearer <stack token>")
-        stack_token = self.session.target.endpoints.token or os.environ.get("BROWNOUT_TOKEN") or ""
-        if form_token and hmac.compare_digest(form_token, self.form_token):
+        if form_token and _same(form_token, self.form_token):
             return
-        if bearer and stack_token and hmac.compare_digest(bearer, stack_token):
+        tokens = (self.session.target.endpoints.token, os.environ.get("BROWNOUT_TOKEN"))
+        if bearer and any(token and _same(bearer, token) for token in tokens):
             return
         raise Refused(403, "wrong token: reload the page (the form token changes with each Locust process)")
 
@@ -295,9 +303,10 @@ class FaultsPage:
 
 
 # --- a fault from the form -----------------------------------------------------------------------------
-def manual_fault(session: RunSession, fields: Mapping[str, str], number: int) -> tuple[FaultSpec, str]:
-    """The FaultSpec a form asks for (a copy of a scenario fault, or kind + target + params) and how the
-    tab shows its kind; Refused(400) naming the field when the form is wrong."""
+def manual_fault(session: RunSession, fields: Mapping[str, str]) -> tuple[FaultSpec, str]:
+    """The FaultSpec a form asks for (a copy of a scenario fault, or kind + target + params; its name
+    still without the `manual-<n>-` prefix) and how the tab shows its kind; Refused(400) naming the
+    field when the form is wrong."""
     kind = fields.get("kind", "").strip()
     if kind == "scenario":
         chosen = fields.get("fault", "").strip()
@@ -305,7 +314,7 @@ def manual_fault(session: RunSession, fields: Mapping[str, str], number: int) ->
         if spec is None:
             offered = ", ".join(f.name for f in session.scenario.faults) or "none"
             raise Refused(400, f"field 'fault': the scenario has no fault {chosen!r} (it has: {offered})")
-        copy = replace(spec, name=f"manual-{number}-{spec.name}", at_s=None, when_users=None,
+        copy = replace(spec, at_s=None, when_users=None,
                        planned_offset_s=0.0, description=f"by hand: {spec.name} now")  # fmt: skip
         return copy, _kind(spec.kind, spec.params)
     if kind not in MANUAL_KINDS:
@@ -318,7 +327,7 @@ def manual_fault(session: RunSession, fields: Mapping[str, str], number: int) ->
         raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
     family, _, what = kind.partition("-")
     params = _params(kind, target, fields)
-    spec = FaultSpec(index=-1, name=f"manual-{number}-{target}-{what}", target=target, kind=family,
+    spec = FaultSpec(index=-1, name=f"{target}-{what}", target=target, kind=family,
                      params=params, duration_s=0.0, description=f"by hand: {kind} on {target}")  # fmt: skip
     return spec, _kind(family, params)
 
@@ -392,6 +401,11 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+def _same(given: str, expected: str) -> bool:
+    # compare_digest refuses non-ASCII str; bytes compare in constant time whatever was typed.
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _is_loopback(address: str) -> bool:

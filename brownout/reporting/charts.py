@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from brownout.checks.load import load_steps
 from brownout.checks.windows import fault_windows, run_span
 from brownout.history import History, OperationSeries
-from brownout.history.histogram import merge_groups
 
 MAX_POINTS = 600  # chart resolution: a 1-hour run is drawn in 6 s bins
 
@@ -33,20 +35,23 @@ def bin_width(history: History) -> float:
 
 
 def rebin(series: OperationSeries, run_start: float, width: float, bins: int) -> Binned:
-    totals, failed = [0] * bins, [0] * bins
-    groups = []
-    for i, t in enumerate(series.times):
-        index = min(bins - 1, max(0, int((t - run_start) / width)))
-        totals[index] += series.total_at(i)
-        failed[index] += series.failed[i]
-        groups.append(index)
-    hists = merge_groups(series.hists, groups, bins)
+    offsets = (np.asarray(series.times, dtype=np.float64) - run_start) / width
+    groups = np.clip(np.trunc(offsets), 0, bins - 1).astype(np.int64)  # min(bins - 1, max(0, int(offset)))
+    totals = _sum_by(groups, series.totals, bins)
+    failed = _sum_by(groups, series.failed, bins)
+    p95 = series.table.grouped(groups, bins).percentiles(0.95)
     return Binned(
         x=[(index + 0.5) * width for index in range(bins)],
         rps=[total / width for total in totals],
         error_ratio=[f / t if t else None for f, t in zip(failed, totals, strict=True)],
-        p95_ms=[float(p) if (p := h.percentile(0.95)) is not None else None for h in hists],
+        p95_ms=[float(p) if p is not None else None for p in p95],
     )
+
+
+def _sum_by(groups: npt.NDArray[np.int64], values: list[int], bins: int) -> list[int]:
+    sums = np.zeros(bins, dtype=np.int64)
+    np.add.at(sums, groups, np.asarray(values, dtype=np.int64))
+    return [int(v) for v in sums.tolist()]
 
 
 def timeline_chart_png(history: History) -> bytes:
@@ -82,6 +87,8 @@ def timeline_chart_png(history: History) -> bytes:
         axes.grid(True, alpha=0.3)
     throughput.set_title("shaded: fault windows   dashed: load steps", fontsize="small", loc="right")
     figure.tight_layout()
+    # tight_layout leaves a placeholder layout engine behind, which makes savefig draw everything twice.
+    figure.set_layout_engine(None)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ LOCUST = str(Path(sys.executable).with_name("locust"))
 class LocustUI:
     url: str
     out: Path
-    log: Path
+    token: str  # BROWNOUT_TOKEN in Locust's environment: good as a Bearer token
 
     def rows(self) -> dict[str, dict[str, str]]:
         body = requests.get(f"{self.url}/stats/requests", timeout=5).json()
@@ -78,9 +79,12 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocustUI]:
         "--csv", str(tmp / "locust"),
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    process = start_process(argv, f"{url}/", tmp / "locust.log", timeout=40)
+    token = secrets.token_urlsafe(16)
+    with pytest.MonkeyPatch.context() as env:  # only for the child: Popen copies the environment
+        env.setenv("BROWNOUT_TOKEN", token)
+        process = start_process(argv, f"{url}/", tmp / "locust.log", timeout=40)
     try:
-        yield LocustUI(url, tmp / "run", tmp / "locust.log")
+        yield LocustUI(url, tmp / "run", token)
     finally:
         stop_process(process, timeout=20)
 
@@ -174,12 +178,25 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
                           headers={"Accept": "application/json"}, timeout=10)  # fmt: skip
     assert again.status_code == 409
 
+    # A script uses the Bearer token instead of the form's.
+    script = {"Accept": "application/json", "Authorization": f"Bearer {ui.token}"}
+    slow = requests.post(f"{ui.url}/brownout/faults/inject", headers=script, timeout=10,
+                         json={"kind": "network-latency", "target": "notifier", "latency_ms": 50})  # fmt: skip
+    assert slow.status_code == 200, slow.text
+    assert slow.json()["name"] == "manual-2-notifier-latency"
+    wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "active", "the latency toxic")
+    healing = requests.post(f"{ui.url}/brownout/faults/heal", headers=script, timeout=10,
+                            json={"name": "manual-2-notifier-latency"})  # fmt: skip
+    assert healing.status_code == 200, healing.text
+
     # The scenario's own schedule runs alongside: upstream-slow fires at +4 s.
     wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "pending", "upstream-slow to fire")
     ui.stop_run()
     journal = _faults_csv(ui.out)
     assert journal[name]["outcome"] == "healed"
     assert journal[name]["actual_start"] and journal[name]["actual_end"] and not journal[name]["planned_end"]
+    assert journal["manual-2-notifier-latency"]["outcome"] == "healed"
+    assert json.loads(journal["manual-2-notifier-latency"]["params"])["attributes"]["latency"] == 50
     assert journal["upstream-slow"]["actual_start"]
     assert journal["upstream-errors"]["outcome"] in ("skipped", "healed", "aborted")
 
