@@ -188,8 +188,8 @@ class HistogramTable:
 
 def stack(tables: Sequence[HistogramTable], groups: Sequence[IntArray], group_count: int) -> HistogramTable:
     """Rows of several tables summed by group (groups[t][i]: the group of row i of table t)."""
-    keys = tables[0].keys if len(tables) == 1 else np.unique(np.concatenate([t.keys for t in tables]))
-    keys = _ints(keys)
+    shared = all(t.keys is tables[0].keys for t in tables)  # tables cut from one file share their keys
+    keys = _ints(tables[0].keys if shared else np.unique(np.concatenate([t.keys for t in tables])))
     on_keys = [t.on_keys(keys) for t in tables]
     rows = np.concatenate(
         [np.repeat(_ints(g), t.lengths) for t, g in zip(on_keys, groups, strict=True)]

@@ -243,3 +243,103 @@ duration = "300ms"
     description = json.loads((stack / "stack.json").read_text())
     assert _component(endpoints_from_stack_json(stack), "notifier")["state"] == "running"
     assert description["proxies"]["upstream"]
+
+
+def test_a_schedule_of_every_kind_heals_back_to_a_healthy_stack(
+    stack: Path, endpoints: Endpoints, tmp_path: Path
+) -> None:
+    marker = tmp_path / "command-fault-in-force"
+    admin = f"{_gateway(endpoints)}/admin/faults/notifier"
+    auth = f"Bearer {endpoints.token}"
+    scenario = tmp_path / "every-kind.toml"
+    scenario.write_text(f"""
+[load]
+steps = [{{ users = 1, spawn_rate = 1, duration = "1m" }}]
+
+[[faults]]
+name = "upstream-slow"
+kind = "network"
+target = "upstream"
+toxic = "latency"
+attributes = {{ latency = 100 }}
+at = "0s"
+duration = "400ms"
+
+[[faults]]
+name = "notifier-link-down"
+kind = "network"
+target = "notifier"
+down = true
+at = "100ms"
+duration = "400ms"
+
+[[faults]]
+name = "upstream-frozen"
+kind = "component"
+target = "upstream"
+action = "freeze"
+at = "600ms"
+duration = "300ms"
+
+[[faults]]
+name = "gateway-upstream-errors"
+kind = "app"
+target = "gateway"
+dependency = "upstream"
+error_rate = 1.0
+at = "1s"
+duration = "300ms"
+
+[[faults]]
+name = "notifier-errors-by-http"
+kind = "http"
+target = "notifier-client"
+at = "1400ms"
+duration = "300ms"
+inject = {{ method = "PUT", url = "{admin}", body = {{ error_rate = 1.0 }}, headers = {{ Authorization = "{auth}" }} }}
+heal = {{ method = "DELETE", url = "{admin}", headers = {{ Authorization = "{auth}" }} }}
+
+[[faults]]
+name = "marker-by-command"
+kind = "command"
+target = "marker"
+at = "1800ms"
+duration = "300ms"
+inject = ["{sys.executable}", "-c", "import pathlib; pathlib.Path('{marker}').touch()"]
+heal = ["{sys.executable}", "-c", "import pathlib; pathlib.Path('{marker}').unlink()"]
+
+[[faults]]
+name = "db-locked"
+kind = "app"
+target = "gateway"
+db_lock = true
+at = "2200ms"
+duration = "300ms"
+""")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = read_faults(out)
+    assert [(row.name, row.kind, row.outcome) for row in rows] == [
+        ("upstream-slow", "network", "healed"), ("notifier-link-down", "network", "healed"),
+        ("upstream-frozen", "component", "healed"), ("gateway-upstream-errors", "app", "healed"),
+        ("notifier-errors-by-http", "http", "healed"), ("marker-by-command", "command", "healed"),
+        ("db-locked", "app", "healed"),
+    ]  # fmt: skip
+    for row in rows:
+        assert row.actual_start is not None and row.actual_end is not None and row.planned_start is not None
+        assert row.actual_start >= row.planned_start - 0.01 and row.actual_end > row.actual_start
+    assert not marker.exists()
+    components = _get(f"{endpoints.control_url}/components", endpoints.token)["components"]
+    assert {(c["name"], c["state"], c["ready"]) for c in components} == {
+        (name, "running", True) for name in ("upstream", "notifier", "faultproxy", "gateway")
+    }
+    proxies = _get(f"{endpoints.proxy_api_url}/proxies", endpoints.token)
+    assert {name: (p["enabled"], p["toxics"]) for name, p in proxies.items()} == {
+        name: (True, []) for name in proxies
+    }
+    assert _get(f"{_gateway(endpoints)}/admin/faults", endpoints.token) == {"faults": {}}
+    assert _send_message(endpoints).json()["degraded"] is False

@@ -23,9 +23,11 @@ def test_equal_labels_in_any_order_form_one_series_and_rows_own_their_labels(tmp
         ({"a": "1"}, [3.0]),
     ]
     rows = list(iter_telemetry(tmp_path))
+    from_rows = Telemetry.from_rows(rows).series
+    assert [(s.labels, s.times) for s in from_rows] == [(s.labels, s.times) for s in telemetry.series]
+    assert from_rows[0].values == telemetry.series[0].values == [4.0, 5.0, 7.0]
     rows[0].labels["a"] = "changed"
     assert rows[3].labels == {"a": "1", "b": "2"}
-    assert [s.values for s in Telemetry.from_rows(rows).series] == [[4.0, 5.0, 7.0], [s.values[0] for s in telemetry.series][1:]]
 
 
 @pytest.mark.parametrize(
