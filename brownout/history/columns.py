@@ -188,14 +188,14 @@ class HistogramTable:
 
 def stack(tables: Sequence[HistogramTable], groups: Sequence[IntArray], group_count: int) -> HistogramTable:
     """Rows of several tables summed by group (groups[t][i]: the group of row i of table t)."""
+    if not tables:
+        return HistogramTable.empty(group_count)
     shared = all(t.keys is tables[0].keys for t in tables)  # tables cut from one file share their keys
     keys = _ints(tables[0].keys if shared else np.unique(np.concatenate([t.keys for t in tables])))
-    on_keys = [t.on_keys(keys) for t in tables]
-    rows = np.concatenate(
-        [np.repeat(_ints(g), t.lengths) for t, g in zip(on_keys, groups, strict=True)]
-    ) if on_keys else np.zeros(0, dtype=np.int64)  # fmt: skip
-    slots = np.concatenate([t.slots for t in on_keys]).astype(np.int64)
-    counts = np.concatenate([t.counts for t in on_keys]).astype(np.int64)
     if not len(keys):
         return HistogramTable.empty(group_count)
+    on_keys = [t.on_keys(keys) for t in tables]
+    rows = np.concatenate([np.repeat(_ints(g), t.lengths) for t, g in zip(on_keys, groups, strict=True)])
+    slots = np.concatenate([t.slots for t in on_keys]).astype(np.int64)
+    counts = np.concatenate([t.counts for t in on_keys]).astype(np.int64)
     return HistogramTable._canonical(keys, rows, slots, counts, group_count, trusted=False)
