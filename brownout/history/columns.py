@@ -48,12 +48,12 @@ class HistogramTable:
         row, no duplicates and no zeros (then nothing is sorted)."""
         if not len(keys):
             return cls.empty(row_count)
-        if int(keys.min()) >= 0 and int(keys.max()) < 2**24:  # a lookup table beats sorting
+        if int(keys.min()) >= 0 and int(keys.max()) < 2**20:  # a lookup table (<= 4 MB) beats sorting
             present = np.zeros(int(keys.max()) + 1, dtype=bool)
             present[keys] = True
             unique = np.flatnonzero(present).astype(np.int64)
-            lookup = np.cumsum(present, dtype=np.int64) - 1
-            slots = lookup[keys]
+            lookup = np.cumsum(present, dtype=np.int32) - 1
+            slots = lookup[keys].astype(np.int64)
         else:
             unique, inverse = np.unique(keys, return_inverse=True)
             slots = inverse.astype(np.int64).reshape(-1)

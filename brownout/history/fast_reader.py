@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from brownout.history.columns import HistogramTable
+from brownout.history.readers import MOST_PER_BUCKET
 from brownout.history.records import TIMELINE, TIMELINE_HEADER, operation_name
 from brownout.history.series import TimelineColumns
 
@@ -82,20 +83,22 @@ def _columns(text: str) -> list[list[str]] | None:
     width = len(TIMELINE_HEADER)
     if '"' in text or "\r" in text or "\x00" in text:
         try:
-            rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
-        except csv.Error:
+            header, *rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+        except (csv.Error, ValueError):  # ValueError: not even a header line
             return None
-        if len(rows) < 2 or rows[0] != list(TIMELINE_HEADER) or any(len(row) != width for row in rows):
+        rows = [row for row in rows if row]  # the header must come first, blank lines after it are skipped
+        if not rows or header != list(TIMELINE_HEADER) or any(len(row) != width for row in rows):
             return None
-        return [list(column) for column in zip(*rows[1:], strict=True)]
+        return [list(column) for column in zip(*rows, strict=True)]
     # Without quotes or carriage returns csv.reader's rows are exactly the lines split at commas, so the
     # cells come out of one split (no list per row: an hour is 72k rows).
-    lines = [line for line in text.split("\n") if line]
-    if len(lines) < 2 or lines[0] != ",".join(TIMELINE_HEADER):
+    first_line, *lines = text.split("\n")
+    lines = [line for line in lines if line]
+    if not lines or first_line != ",".join(TIMELINE_HEADER):
         return None
     if set(map(methodcaller("count", ","), lines)) != {width - 1}:
         return None
-    cells = ",".join(lines[1:]).split(",")
+    cells = ",".join(lines).split(",")
     return [cells[column::width] for column in range(width)]
 
 
@@ -109,8 +112,8 @@ def _numbers(
         return None
     if not all(map(math.isfinite, t)) or any(min(column) < 0 for column in counts):
         return None
-    if max(map(abs, t)) >= 2**52 / 1000 or any(max(column) >= 2**53 for column in counts):
-        return None  # beyond what the index keeps exactly in numpy
+    if max(map(abs, t)) >= 2**52 / 1000 or any(max(column) >= MOST_PER_BUCKET for column in counts):
+        return None  # beyond what numpy keeps exactly (the row-by-row reader rejects such counts)
     bucket_keys = [round(value * 1000) for value in t]
     ok, degraded, failed = counts
     return t, bucket_keys, ok, degraded, failed
@@ -128,6 +131,8 @@ def _histograms(data: bytes, cell_count: int) -> HistogramTable | None:
     if len(values) != 2 * pairs:
         return None
     keys, counts = values[0::2], values[1::2]
+    if int(np.bincount(rows, weights=counts).max()) >= MOST_PER_BUCKET:
+        return None
     canonical = bool(np.all(counts > 0))
     if canonical and len(keys) > 1:
         same_row = rows[1:] == rows[:-1]

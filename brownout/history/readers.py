@@ -123,28 +123,44 @@ class _Cells:
             raise self.error(column, f"{text!r} is not an integer") from None
 
 
+# More requests than this in one bucket is no real count (10^12 in a fraction of a second), and the index
+# adds windows of them up exactly only below 2**53.
+MOST_PER_BUCKET = 2**40
+
+
 def iter_timeline(results_dir: PathLike) -> Iterator[TimelineRow]:
     path = Path(results_dir) / TIMELINE
     for line, raw in _iter_csv(path, TIMELINE_HEADER):
-        try:  # the fast path; anything odd is re-read below to say precisely what is wrong
-            t, ok, degraded, failed = float(raw[0]), int(raw[3]), int(raw[4]), int(raw[5])
-            if math.isfinite(t) and min(ok, degraded, failed) >= 0:
-                yield TimelineRow(t, raw[1], raw[2], ok, degraded, failed, LatencyHistogram.decode(raw[6]))
-                continue
-        except ValueError:
-            pass
-        cells = _Cells(path, line, TIMELINE_HEADER, raw)
-        t, ok, degraded, failed = (
-            cells.number("t"),
-            cells.count("ok"),
-            cells.count("degraded"),
-            cells.count("failed"),
-        )
-        try:
-            hist = LatencyHistogram.decode(raw[6])
-        except ValueError as exc:
-            raise cells.error("hist", str(exc)) from None
-        yield TimelineRow(t, raw[1], raw[2], ok, degraded, failed, hist)
+        row = _timeline_row(path, line, raw)
+        for column, value in (
+            ("ok", row.ok), ("degraded", row.degraded), ("failed", row.failed), ("hist", row.hist.count)
+        ):  # fmt: skip
+            if value >= MOST_PER_BUCKET:
+                raise _Cells(path, line, TIMELINE_HEADER, raw).error(
+                    column, f"{value} requests in one bucket is not a plausible count"
+                )
+        yield row
+
+
+def _timeline_row(path: Path, line: int, raw: list[str]) -> TimelineRow:
+    try:  # the fast path; anything odd is re-read below to say precisely what is wrong
+        t, ok, degraded, failed = float(raw[0]), int(raw[3]), int(raw[4]), int(raw[5])
+        if math.isfinite(t) and min(ok, degraded, failed) >= 0:
+            return TimelineRow(t, raw[1], raw[2], ok, degraded, failed, LatencyHistogram.decode(raw[6]))
+    except ValueError:
+        pass
+    cells = _Cells(path, line, TIMELINE_HEADER, raw)
+    t, ok, degraded, failed = (
+        cells.number("t"),
+        cells.count("ok"),
+        cells.count("degraded"),
+        cells.count("failed"),
+    )
+    try:
+        hist = LatencyHistogram.decode(raw[6])
+    except ValueError as exc:
+        raise cells.error("hist", str(exc)) from None
+    return TimelineRow(t, raw[1], raw[2], ok, degraded, failed, hist)
 
 
 def read_users(results_dir: PathLike) -> list[UsersRow]:

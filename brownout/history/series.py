@@ -1,7 +1,8 @@
-"""Compact in-memory indexes of timeline.csv and telemetry.csv that checks query by time window.
+"""The in-memory index of timeline.csv that checks query by time window (telemetry's is in telemetry.py).
 
 A 1-hour run at 1,000 req/s is ~72k timeline rows; they are kept column-wise per operation (sorted bucket
-starts, counts, sparse histograms) instead of as row objects, and windows are found by bisection.
+starts and counts as lists, histograms in one numpy `HistogramTable`) instead of as row objects, windows
+are found by bisection and merged with one `bincount`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class TimelineColumns:
     """timeline.csv as columns, rows in file order (what `Timeline.from_columns` indexes)."""
 
     t: Sequence[float]
-    bucket_keys: Sequence[int]  # round(t * 1000): rows with equal keys are the same bucket
+    bucket_keys: Sequence[int]  # ordered like round(t * 1000), equal for rows of the same bucket
     operations: dict[str, int]  # operation name -> its index, in order of first appearance
     operation_index: Sequence[int] | npt.NDArray[np.int64]
     ok: Sequence[int]
@@ -197,9 +198,11 @@ class Timeline:
 
         listed = list(rows)
         operations: dict[str, int] = {}
+        keys = [round(row.t * 1000) for row in listed]
+        rank = {key: index for index, key in enumerate(sorted(set(keys)))}  # any t, however far out
         columns = TimelineColumns(
             t=[row.t for row in listed],
-            bucket_keys=[round(row.t * 1000) for row in listed],
+            bucket_keys=[rank[key] for key in keys],
             operations=operations,
             operation_index=[operations.setdefault(row.operation, len(operations)) for row in listed],
             ok=[row.ok for row in listed],

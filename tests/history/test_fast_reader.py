@@ -102,7 +102,13 @@ DECLINED = {
     "short row": HEADER + "1.0,GET,/a,1,0,0\n",
     "wrong header": "t,type,name,ok,degraded,failed,histogram\n1.0,GET,/a,1,0,0,5:1\n",
     "header only": HEADER,
+    "a blank line before the header": "\n" + HEADER + "1.0,GET,/a,1,0,0,5:1\n",
+    "a blank line before a quoted header": '\n"t",type,name,ok,degraded,failed,hist\n1.0,GET,/a,1,0,0,5:1\n',
+    "empty file": "",
     "unterminated quote": HEADER + '1.0,GET,"/a,1,0,0,5:1\n',
+    "implausible count": HEADER + "1.0,GET,/a,1099511627776,0,0,5:1\n",
+    "implausible histogram": HEADER + "1.0,GET,/a,1,0,0,5:1099511627775 6:1\n",
+    "a time far out": HEADER + "1e300,GET,/a,1,0,0,5:1\n2.0,GET,/a,1,0,0,5:1\n",
 }
 
 
