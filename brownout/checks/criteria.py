@@ -24,6 +24,7 @@ class Criteria:
     recovery_sustain_s: float = 2.0
     recovery_min_requests: int = 5
     recovery_error_ratio_margin: float = 0.05
+    recovery_degraded_margin: float = 0.05
     recovery_p95_factor: float = 1.5
     recovery_p95_slack_ms: float = 20.0
     baseline_window_s: float = 10.0

@@ -6,8 +6,9 @@ Definition (this docstring is the reference; the report shows each band and its 
   `baseline_min_requests` requests. Fallbacks, in order, when it cannot be measured (e.g. a fault at the very
   start of the run): the run's tail (the last `baseline_window_s` of the run, if all faults had healed
   by then), else the criteria targets (`fallback_error_ratio_max` and the operation's p95 target).
-- Band: error ratio <= baseline + `recovery_error_ratio_margin`, p95 <= baseline p95 x `recovery_p95_factor`
-  + `recovery_p95_slack_ms`.
+- Band: error ratio <= baseline + `recovery_error_ratio_margin`, degraded share <= baseline +
+  `recovery_degraded_margin` (fallback answers are available but not full service: a breaker still open
+  is not recovered), p95 <= baseline p95 x `recovery_p95_factor` + `recovery_p95_slack_ms`.
 - Recovered at bucket b (at or after the heal) when b itself is in the band and the buckets of the sustain
   window [b, b + `recovery_sustain_s`) hold >= `recovery_min_requests` requests and are in the band together.
   Empty buckets are never evidence: b must have requests.
@@ -38,13 +39,15 @@ class Band:
     baseline_p95_ms: float | None
     error_ratio_max: float
     p95_max_ms: float
+    baseline_degraded_share: float | None = None
+    degraded_share_max: float = 1.0
 
-    def admits(self, failed: int, total: int, hist: LatencyHistogram) -> bool:
-        return self.admits_p95(failed, total, hist.percentile(0.95))
+    def admits(self, failed: int, degraded: int, total: int, hist: LatencyHistogram) -> bool:
+        return self.admits_p95(failed, degraded, total, hist.percentile(0.95))
 
-    def admits_p95(self, failed: int, total: int, p95: int | None) -> bool:
+    def admits_p95(self, failed: int, degraded: int, total: int, p95: int | None) -> bool:
         """`admits`, given the histogram's p95 (None when it is empty)."""
-        if total == 0 or failed / total > self.error_ratio_max:
+        if total == 0 or failed / total > self.error_ratio_max or degraded / total > self.degraded_share_max:
             return False
         return p95 is None or p95 <= self.p95_max_ms
 
@@ -55,6 +58,8 @@ class Band:
             "baseline_p95_ms": self.baseline_p95_ms,
             "error_ratio_max": self.error_ratio_max,
             "p95_max_ms": self.p95_max_ms,
+            "baseline_degraded_share": self.baseline_degraded_share,
+            "degraded_share_max": self.degraded_share_max,
         }
 
 
@@ -73,6 +78,7 @@ def _band_from(
     if end <= start or stats.total < criteria.baseline_min_requests:
         return None
     error_ratio = stats.error_ratio or 0.0
+    degraded_share = stats.degraded_share or 0.0
     p95 = stats.percentile(0.95) or 0
     return Band(
         source=source,
@@ -80,6 +86,8 @@ def _band_from(
         baseline_p95_ms=float(p95),
         error_ratio_max=min(1.0, error_ratio + criteria.recovery_error_ratio_margin),
         p95_max_ms=p95 * criteria.recovery_p95_factor + criteria.recovery_p95_slack_ms,
+        baseline_degraded_share=degraded_share,
+        degraded_share_max=min(1.0, degraded_share + criteria.recovery_degraded_margin),
     )
 
 
@@ -95,7 +103,8 @@ def baseline_band(
         band = _band_from(series, *tail, "run tail", criteria)
     if band is None:
         band = Band(
-            "criteria", None, None, criteria.fallback_error_ratio_max, criteria.p95_target_for(operation)
+            "criteria", None, None, criteria.fallback_error_ratio_max, criteria.p95_target_for(operation),
+            degraded_share_max=criteria.fallback_error_ratio_max,
         )
     return band
 
@@ -110,14 +119,15 @@ def find_recovery(
         t = series.times[i]
         if t + sustain > search_end + 1e-9:
             return None
-        if not band.admits_p95(series.failed[i], totals[i], p95s[i]):
+        if not band.admits_p95(series.failed[i], series.degraded[i], totals[i], p95s[i]):
             continue
         window = series.index_range(t, t + sustain)
         requests = sum(totals[window.start : window.stop])
         failed = sum(series.failed[window.start : window.stop])
+        degraded = sum(series.degraded[window.start : window.stop])
         if requests < criteria.recovery_min_requests or failed / requests > band.error_ratio_max:
             continue
-        if band.admits(failed, requests, series.histogram_of(window)):
+        if band.admits(failed, degraded, requests, series.histogram_of(window)):
             return max(0.0, t - heal)
     return None
 

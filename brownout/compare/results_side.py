@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -103,29 +102,29 @@ def _operation_blocks(histories: list[History], block_s: float) -> dict[str, _Bl
 
 
 def _stack(parts: list[tuple[OperationSeries, float, int]], block_s: float, blocks: int) -> _Blocks:
-    block_index: list[npt.NDArray[np.int64]] = []
-    pair_counts: list[int] = []
-    keys: list[int] = []
-    counts: list[int] = []
+    """Sum each part's bucket histograms into its blocks, straight from the columnar histogram tables
+    (no per-bucket dicts: an hour is ~14k buckets per operation and millions of key/count pairs)."""
+    tables = [series.table for series, _, _ in parts]
+    # Only keys some request of this operation has: the table's key array is shared by every operation
+    # of a file, and unused columns would only widen the resampling matrix product.
+    keys = np.unique(np.concatenate([t.keys[t.slots] for t in tables])) if tables else np.zeros(0, np.int64)
+    width = max(1, len(keys))
+    cells: list[npt.NDArray[np.int64]] = []
     total = np.zeros(blocks)
     failed = np.zeros(blocks)
-    for series, start, offset in parts:
+    for (series, start, offset), table in zip(parts, tables, strict=True):
         index = offset + np.floor((np.asarray(series.times) - start) / block_s + 1e-9).astype(np.int64)
         index = np.clip(index, 0, blocks - 1)
-        np.add.at(total, index, np.asarray(series.ok) + np.asarray(series.degraded) + np.asarray(series.failed))
-        np.add.at(failed, index, np.asarray(series.failed))
-        # chain() walks the sparse histograms at C speed; an hour of buckets is millions of pairs.
-        dicts = [hist.counts for hist in series.hists]
-        block_index.append(index)
-        pair_counts.extend(map(len, dicts))
-        keys.extend(chain.from_iterable(dicts))
-        counts.extend(chain.from_iterable(d.values() for d in dicts))
-    rows = np.repeat(np.concatenate(block_index) if block_index else np.zeros(0, np.int64), pair_counts)
-    unique, inverse = np.unique(np.asarray(keys, dtype=np.int64), return_inverse=True)
-    weights = np.asarray(counts, dtype=np.float64)
-    summed = np.bincount(rows * len(unique) + inverse, weights=weights, minlength=blocks * len(unique))
-    hists: FloatArray = summed.astype(np.float64).reshape(blocks, len(unique))
-    return _Blocks(unique.astype(np.float64), hists, total, failed, block_s)
+        total += np.bincount(index, weights=np.asarray(series.totals, dtype=np.float64), minlength=blocks)
+        failed += np.bincount(index, weights=np.asarray(series.failed, dtype=np.float64), minlength=blocks)
+        slot_of_key = np.searchsorted(keys, table.keys)
+        cells.append(np.repeat(index, table.lengths) * width + slot_of_key[table.slots])
+    counts = np.concatenate([t.counts for t in tables]).astype(np.float64) if tables else np.zeros(0)
+    summed = np.bincount(
+        np.concatenate(cells) if cells else np.zeros(0, np.int64), weights=counts, minlength=blocks * len(keys)
+    )
+    hists: FloatArray = summed.reshape(blocks, len(keys))
+    return _Blocks(keys.astype(np.float64), hists, total, failed, block_s)
 
 
 def _aggregate(parts: list[_Blocks], block_s: float) -> _Blocks:

@@ -23,6 +23,8 @@ def test_recovery_is_time_from_heal_to_first_sustained_in_band_bucket():
         "baseline_p95_ms": 20.0,
         "error_ratio_max": 0.05,
         "p95_max_ms": 50.0,
+        "baseline_degraded_share": 0.0,
+        "degraded_share_max": 0.05,
     }
     assert [a.level for a in result.alerts] == [AlertLevel.INFO]
     assert result.figures["pairs_judged"] == 1 and result.figures["pairs_within_target"] == 1
@@ -31,6 +33,14 @@ def test_recovery_is_time_from_heal_to_first_sustained_in_band_bucket():
 def test_latency_alone_keeps_an_operation_out_of_its_band():
     h = history(rows(0, 10) + rows(10, 23, ms=500) + rows(23, 40), [fault("f", 10.0, 20.0)])
     assert overall(check_recovery(h, CRITERIA))["recovery_s"] == 3.0
+
+
+def test_fallback_answers_after_the_heal_are_not_yet_recovered():
+    # A breaker still open after the heal: every answer succeeds, degraded, until it closes 4 s later.
+    h = history(rows(0, 10) + rows(10, 24, ok=0, degraded=10) + rows(24, 40), [fault("f", 10.0, 20.0)])
+    result = check_recovery(h, CRITERIA)
+    assert overall(result)["recovery_s"] == 4.0
+    assert overall(result)["band"]["degraded_share_max"] == 0.05
 
 
 def test_a_fault_that_never_recovers_before_the_run_ends_fails():
