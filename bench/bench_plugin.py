@@ -9,13 +9,14 @@
    plugin's whole cost per request (request listener, tick flushes, metrics scrape): the worst case.
    Aim: median ratio >= 0.95. Other load on a shared machine changes how much CPU Locust gets from run to
    run, so the output adds figures that cancel it: requests per CPU-second of Locust and CPU µs per request
-   over the steady part of each run, from samples the locustfile writes twice a second (user.py).
+   over the steady part of each run, from samples the locustfile writes twice a second (user.py), and the
+   listener's own cost, timed by firing `request` events in a Locust process (listener_cost.py).
 2. An hour at 1,000 requests/s (3.6 M synthetic requests, 5 operations) through `TimelineRecorder.record`,
    flushed to a `TimelineWriter` as the plugin does: timeline.csv size (aim < 50 MB), memory (RSS at 10 %,
    50 %, 100 % of the hour; flat is the aim; plus a tracemalloc peak of a 2-minute pass) and the cost per
    request in µs.
 
-Run: `python -m bench plugin` (or `make bench`). Bounded: about 2.5 minutes.
+Run: `python -m bench plugin` (or `make bench`). Bounded: about 2 minutes.
 """
 
 from __future__ import annotations
@@ -142,9 +143,31 @@ def _overhead(workdir: Path) -> None:
         for index in range(ROUNDS):
             for variant in ("plain", "plugin"):  # alternated, so drift in the machine's load hits both
                 runs.append(_run_locust(variant, host, workdir, index))
+        listener = _listener_cost(host, workdir)
     finally:
         stop_process(app)
-    _print_overhead([r for r in runs if r.variant == "plain"], [r for r in runs if r.variant == "plugin"])
+    plain = [r for r in runs if r.variant == "plain"]
+    _print_overhead(plain, [r for r in runs if r.variant == "plugin"])
+    _print_listener(listener, statistics.median(r.steady.cpu_us_per_request for r in plain))
+
+
+def _listener_cost(host: str, workdir: Path) -> dict[str, float]:
+    argv = [sys.executable, "-m", "bench.plugin_support.listener_cost", "--host", host]
+    argv += ["--scenario", str(SUPPORT / "scenario.toml"), "--out", str(workdir / "listener")]
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"listener_cost exited with {done.returncode}\n{done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _print_listener(figures: dict[str, float], locust_us: float) -> None:
+    extra = figures["plugin_us"] - figures["bare_us"]
+    events = f"{figures['events']:,.0f}"
+    print(f"  listener cost measured directly in a Locust process ({events} `request` events, bare vs plugin):")
+    print(f"    {figures['bare_us']:.1f} -> {figures['plugin_us']:.1f} µs per event: {extra:+.1f} µs per request; bare")
+    print(f"    Locust spends {locust_us:.0f} CPU µs per request (median of A), so the implied throughput ratio")
+    print(f"    is {locust_us / (locust_us + extra):.3f} (listener only; flushing is measured below)")
 
 
 def _print_overhead(plain: list[LocustRun], plugin: list[LocustRun]) -> None:
@@ -160,11 +183,9 @@ def _print_overhead(plain: list[LocustRun], plugin: list[LocustRun]) -> None:
         rates = " ".join(f"{r.rps:.0f}" for r in group)
         steady = " ".join(f"{r.steady.rps:.0f}" for r in group)
         cpu = " ".join(f"{r.steady.cpu_share:.2f}" for r in group)
-        per_request = " ".join(f"{r.steady.cpu_us_per_request:.1f}" for r in group)
-        print(
-            f"  {label:9} csv req/s {rates}; steady req/s {steady}; Locust CPU {cpu} cores; "
-            f"{per_request} CPU µs/request"
-        )
+        per_request = " ".join(f"{r.steady.cpu_us_per_request:.0f}" for r in group)
+        print(f"  {label:9} csv req/s {rates}; steady req/s {steady};")
+        print(f"  {'':9} Locust CPU {cpu} cores; {per_request} CPU µs/request")
     print(f"  throughput ratio B/A (csv Aggregated Requests/s)   {ratios(lambda r: r.rps)}   aim >= 0.95")
     print(f"  steady-state ratio B/A (requests/s, {STEADY_MARGIN_S:g} s trimmed)    {ratios(lambda r: r.steady.rps)}")
     print(f"  per-CPU-second ratio B/A (other load on the box cancels)  {ratios(lambda r: r.requests_per_cpu_s)}")
@@ -173,7 +194,8 @@ def _print_overhead(plain: list[LocustRun], plugin: list[LocustRun]) -> None:
     print(f"  plugin's Locust CPU per request: {extra:+.1f} µs (median of pairs)")
     recorded = " ".join(f"{r.recorded:,}/{r.requests:,}" for r in plugin)
     failures = sum(r.failures for r in plain + plugin)
-    print(f"  requests in the plugin's timeline.csv / Locust's final count: {recorded}; failed requests: {failures}")
+    print(f"  requests in the plugin's timeline.csv / Locust's final count: {recorded}")
+    print(f"  failed requests in all runs: {failures}")
 
 
 def _hour(workdir: Path) -> None:

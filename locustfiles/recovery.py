@@ -113,7 +113,9 @@ class StreamUser(User):
     def talk_and_listen(self) -> None:
         marker = _new_key()
         self.sent_at[marker] = time.perf_counter()
-        self.http.post(f"/threads/{self.thread_id}/messages", {"text": marker})
+        body = self.http.post(f"/threads/{self.thread_id}/messages", {"text": marker})
+        if body and "message_id" in body:
+            acknowledge(self.environment, "messages", body["message_id"])
         self._receive_until(marker, timeout=5.0)
 
     def _receive_until(self, marker: str, timeout: float) -> None:

@@ -116,6 +116,9 @@ def compare(baseline: SideSources, candidate: SideSources, tolerances: Tolerance
         sides = [_load_as_locust(baseline, tolerances.stats), _load_as_locust(candidate, tolerances.stats)]
     elif baseline.kind == BROWNOUT and _worth_two_processes(baseline, candidate):
         # Reading a long timeline is CPU-bound Python; the two sides are independent, so use two cores.
+        # brownout.history and brownout.checks are imported once, here, rather than once in each child.
+        import brownout.compare.results_side  # noqa: F401
+
         with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_load, side, tolerances.stats) for side in (baseline, candidate)]
             sides = [future.result() for future in futures]

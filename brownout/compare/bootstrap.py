@@ -5,6 +5,7 @@ resamples in well under a second."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -25,26 +26,50 @@ def resampling_weights(rng: np.random.Generator, units: int, replicates: int) ->
     return rng.multinomial(units, np.full(units, 1.0 / units), size=replicates).astype(np.float64)
 
 
-def histogram_percentiles(counts: FloatArray, keys: FloatArray, quantile: float) -> FloatArray:
+def histogram_quantiles(counts: FloatArray, keys: FloatArray, quantiles: Sequence[float]) -> list[FloatArray]:
     """Locust's percentile (`calculate_response_time_percentile`) of each row of `counts` (rows x keys,
-    keys ascending): the largest key with count > 0 such that at most int(total * q) requests are below
-    it. NaN for empty rows."""
-    totals = counts.sum(axis=1)
-    wanted = np.floor(totals * quantile)
-    below = np.cumsum(counts, axis=1) - counts
-    valid = (below <= wanted[:, None]) & (counts > 0)
-    last = counts.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
-    result = keys[last].astype(np.float64)
-    result[~valid.any(axis=1)] = np.nan
-    return result
+    keys ascending, integer-valued) for each quantile, sharing one cumulative sum: the largest key with
+    count > 0 such that at most int(total * q) requests are below it. NaN for empty rows.
+
+    Requests below key j never decrease with j, so the keys with at most `wanted` requests below them are
+    a prefix; its last key J has a positive count unless J is the last column (a zero count at J would
+    put J + 1 in the prefix too), so the answer is min(J, the last key with a positive count)."""
+    rows, width = counts.shape
+    if width == 0:
+        return [np.full(rows, np.nan) for _ in quantiles]
+    below = np.cumsum(counts, axis=1)
+    totals = below[:, -1].copy()
+    below -= counts  # requests below each key; exact, as sums of integer-valued floats below 2**53
+    last_present = _last_present(counts)
+    empty = totals <= 0
+    results = []
+    for quantile in quantiles:
+        wanted = np.floor(totals * quantile)  # int(total * q), as Locust computes it
+        prefix = np.count_nonzero(below <= wanted[:, None], axis=1)
+        result = keys[np.minimum(prefix - 1, last_present)].astype(np.float64)
+        result[empty] = np.nan
+        results.append(result)
+    return results
+
+
+def histogram_percentiles(counts: FloatArray, keys: FloatArray, quantile: float) -> FloatArray:
+    """`histogram_quantiles` for one quantile."""
+    return histogram_quantiles(counts, keys, (quantile,))[0]
 
 
 def histogram_max(counts: FloatArray, keys: FloatArray) -> FloatArray:
-    present = counts > 0
-    last = counts.shape[1] - 1 - np.argmax(present[:, ::-1], axis=1)
-    result = keys[last].astype(np.float64)
-    result[~present.any(axis=1)] = np.nan
+    rows, width = counts.shape
+    if width == 0:
+        return np.full(rows, np.nan)
+    result = keys[_last_present(counts)].astype(np.float64)
+    result[~(counts > 0).any(axis=1)] = np.nan
     return result
+
+
+def _last_present(counts: FloatArray) -> npt.NDArray[np.intp]:
+    """Each row's last column with a positive count (the last column for an empty row)."""
+    present = counts > 0
+    return counts.shape[1] - 1 - np.argmax(present[:, ::-1], axis=1)
 
 
 def ratio(numerators: FloatArray, denominators: FloatArray) -> FloatArray:

@@ -19,12 +19,12 @@ from brownout.checks.availability import check_availability
 from brownout.checks.detection import check_detection
 from brownout.checks.recovery import check_recovery
 from brownout.checks.resilience import check_resilience
-from brownout.checks.windows import fault_windows, run_span
+from brownout.checks.windows import FaultWindow, fault_windows, run_span
 from brownout.compare.bootstrap import (
     FloatArray,
     generator,
     histogram_max,
-    histogram_percentiles,
+    histogram_quantiles,
     ratio,
     resampling_weights,
 )
@@ -37,6 +37,7 @@ from brownout.history import History, LatencyHistogram, OperationSeries, load_hi
 _TARGET_BLOCKS = 400
 _MIN_BLOCK_S = 1.0
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+_FAULT_METRICS = ("availability", "recovery_s", "detection_s", "amplification")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def _stack(parts: list[tuple[OperationSeries, float, int]], block_s: float, bloc
     tables = [series.table for series, _, _ in parts]
     # Only keys some request of this operation has: the table's key array is shared by every operation
     # of a file, and unused columns would only widen the resampling matrix product.
-    keys = np.unique(np.concatenate([t.keys[t.slots] for t in tables])) if tables else np.zeros(0, np.int64)
+    used = [t.keys[np.bincount(t.slots, minlength=len(t.keys)) > 0] for t in tables]
+    keys = np.unique(np.concatenate(used))
     width = max(1, len(keys))
     cells: list[npt.NDArray[np.int64]] = []
     total = np.zeros(blocks)
@@ -119,11 +121,9 @@ def _stack(parts: list[tuple[OperationSeries, float, int]], block_s: float, bloc
         failed += np.bincount(index, weights=np.asarray(series.failed, dtype=np.float64), minlength=blocks)
         slot_of_key = np.searchsorted(keys, table.keys)
         cells.append(np.repeat(index, table.lengths) * width + slot_of_key[table.slots])
-    counts = np.concatenate([t.counts for t in tables]).astype(np.float64) if tables else np.zeros(0)
-    summed = np.bincount(
-        np.concatenate(cells) if cells else np.zeros(0, np.int64), weights=counts, minlength=blocks * len(keys)
-    )
-    hists: FloatArray = summed.reshape(blocks, len(keys))
+    counts = np.concatenate([t.counts for t in tables]).astype(np.float64)
+    summed = np.bincount(np.concatenate(cells), weights=counts, minlength=blocks * len(keys))
+    hists: FloatArray = summed.astype(np.float64, copy=False).reshape(blocks, len(keys))
     return _Blocks(keys.astype(np.float64), hists, total, failed, block_s)
 
 
@@ -149,21 +149,20 @@ def _operation_figures(operation: str, blocks: _Blocks, role: str, settings: Sta
     def figure(value: float | None, replicates: FloatArray) -> Figure:
         return Figure(value, replicates, basis, requests)
 
+    resampled_total = weights @ blocks.total
     figures = {
-        (OPERATION, operation, "rps"): figure(requests / seconds, (weights @ blocks.total) / seconds),
+        (OPERATION, operation, "rps"): figure(requests / seconds, resampled_total / seconds),
         (OPERATION, operation, "error_ratio"): figure(
             blocks.failed.sum() / requests if requests else None,
-            ratio(weights @ blocks.failed, weights @ blocks.total),
+            ratio(weights @ blocks.failed, resampled_total),
         ),
         (OPERATION, operation, "max"): figure(
             _as_float(max(point.counts, default=None)), histogram_max(resampled, blocks.keys)
         ),
     }
-    for metric, quantile in _QUANTILES.items():
-        figures[(OPERATION, operation, metric)] = figure(
-            _as_float(point.percentile(quantile)),
-            histogram_percentiles(resampled, blocks.keys, quantile),
-        )
+    percentiles = histogram_quantiles(resampled, blocks.keys, list(_QUANTILES.values()))
+    for (metric, quantile), replicates in zip(_QUANTILES.items(), percentiles, strict=True):
+        figures[(OPERATION, operation, metric)] = figure(_as_float(point.percentile(quantile)), replicates)
     return figures
 
 
@@ -177,21 +176,25 @@ def _criteria(history: History) -> Criteria:
 
 
 def _fault_figures(histories: list[History], block_s: float, role: str, settings: StatsSettings) -> dict[Key, Figure]:
-    per_run = [_run_fault_values(h) for h in histories]
+    # With one run, availability is resampled over the blocks of its fault window, so the availability
+    # check (which would work out the same point figure, and one per operation) is not run at all.
+    single = histories[0] if len(histories) == 1 else None
+    per_run = [_run_fault_values(h, with_availability=single is None) for h in histories]
+    windows = {w.label: w for w in fault_windows(single)} if single is not None else {}
     labels = sorted({label for values in per_run for label in values})
     figures: dict[Key, Figure] = {}
     for label in labels:
-        for metric in ("availability", "recovery_s", "detection_s", "amplification"):
+        for metric in _FAULT_METRICS:
+            key = (FAULT, label, metric)
+            if single is not None and metric == "availability":
+                figures[key] = _availability_blocks(single, windows[label], block_s, role, settings) or Figure(None)
+                continue
             values = np.array([run.get(label, {}).get(metric, np.nan) for run in per_run], dtype=np.float64)
-            figures[(FAULT, label, metric)] = _over_runs(values, role, label, metric, settings)
-        if len(histories) == 1:
-            availability = _availability_blocks(histories[0], label, block_s, role, settings)
-            if availability is not None:
-                figures[(FAULT, label, "availability")] = availability
+            figures[key] = _over_runs(values, role, label, metric, settings)
     return figures
 
 
-def _run_fault_values(history: History) -> dict[str, dict[str, float]]:
+def _run_fault_values(history: History, with_availability: bool = True) -> dict[str, dict[str, float]]:
     """fault label -> metric -> value, from the checks' own figures (None values left out)."""
     criteria = _criteria(history)
     values: dict[str, dict[str, float]] = {w.label: {} for w in fault_windows(history)}
@@ -200,8 +203,9 @@ def _run_fault_values(history: History) -> dict[str, dict[str, float]]:
         if label in values and value is not None:
             values[label][metric] = float(value)
 
-    for fault in check_availability(history, criteria).figures.get("faults", []):
-        put(fault["fault"], "availability", fault["overall"]["availability"])
+    if with_availability:
+        for fault in check_availability(history, criteria).figures.get("faults", []):
+            put(fault["fault"], "availability", fault["overall"]["availability"])
     for fault in check_recovery(history, criteria).figures.get("faults", []):
         put(fault["fault"], "recovery_s", fault["overall"]["recovery_s"])
     for fault in check_detection(history, criteria).figures.get("faults", []):
@@ -225,11 +229,10 @@ def _over_runs(values: FloatArray, role: str, label: str, metric: str, settings:
 
 
 def _availability_blocks(
-    history: History, label: str, block_s: float, role: str, settings: StatsSettings
+    history: History, window: FaultWindow, block_s: float, role: str, settings: StatsSettings
 ) -> Figure | None:
-    window = next((w for w in fault_windows(history) if w.label == label), None)
-    if window is None:
-        return None
+    """Availability of the fault window resampled over its blocks; the point is the availability
+    check's figure (ok + degraded over all requests of the buckets in the window), None without traffic."""
     series = history.timeline.all_operations()
     indexes = series.index_range(window.start, window.end)
     if not indexes:
@@ -247,7 +250,7 @@ def _availability_blocks(
     if len(total_blocks) < 5:
         return Figure(point, requests=int(total_blocks.sum()))
     weights = resampling_weights(
-        generator(settings.seed, role, label, "window"), len(total_blocks), settings.replicates
+        generator(settings.seed, role, window.label, "window"), len(total_blocks), settings.replicates
     )
     replicates = ratio(weights @ good_blocks, weights @ total_blocks)
     return Figure(point, replicates, f"{len(total_blocks)} blocks of {block_s:g} s", int(total_blocks.sum()))

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from brownout.history.records import (
     FAULTS,
@@ -66,7 +66,7 @@ class _CsvTable(Generic[RowT]):
         if not self._file.closed:
             self._file.close()
 
-    def __enter__(self) -> _CsvTable[RowT]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import StackError
+from brownout.ports import free_ports
 from brownout.stack.spec import ComponentSpec, StackSpec, render
 
 HOST = "127.0.0.1"
@@ -65,17 +65,6 @@ def plan_layout(spec: StackSpec, run_dir: Path, *, ephemeral_ports: bool, token:
         control_port = spec.control_port
         _require_free(spec, ports, proxy_ports)
     return Layout(run_dir.resolve(), ports, proxy_ports, control_port, token)
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the OS has just handed out; all held open together so that none repeats."""
-    with contextlib.ExitStack() as held:
-        ports = []
-        for _ in range(count):
-            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((HOST, 0))
-            ports.append(sock.getsockname()[1])
-        return ports
 
 
 def _require_free(spec: StackSpec, ports: Mapping[str, int], proxy_ports: Mapping[str, int]) -> None:

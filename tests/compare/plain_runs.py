@@ -11,16 +11,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from brownout.ports import free_port
+
 HERE = Path(__file__).resolve().parent
 APP = HERE / "plain_app.py"
 LOCUSTFILE = HERE / "plain_locustfile.py"
 LOCUST = Path(sys.executable).with_name("locust")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
