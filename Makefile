@@ -18,10 +18,11 @@ run: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/brownout run $(SCENARIO) --ui
 
+# Three workers, one test file each at a time: most tests wait on real processes and sockets, not the CPU.
 test: $(STAMP)
 	$(BIN)/ruff check brownout targets tests locustfiles bench
 	$(BIN)/mypy brownout targets
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 3 --dist loadfile tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check brownout targets tests locustfiles bench

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 from brownout.checks import Criteria
 from brownout.checks.availability import check_availability
@@ -61,9 +62,12 @@ def results_side(sources: SideSources, settings: StatsSettings) -> Side:
     histories = [load_history(run.path) for run in sources.runs]
     block_s = _block_seconds(histories)
     figures: dict[Key, Figure] = {}
-    for operation, blocks in _operation_blocks(histories, block_s).items():
-        figures.update(_operation_figures(operation, blocks, sources.role, settings))
-    figures.update(_fault_figures(histories, block_s, sources.role, settings))
+    # The resampling products (~1000 x 400 x 200) are too small for BLAS threads to pay off, and their
+    # threads spin-wait after every product, taking the core the other side is being read on.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for operation, blocks in _operation_blocks(histories, block_s).items():
+            figures.update(_operation_figures(operation, blocks, sources.role, settings))
+        figures.update(_fault_figures(histories, block_s, sources.role, settings))
     figures.update(_integrity_figures(histories))
     notes = tuple(
         f"{run.path}: no integrity.json, integrity not compared"
