@@ -12,7 +12,7 @@ import pytest
 from brownout.checks import Criteria
 from brownout.checks.availability import check_availability
 from brownout.compare.bootstrap import histogram_max, histogram_percentiles, histogram_quantiles
-from brownout.compare.results_side import _block_seconds, _fault_figures, _operation_blocks
+from brownout.compare.results_side import _block_seconds, _fault_figures, _operation_blocks, _operation_figures
 from brownout.compare.tolerance import StatsSettings
 from brownout.history import History, LatencyHistogram, Manifest, OperationSeries, load_history
 from brownout.history.series import Timeline
@@ -85,6 +85,21 @@ def test_blocks_of_histograms_set_in_memory() -> None:
     assert list(found.keys) == [5, 700, 12000]
     assert found.hists.tolist() == [[2, 1, 0], [0, 0, 0], [1, 0, 4]]
     assert found.total.tolist() == [3, 0, 5]
+
+
+def test_an_operation_without_any_latency_has_no_percentiles() -> None:
+    # Requests counted, but no histogram entry at all (every hist cell empty): no keys, no crash.
+    series = OperationSeries(1.0, [100.0, 101.0], [0, 0], [0, 0], [4, 2])
+    series.hists = [LatencyHistogram(), LatencyHistogram()]
+    manifest = Manifest(started_at=100.0, ended_at=102.0, bucket_s=1.0)
+    history = History(manifest=manifest, timeline=Timeline(1.0, {"GET /x": series}), users=[], faults=[])
+    blocks = _operation_blocks([history], 1.0)["GET /x"]
+    assert blocks.hists.shape == (2, 0)
+    figures = _operation_figures("GET /x", blocks, "baseline", StatsSettings())
+    for metric in ("p50", "p95", "p99", "max"):
+        figure = figures[("operation", "GET /x", metric)]
+        assert figure.value is None and not figure.has_interval, metric
+    assert figures[("operation", "GET /x", "error_ratio")].value == 1.0
 
 
 @pytest.mark.parametrize("quantiles", [(0.5, 0.95, 0.99), (0.0, 1.0), (0.66,)])
