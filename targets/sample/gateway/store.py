@@ -5,6 +5,11 @@ call inside), so greenlets cannot interleave inside one; a gevent lock orders th
 faults (latency, errors) are applied while holding that lock, before BEGIN, which is what a database lock
 looks like to the callers.
 
+SQLite's own busy wait is off: it sleeps inside C, which under gevent freezes the whole process (every
+read, every stream, /healthz) while another process holds the database lock. Instead a write that finds the
+database locked gives the connection back, sleeps cooperatively and tries again (tenacity, with a deadline),
+then fails cleanly with StoreUnavailable (503); reads go on meanwhile, as WAL allows.
+
 Durability: WAL with synchronous=NORMAL. A commit survives the gateway process being killed (the WAL is in
 the OS cache); only a power loss could drop the last commits, which this testbed does not simulate.
 """
@@ -20,6 +25,7 @@ from typing import Any
 from gevent.lock import RLock
 
 from targets.sample.gateway.faults import AppFaults, InjectedFault
+from targets.sample.gateway.resilience import RetryableError, RetryTransientErrors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
@@ -53,26 +59,35 @@ class StoreUnavailable(Exception):
     """The store cannot serve right now (injected fault, locked or broken database)."""
 
 
+class StoreBusy(RetryableError):
+    """Another process holds the database's write lock; worth another try shortly."""
+
+
+def retry_while_locked(deadline_s: float = 2.0) -> RetryTransientErrors:
+    return RetryTransientErrors("store", attempts=1000, deadline_s=deadline_s, initial_wait_s=0.01, max_wait_s=0.2)
+
+
 class Store:
-    def __init__(self, path: Path, faults: AppFaults) -> None:
+    def __init__(self, path: Path, faults: AppFaults, write_retry: RetryTransientErrors | None = None) -> None:
         self.path = path
         self._faults = faults
         self._lock = RLock()
+        self._write_retry = write_retry or retry_while_locked()
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._conn.execute("PRAGMA busy_timeout = 0")  # from now on: never wait inside C (see above)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception. Never yield to the network inside."""
-        with self._lock:
-            self._apply_faults()
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"store: cannot begin a transaction: {exc}") from None
+        try:
+            self._write_retry.execute(self._begin)
+        except StoreBusy as exc:
+            raise StoreUnavailable(f"store: {exc}; gave up after {self._write_retry.deadline_s:g} s") from None
+        try:
             try:
                 yield self._conn
             except BaseException:
@@ -83,6 +98,23 @@ class Store:
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
                 raise StoreUnavailable(f"store: commit failed: {exc}") from None
+        finally:
+            self._lock.release()
+
+    def _begin(self) -> None:
+        """One attempt: take the connection and BEGIN IMMEDIATE, or hand the connection back and raise."""
+        self._lock.acquire()
+        try:
+            self._apply_faults()
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            self._lock.release()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy(f"the database is locked by another process ({exc})") from None
+            raise StoreUnavailable(f"store: cannot begin a transaction: {exc}") from None
+        except BaseException:
+            self._lock.release()
+            raise
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
