@@ -11,11 +11,12 @@ Definition (this docstring is the reference; the report shows each band and its 
   is not recovered), p95 <= baseline p95 x `recovery_p95_factor` + `recovery_p95_slack_ms`.
 - Recovered at bucket b (at or after the heal) when b itself is in the band and the buckets of the sustain
   window [b, b + `recovery_sustain_s`) hold >= `recovery_min_requests` requests and are in the band together.
-  Empty buckets are never evidence: b must have requests.
+  For a sparse operation the window stretches (never past the next episode) until it holds that many
+  requests. Empty buckets are never evidence: b must have requests.
 - Recovery time = start of b - heal (0 when the service never left the band).
 - Overlapping faults form one episode: baseline before its first start, recovery from its last heal.
 - Not recovered (fail) when the run ends, or the next episode starts, before a sustained window is seen;
-  an operation without requests after the heal is "no traffic" (not judged).
+  an operation with fewer than `recovery_min_requests` requests after the heal is "no traffic" (not judged).
 """
 
 from __future__ import annotations
@@ -121,15 +122,27 @@ def find_recovery(
             return None
         if not band.admits_p95(series.failed[i], series.degraded[i], totals[i], p95s[i]):
             continue
-        window = series.index_range(t, t + sustain)
+        window = _stretched(series, series.index_range(t, t + sustain), search_end, criteria.recovery_min_requests)
         requests = sum(totals[window.start : window.stop])
+        if requests < criteria.recovery_min_requests:
+            return None  # not enough requests left before search_end to judge any later bucket either
         failed = sum(series.failed[window.start : window.stop])
         degraded = sum(series.degraded[window.start : window.stop])
-        if requests < criteria.recovery_min_requests or failed / requests > band.error_ratio_max:
+        if failed / requests > band.error_ratio_max:
             continue
         if band.admits(failed, degraded, requests, series.histogram_of(window)):
             return max(0.0, t - heal)
     return None
+
+
+def _stretched(series: OperationSeries, window: range, search_end: float, min_requests: int) -> range:
+    """A sustain window of a sparse operation grows (up to search_end) until it holds enough requests."""
+    totals = series.totals
+    stop, requests = window.stop, sum(totals[window.start : window.stop])
+    while requests < min_requests and stop < len(series.times) and series.times[stop] < search_end:
+        requests += totals[stop]
+        stop += 1
+    return range(window.start, stop)
 
 
 def _measure(
@@ -140,8 +153,10 @@ def _measure(
         return Recovery(NOT_HEALED, None, None, "the fault was never healed")
     band = baseline_band(series, operation, context.baseline_for(episode), context.tail, criteria)
     search_end = context.search_end_after(episode)
-    if not any(series.total_at(i) for i in series.index_range(heal, search_end)):
-        return Recovery(NO_TRAFFIC, None, band, "no requests after the heal")
+    after_heal = sum(series.total_at(i) for i in series.index_range(heal, search_end))
+    if after_heal < criteria.recovery_min_requests:
+        why = "no requests after the heal" if not after_heal else f"only {after_heal} request(s) after the heal"
+        return Recovery(NO_TRAFFIC, None, band, why)
     found = find_recovery(series, heal, search_end, band, criteria)
     if found is None:
         following = context.next_episode(episode)

@@ -43,6 +43,22 @@ def test_fallback_answers_after_the_heal_are_not_yet_recovered():
     assert overall(result)["band"]["degraded_share_max"] == 0.05
 
 
+def test_a_sparse_operation_is_judged_over_a_window_stretched_to_enough_requests():
+    # One request a second: a 2 s sustain window holds 2 < 5 requests, so it stretches to 5 s.
+    h = history(rows(0, 30, ok=1) + rows(30, 34, ok=0, failed=1) + rows(34, 60, ok=1), [fault("f", 30.0, 32.0)])
+    result = check_recovery(h, Criteria(baseline_window_s=30, baseline_min_requests=20))
+    assert overall(result)["status"] == "recovered"
+    assert overall(result)["recovery_s"] == 2.0
+
+
+def test_too_few_requests_after_the_heal_are_not_judged():
+    h = history(rows(0, 10) + rows(10, 20, ok=0, failed=10) + rows(20, 23, ok=1), [fault("f", 10.0, 20.0)])
+    figures = overall(check_recovery(h, CRITERIA))
+    assert (figures["status"], figures["why"], figures["within_target"]) == (
+        "no traffic", "only 3 request(s) after the heal", None,
+    )
+
+
 def test_a_fault_that_never_recovers_before_the_run_ends_fails():
     h = history(rows(0, 10) + rows(10, 40, ok=0, failed=10), [fault("f", 10.0, 20.0)])
     result = check_recovery(h, CRITERIA)
