@@ -178,8 +178,10 @@ def test_tolerance_file_widens_one_operation(
     locust_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tolerance = tmp_path / "tolerance.toml"
+    # A 6 s run's per-operation rps swings widely (random task choice over a few dozen requests); this test
+    # is about widening latency tolerances, so rps is given room.
     tolerance.write_text(
-        '[default]\nrps = 0.5\n[operations."Aggregated"]\np50 = 0.5\np95 = 0.5\n'
+        '[default]\nrps = 0.9\n[operations."Aggregated"]\np50 = 0.5\np95 = 0.5\n'
         '[operations."GET /work"]\np50 = 0.5\n'
         '[operations."POST /submit"]\np50 = { relative = 0.5, floor = 5 }\n'
     )
