@@ -44,7 +44,6 @@ class _Books:
 
 
 _books: dict[int, _Books] = {}
-_sessions: dict[int, Any] = {}
 
 
 def _books_for(environment: Environment) -> _Books:
@@ -119,7 +118,6 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
         if environment.runner is not None:
             environment.runner.quit()
         raise SystemExit(2) from None
-    _sessions[id(environment)] = session
     if web_ui is not None:
         from brownout.plugin.webui import install_web_ui
 

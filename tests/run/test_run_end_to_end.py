@@ -97,3 +97,13 @@ def test_ctrl_c_heals_stops_everything_and_leaves_readable_results(tmp_path: Pat
     assert json.loads((results / "integrity.json").read_text())["acknowledged"]["messages"] >= 0
     time.sleep(0.5)
     assert processes_mentioning(str(results)) == [], "processes of the run were left behind"
+
+
+def test_a_broken_scenario_is_refused_before_anything_starts(tmp_path: Path, run_brownout) -> None:
+    scenario = tmp_path / "broken.toml"
+    scenario.write_text('[load]\nsteps = [{ users = 2, spawn_rate = 1, duration = "-5s" }]\n')
+    done = run_brownout(str(scenario), "--out", str(tmp_path / "out"), timeout=60)
+    assert done.returncode == 2
+    assert str(scenario) in done.stderr and "duration" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "out").exists()

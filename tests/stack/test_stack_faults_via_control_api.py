@@ -3,15 +3,14 @@ control API over HTTP, against the real sample stack (gateway -> fault proxy -> 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from brownout.stack import Stack
-from tests.target.sample_stack import sum_samples
+from tests.target.sample_stack import eventually, sum_samples
 
 SAMPLE = Path(__file__).resolve().parents[2] / "targets" / "sample" / "stack.toml"
 
@@ -42,15 +41,6 @@ def _post(stack: Stack, thread_id: str, text: str) -> requests.Response:
     return requests.post(f"{stack.url('gateway')}/threads/{thread_id}/messages", json={"text": text}, timeout=20)
 
 
-def _eventually(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not true within {timeout_s} s")
-
-
 def test_upstream_killed_through_the_control_api_opens_the_breaker_then_recovers(stack: Stack) -> None:
     thread_id = requests.post(f"{stack.url('gateway')}/threads", json={}, timeout=10).json()["thread_id"]
     assert _post(stack, thread_id, "warm up").json()["degraded"] is False
@@ -67,7 +57,7 @@ def test_upstream_killed_through_the_control_api_opens_the_breaker_then_recovers
     assert attempts > calls > 0, f"retries must show as more attempts ({attempts}) than calls ({calls})"
 
     assert _control(stack, "upstream", "start")["ready"] is True
-    _eventually(lambda: _post(stack, thread_id, "back?").json()["degraded"] is False, timeout_s=30)
+    eventually(lambda: _post(stack, thread_id, "back?").json()["degraded"] is False, timeout=30)
     assert _metric(stack, "gateway_breaker_state", dependency="upstream") == 0
     assert "X-Degraded" not in _post(stack, thread_id, "full answer").headers
 
@@ -78,10 +68,10 @@ def test_notifier_frozen_through_the_control_api_delays_but_loses_no_event(stack
     try:
         answers = [_post(stack, thread_id, f"frozen {i}") for i in range(5)]
         assert {a.status_code for a in answers} == {201}
-        _eventually(lambda: _metric(stack, "gateway_outbox_depth") >= 1, timeout_s=10)
+        eventually(lambda: _metric(stack, "gateway_outbox_depth") >= 1, timeout=10)
     finally:
         assert _control(stack, "notifier", "thaw")["state"] == "running"
-    _eventually(lambda: _metric(stack, "gateway_outbox_depth") == 0, timeout_s=30)
+    eventually(lambda: _metric(stack, "gateway_outbox_depth") == 0, timeout=30)
     held = requests.get(f"{stack.url('notifier')}/events", timeout=5).json()
     assert len(held["ids"]) == len(set(held["ids"])) == held["count"]
     assert held["count"] >= 2 * len(answers)  # a user message and its reply each queue one event
