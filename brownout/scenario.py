@@ -26,7 +26,8 @@ from brownout.faults.kinds import (
     check_fields,
     read_params,
 )
-from brownout.faults.tables import Table, parse_duration
+from brownout.faults.tables import Table, format_duration, parse_duration
+from brownout.load import Load, LoadStep, Spike, read_load
 
 __all__ = [
     "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackNames",
@@ -39,174 +40,6 @@ DEFAULT_STACK = REPO_ROOT / "targets" / "sample" / "stack.toml"
 # The sample stack's components, used when its stack.toml cannot be read for names.
 SAMPLE_TARGETS = ("gateway", "upstream", "notifier")
 _TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "stack", "target")
-
-
-def format_duration(seconds: float) -> str:
-    """120.0 -> '2m', 90 -> '1m30s', 0.5 -> '500ms': how errors show offsets."""
-    if seconds < 1 and seconds != 0:
-        return f"{round(seconds * 1000)}ms"
-    minutes, rest = divmod(round(seconds, 3), 60)
-    text = f"{int(minutes)}m" if minutes else ""
-    if rest or not text:
-        text += f"{rest:g}s"
-    return text
-
-
-# --- load ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LoadStep:
-    users: int
-    spawn_rate: float
-    duration_s: float
-
-
-@dataclass(frozen=True)
-class Spike:
-    """A short burst to `users` at offset `at_s`, on top of whatever step is in force."""
-
-    at_s: float
-    users: int
-    duration_s: float
-    spawn_rate: float
-
-
-@dataclass(frozen=True)
-class Load:
-    steps: tuple[LoadStep, ...]
-    user_mix: tuple[tuple[str, int], ...] = ()
-    spike: Spike | None = None
-    locustfile: str | None = None
-
-    @property
-    def duration_s(self) -> float:
-        return sum(step.duration_s for step in self.steps)
-
-    @property
-    def max_users(self) -> int:
-        peak = max(step.users for step in self.steps)
-        return max(peak, self.spike.users) if self.spike else peak
-
-    def step_starts(self) -> list[float]:
-        starts, offset = [], 0.0
-        for step in self.steps:
-            starts.append(offset)
-            offset += step.duration_s
-        return starts
-
-    def target_at(self, t: float) -> tuple[int, float, int] | None:
-        """(users, spawn_rate, step index) in force at offset t, or None once the load is over.
-
-        This is what a Locust LoadTestShape.tick() needs; the spike overrides the user count only.
-        """
-        for index, (start, step) in enumerate(zip(self.step_starts(), self.steps, strict=True)):
-            if start <= t < start + step.duration_s:
-                spike = self.spike
-                if spike and spike.at_s <= t < spike.at_s + spike.duration_s:
-                    return spike.users, spike.spawn_rate, index
-                return step.users, step.spawn_rate, index
-        return None
-
-    def time_to_reach(self, users: int) -> float | None:
-        """Planned offset at which the load first reaches `users` (spawning at each step's rate)."""
-        best: float | None = None
-        previous = 0
-        for start, step in zip(self.step_starts(), self.steps, strict=True):
-            if step.users >= users:
-                best = start + max(0.0, users - previous) / step.spawn_rate
-                break
-            previous = step.users
-        spike = self.spike
-        if spike and spike.users >= users:
-            below = next(
-                (
-                    step.users
-                    for start, step in zip(self.step_starts(), self.steps, strict=True)
-                    if start <= spike.at_s < start + step.duration_s
-                ),
-                0,
-            )
-            at_spike = spike.at_s + max(0.0, users - below) / spike.spawn_rate
-            best = at_spike if best is None else min(best, at_spike)
-        return best
-
-
-def _read_step(table: Table) -> LoadStep:
-    table.only("users", "spawn_rate", "duration")
-    users = table.integer("users", required=True, minimum=0)
-    spawn_rate = table.number("spawn_rate", required=True, positive=True)
-    duration = table.duration("duration", required=True)
-    table.finish()
-    assert users is not None and spawn_rate is not None and duration is not None
-    return LoadStep(users=users, spawn_rate=spawn_rate, duration_s=duration)
-
-
-def _read_ramp(table: Table) -> tuple[LoadStep, ...]:
-    table.only("from", "to", "step", "step_duration", "spawn_rate")
-    start = table.integer("from", minimum=0, default=0)
-    end = table.integer("to", required=True, minimum=1)
-    increment = table.integer("step", required=True, minimum=1)
-    step_duration = table.duration("step_duration", required=True)
-    spawn_rate = table.number("spawn_rate", required=True, positive=True)
-    table.finish()
-    assert start is not None and end is not None and increment is not None
-    assert step_duration is not None and spawn_rate is not None
-    if end < start:
-        raise table.error("to", f"must be at least `from` ({start}), got {end}")
-    levels = list(range(start, end + 1, increment))
-    if levels[-1] != end:
-        levels.append(end)
-    return tuple(LoadStep(users=u, spawn_rate=spawn_rate, duration_s=step_duration) for u in levels if u > 0)
-
-
-def _read_spike(table: Table, load_end: float) -> Spike:
-    table.only("at", "users", "duration", "spawn_rate")
-    at = table.duration("at", required=True, allow_zero=True)
-    users = table.integer("users", required=True, minimum=1)
-    duration = table.duration("duration", required=True)
-    spawn_rate = table.number("spawn_rate", required=True, positive=True)
-    table.finish()
-    assert at is not None and users is not None and duration is not None and spawn_rate is not None
-    if at + duration > load_end:
-        raise table.error(
-            "duration",
-            f"the spike ends at {format_duration(at + duration)}, after the load ends at {format_duration(load_end)}",
-        )
-    return Spike(at_s=at, users=users, duration_s=duration, spawn_rate=spawn_rate)
-
-
-def _read_load(table: Table) -> Load:
-    table.only("steps", "ramp", "spike", "users", "locustfile")
-    if table.has("steps") and table.has("ramp"):
-        raise table.error("ramp", "give either `steps` or `ramp`, not both")
-    if table.has("ramp"):
-        ramp = table.table("ramp")
-        assert ramp is not None
-        steps = _read_ramp(ramp)
-    else:
-        raw_steps = table.raw("steps")
-        if raw_steps is None:
-            raise table.missing("steps", "give `steps = [{users, spawn_rate, duration}, ...]` or a `[load.ramp]` table")
-        if not isinstance(raw_steps, list) or not raw_steps:
-            raise table.error("steps", "must be a non-empty list of {users, spawn_rate, duration} tables")
-        steps = tuple(
-            _read_step(Table(raw, file=table.file, where=f"load.steps[{i}]")) for i, raw in enumerate(raw_steps)
-        )
-    if not any(step.users > 0 for step in steps):
-        raise table.error("steps", "every step has 0 users: nothing would drive the service")
-    mix: list[tuple[str, int]] = []
-    mix_table = table.table("users")
-    if mix_table is not None:
-        for name in mix_table.keys():  # noqa: SIM118 (a Table, not a dict)
-            weight = mix_table.integer(name, minimum=1)
-            assert weight is not None
-            mix.append((name, weight))
-        mix_table.finish()
-    locustfile = table.string("locustfile")
-    load_end = sum(step.duration_s for step in steps)
-    spike_table = table.table("spike")
-    spike = _read_spike(spike_table, load_end) if spike_table is not None else None
-    table.finish()
-    return Load(steps=steps, user_mix=tuple(mix), spike=spike, locustfile=locustfile)
 
 
 # --- where the faults go ---------------------------------------------------------------------------
@@ -472,7 +305,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
             f"{file}: [load] is missing: say how many users to run, e.g. "
             f'`[load]` with `steps = [{{users = 10, spawn_rate = 5, duration = "30s"}}]`'
         )
-    load = _read_load(load_table)
+    load = read_load(load_table)
     if top.has("stack") and top.has("target"):
         raise InputError(f"{file}: give either [stack] (start a stack) or [target] (your own service), not both")
     target_table, stack_table = top.table("target"), top.table("stack")

@@ -215,3 +215,14 @@ class Table:
     def finish(self, extra_known: tuple[str, ...] = ()) -> None:
         """Reject keys nobody read: they are typos or options that do not exist."""
         self.only(*sorted(self._seen | set(extra_known)))
+
+
+def format_duration(seconds: float) -> str:
+    """120.0 -> '2m', 90 -> '1m30s', 0.5 -> '500ms': how errors show offsets."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{int(minutes)}m" if minutes else ""
+    if rest or not text:
+        text += f"{rest:g}s"
+    return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from locust import LoadTestShape
 
-from brownout.scenario import Load
+from brownout.load import Load
 
 
 class ScenarioShape(LoadTestShape):
