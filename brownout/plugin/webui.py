@@ -41,8 +41,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from brownout.errors import InputError
 from brownout.faults.drivers import build_driver
 from brownout.faults.journal import FaultJournal
-from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
 from brownout.faults.scheduler import FaultScheduler, FaultStatus
+from brownout.plugin.manual import APP_DEPENDENCIES, MANUAL_KINDS, Refused, describe_kind, manual_fault, target_names
 from brownout.plugin.templates.faults_page import PAGE
 from brownout.scenario import FaultSpec, format_duration
 
@@ -59,25 +59,7 @@ COLUMNS = (
     ("name", "Fault"), ("target", "Target"), ("kind", "Kind"), ("planned", "Planned"), ("state", "State"),
     ("outcome", "Outcome"), ("started", "Started"), ("ended", "Ended"), ("error", "Error"),
 )  # fmt: skip
-# What the hand-made form offers: kind -> (what it does, what the target names)
-MANUAL_KINDS: dict[str, tuple[str, str]] = {
-    "network-down": ("proxy disabled: connections refused", "proxy"),
-    "network-latency": ("latency toxic on the proxy", "proxy"),
-    "component-kill": ("SIGKILL; heal starts it again", "component"),
-    "component-freeze": ("SIGSTOP; heal thaws it", "component"),
-    "component-restart": ("stop + start; heal waits until ready", "component"),
-    "app-errors": ("error rate / latency in a dependency client", "component"),
-}
-APP_DEPENDENCIES = ("upstream", "notifier", "store")
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-
-
-class Refused(Exception):
-    """A request the page will not carry out: HTTP status and an actionable message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
@@ -147,21 +129,10 @@ def _planned(spec: FaultSpec | None) -> str:
     return f"{when} for {format_duration(spec.duration_s)}"
 
 
-def _kind(kind: str, params: FaultParams | None) -> str:
-    if isinstance(params, NetworkParams):
-        return f"{kind} {'down' if params.down else params.toxic}"
-    if isinstance(params, ComponentParams):
-        return f"{kind} {params.action}"
-    if isinstance(params, AppParams):
-        latency = f" +{params.latency_ms}ms" if params.latency_ms else ""
-        return f"{kind} {params.dependency} errors {params.error_rate:g}{latency}"
-    return kind
-
-
 def _planned_row(spec: FaultSpec) -> dict[str, str]:
     return {
-        "name": spec.name, "target": spec.target, "kind": _kind(spec.kind, spec.params), "planned": _planned(spec),
-        "state": "pending", "outcome": "", "started": "", "ended": "", "error": "",
+        "name": spec.name, "target": spec.target, "kind": describe_kind(spec.kind, spec.params),
+        "planned": _planned(spec), "state": "pending", "outcome": "", "started": "", "ended": "", "error": "",
     }  # fmt: skip
 
 
@@ -169,7 +140,7 @@ def _status_row(status: FaultStatus, spec: FaultSpec | None, details: Mapping[st
     final = status.state in ("healed", "failed")
     return {
         "name": status.name, "target": status.target,
-        "kind": _kind(status.kind, spec.params) if spec else details.get(status.name, status.kind),
+        "kind": describe_kind(status.kind, spec.params) if spec else details.get(status.name, status.kind),
         "planned": _planned(spec), "state": status.state, "outcome": status.outcome if final else "",
         "started": _offset(status.actual_start, t0), "ended": _offset(status.actual_end, t0), "error": status.error,
     }  # fmt: skip
@@ -291,7 +262,7 @@ class FaultsPage:
 
     def _answer(self, status: int, message: str = "", error: str = "") -> Response:
         session = self.session
-        names = _target_names(session)
+        names = target_names(session)
         html = render_template_string(
             PAGE, base=self.base, token=self.form_token if status != 403 else "", message=message, error=error,
             scenario=session.scenario.name, run=session.run, rows=fault_rows(session, self.details),
@@ -300,89 +271,6 @@ class FaultsPage:
             faults_off=_faults_off(session),
         )  # fmt: skip
         return make_response(html, status)
-
-
-# --- a fault from the form -----------------------------------------------------------------------------
-def manual_fault(session: RunSession, fields: Mapping[str, str]) -> tuple[FaultSpec, str]:
-    """The FaultSpec a form asks for (a copy of a scenario fault, or kind + target + params; its name
-    still without the `manual-<n>-` prefix) and how the tab shows its kind; Refused(400) naming the
-    field when the form is wrong."""
-    kind = fields.get("kind", "").strip()
-    if kind == "scenario":
-        chosen = fields.get("fault", "").strip()
-        spec = next((f for f in session.scenario.faults if f.name == chosen), None)
-        if spec is None:
-            offered = ", ".join(f.name for f in session.scenario.faults) or "none"
-            raise Refused(400, f"field 'fault': the scenario has no fault {chosen!r} (it has: {offered})")
-        copy = replace(spec, at_s=None, when_users=None,
-                       planned_offset_s=0.0, description=f"by hand: {spec.name} now")  # fmt: skip
-        return copy, _kind(spec.kind, spec.params)
-    if kind not in MANUAL_KINDS:
-        raise Refused(400, f"field 'kind': {kind!r} is not one of: scenario, {', '.join(MANUAL_KINDS)}")
-    target = fields.get("target", "").strip()
-    if not target:
-        raise Refused(400, f"field 'target': name the {MANUAL_KINDS[kind][1]} to break")
-    known = _target_names(session)[MANUAL_KINDS[kind][1]]
-    if known and target not in known:
-        raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
-    family, _, what = kind.partition("-")
-    params = _params(kind, target, fields)
-    spec = FaultSpec(index=-1, name=f"{target}-{what}", target=target, kind=family,
-                     params=params, duration_s=0.0, description=f"by hand: {kind} on {target}")  # fmt: skip
-    return spec, _kind(family, params)
-
-
-def _params(kind: str, target: str, fields: Mapping[str, str]) -> FaultParams:
-    if kind == "network-down":
-        return NetworkParams(proxy=target, down=True)
-    if kind == "network-latency":
-        latency = _integer(fields, "latency_ms", default=1000, minimum=1)
-        jitter = _integer(fields, "jitter_ms", default=0, minimum=0)
-        return NetworkParams(proxy=target, toxic="latency", attributes=(("latency", latency), ("jitter", jitter)))
-    if kind.startswith("component-"):
-        return ComponentParams(component=target, action=kind.removeprefix("component-"))
-    dependency = fields.get("dependency", "upstream").strip() or "upstream"
-    if dependency not in APP_DEPENDENCIES:
-        raise Refused(400, f"field 'dependency': {dependency!r} is not one of: {', '.join(APP_DEPENDENCIES)}")
-    error_rate = _number(fields, "error_rate", default=1.0)
-    latency = _integer(fields, "app_latency_ms", default=0, minimum=0)
-    if not error_rate and not latency:
-        raise Refused(400, "field 'error_rate': give an error rate (0..1) and/or a latency, or it does nothing")
-    return AppParams(dependency=dependency, error_rate=error_rate, latency_ms=latency)
-
-
-def _integer(fields: Mapping[str, str], key: str, default: int, minimum: int) -> int:
-    text = fields.get(key, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise Refused(400, f"field {key!r}: {text!r} is not a whole number") from None
-    if value < minimum:
-        raise Refused(400, f"field {key!r}: must be at least {minimum}, got {value}")
-    return value
-
-
-def _number(fields: Mapping[str, str], key: str, default: float) -> float:
-    text = fields.get(key, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise Refused(400, f"field {key!r}: {text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise Refused(400, f"field {key!r}: must be between 0 and 1, got {value:g}")
-    return value
-
-
-def _target_names(session: RunSession) -> dict[str, tuple[str, ...]]:
-    """Known proxies and components (of the stack); empty when brownout cannot know them ([target])."""
-    stack = session.stack
-    if stack is None:
-        return {"proxy": (), "component": ()}
-    return {"proxy": tuple(p.name for p in stack.spec.proxies), "component": tuple(stack.spec.names)}
 
 
 # --- small helpers -------------------------------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""A fault asked for by hand in the web UI's form: validated into a FaultSpec, or refused naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
+from brownout.scenario import FaultSpec
+
+if TYPE_CHECKING:
+    from brownout.plugin.session import RunSession
+
+# What the hand-made form offers: kind -> (what it does, what the target names)
+MANUAL_KINDS: dict[str, tuple[str, str]] = {
+    "network-down": ("proxy disabled: connections refused", "proxy"),
+    "network-latency": ("latency toxic on the proxy", "proxy"),
+    "component-kill": ("SIGKILL; heal starts it again", "component"),
+    "component-freeze": ("SIGSTOP; heal thaws it", "component"),
+    "component-restart": ("stop + start; heal waits until ready", "component"),
+    "app-errors": ("error rate / latency in a dependency client", "component"),
+}
+APP_DEPENDENCIES = ("upstream", "notifier", "store")
+
+
+class Refused(Exception):
+    """A request the page will not carry out: HTTP status and an actionable message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def describe_kind(kind: str, params: FaultParams | None) -> str:
+    if isinstance(params, NetworkParams):
+        return f"{kind} {'down' if params.down else params.toxic}"
+    if isinstance(params, ComponentParams):
+        return f"{kind} {params.action}"
+    if isinstance(params, AppParams):
+        latency = f" +{params.latency_ms}ms" if params.latency_ms else ""
+        return f"{kind} {params.dependency} errors {params.error_rate:g}{latency}"
+    return kind
+
+
+def manual_fault(session: RunSession, fields: Mapping[str, str]) -> tuple[FaultSpec, str]:
+    """The FaultSpec a form asks for (a copy of a scenario fault, or kind + target + params; its name
+    still without the `manual-<n>-` prefix) and how the tab shows its kind; Refused(400) naming the
+    field when the form is wrong."""
+    kind = fields.get("kind", "").strip()
+    if kind == "scenario":
+        chosen = fields.get("fault", "").strip()
+        spec = next((f for f in session.scenario.faults if f.name == chosen), None)
+        if spec is None:
+            offered = ", ".join(f.name for f in session.scenario.faults) or "none"
+            raise Refused(400, f"field 'fault': the scenario has no fault {chosen!r} (it has: {offered})")
+        copy = replace(spec, at_s=None, when_users=None,
+                       planned_offset_s=0.0, description=f"by hand: {spec.name} now")  # fmt: skip
+        return copy, describe_kind(spec.kind, spec.params)
+    if kind not in MANUAL_KINDS:
+        raise Refused(400, f"field 'kind': {kind!r} is not one of: scenario, {', '.join(MANUAL_KINDS)}")
+    target = fields.get("target", "").strip()
+    if not target:
+        raise Refused(400, f"field 'target': name the {MANUAL_KINDS[kind][1]} to break")
+    known = target_names(session)[MANUAL_KINDS[kind][1]]
+    if known and target not in known:
+        raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
+    family, _, what = kind.partition("-")
+    params = _params(kind, target, fields)
+    spec = FaultSpec(index=-1, name=f"{target}-{what}", target=target, kind=family,
+                     params=params, duration_s=0.0, description=f"by hand: {kind} on {target}")  # fmt: skip
+    return spec, describe_kind(family, params)
+
+
+def _params(kind: str, target: str, fields: Mapping[str, str]) -> FaultParams:
+    if kind == "network-down":
+        return NetworkParams(proxy=target, down=True)
+    if kind == "network-latency":
+        latency = _integer(fields, "latency_ms", default=1000, minimum=1)
+        jitter = _integer(fields, "jitter_ms", default=0, minimum=0)
+        return NetworkParams(proxy=target, toxic="latency", attributes=(("latency", latency), ("jitter", jitter)))
+    if kind.startswith("component-"):
+        return ComponentParams(component=target, action=kind.removeprefix("component-"))
+    dependency = fields.get("dependency", "upstream").strip() or "upstream"
+    if dependency not in APP_DEPENDENCIES:
+        raise Refused(400, f"field 'dependency': {dependency!r} is not one of: {', '.join(APP_DEPENDENCIES)}")
+    error_rate = _number(fields, "error_rate", default=1.0)
+    latency = _integer(fields, "app_latency_ms", default=0, minimum=0)
+    if not error_rate and not latency:
+        raise Refused(400, "field 'error_rate': give an error rate (0..1) and/or a latency, or it does nothing")
+    return AppParams(dependency=dependency, error_rate=error_rate, latency_ms=latency)
+
+
+def _integer(fields: Mapping[str, str], key: str, default: int, minimum: int) -> int:
+    text = fields.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise Refused(400, f"field {key!r}: {text!r} is not a whole number") from None
+    if value < minimum:
+        raise Refused(400, f"field {key!r}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _number(fields: Mapping[str, str], key: str, default: float) -> float:
+    text = fields.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise Refused(400, f"field {key!r}: {text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise Refused(400, f"field {key!r}: must be between 0 and 1, got {value:g}")
+    return value
+
+
+def target_names(session: RunSession) -> dict[str, tuple[str, ...]]:
+    """Known proxies and components (of the stack); empty when brownout cannot know them ([target])."""
+    stack = session.stack
+    if stack is None:
+        return {"proxy": (), "component": ()}
+    return {"proxy": tuple(p.name for p in stack.spec.proxies), "component": tuple(stack.spec.names)}
