@@ -96,6 +96,8 @@ class FaultScheduler:
             raise ValueError(f"no driver for fault(s) {missing}")
         self._tracks = [_Track(fault, drivers[fault.name]) for fault in faults]
         self._journal = journal
+        if journal is not None:
+            journal.attach(self.rows)
         self._clock = clock
         self._wall = wall_clock
         self._sleep = sleep or self._wait_for_wakeup
@@ -103,10 +105,6 @@ class FaultScheduler:
         self._stop_on_error = stop_on_error
         self._max_idle_s = max_idle_s
         self._lock = threading.RLock()
-        self._journal_lock = threading.Lock()
-        self._journal_dirty = threading.Event()
-        self._journal_closed = False
-        self._journal_thread: threading.Thread | None = None
         self._wakeup = threading.Event()
         self._done = threading.Event()
         self._stopping = False
@@ -129,13 +127,11 @@ class FaultScheduler:
                 if spec.at_s is not None:
                     track.due = self._started_mono + spec.at_s
             self._fire_user_triggers()
-        self._flush_journal()
+        if self._journal is not None:
+            self._journal.flush()
         if not self._inline:
             if self._journal is not None:
-                self._journal_thread = threading.Thread(
-                    target=self._journal_loop, name="brownout-faults-journal", daemon=True
-                )
-                self._journal_thread.start()
+                self._journal.start_writer()
             for track in self._tracks:
                 track.lane = Lane(track.spec.name)
                 track.lane.start()
@@ -423,37 +419,9 @@ class FaultScheduler:
         )
 
     def _write_journal(self) -> None:
-        """Ask for the journal to be rewritten: at once when inline, else by the journal thread, so
-        file I/O never delays a fault."""
-        if self._journal is None:
-            return
-        if self._journal_thread is None or self._journal_closed:
-            # Closed: the schedule is over, but a fault added by hand can still change a row.
-            self._flush_journal()
-        else:
-            self._journal_dirty.set()
-
-    def _journal_loop(self) -> None:
-        while not self._journal_closed:
-            self._journal_dirty.wait()
-            self._journal_dirty.clear()
-            self._flush_journal()
+        if self._journal is not None:
+            self._journal.changed()
 
     def _close_journal(self) -> None:
-        """The last word: stop the journal thread and write the final rows from this thread."""
-        self._journal_closed = True
-        self._journal_dirty.set()
-        thread = self._journal_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        self._flush_journal()
-
-    def _flush_journal(self) -> None:
-        if self._journal is None:
-            return
-        try:
-            # Snapshot and write under one lock, so an older snapshot never overwrites a newer one.
-            with self._journal_lock:
-                self._journal.write(self.rows())
-        except OSError as exc:  # a full disk must not stop the heals
-            log.error("cannot write %s: %s", self._journal.path, exc)
+        if self._journal is not None:
+            self._journal.close()
