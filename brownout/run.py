@@ -96,13 +96,16 @@ def _run_locust(argv: list[str]) -> int:
             signal.signal(sig, handler)
 
 
-def _report(results_dir: Path) -> int:
-    try:
-        from brownout import report
-    except ImportError:
-        print(f"results: {results_dir}")
-        return 0
-    return int(report.main([str(results_dir)]))
+def _test_runs(results_dir: Path) -> list[Path]:
+    """The results directories the plugin wrote: one per test started (the web UI can start several)."""
+    later = sorted(results_dir.parent.glob(f"{results_dir.name}-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    return [d for d in (results_dir, *later) if (d / "manifest.json").exists()]
+
+
+def _report(runs: list[Path]) -> int:
+    from brownout import report
+
+    return max(int(report.main([str(run)])) for run in runs)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -122,11 +125,13 @@ def main(argv: Sequence[str]) -> int:
         web_port=args.web_port,
     )  # fmt: skip
     code = _run_locust(command)
+    runs = _test_runs(results_dir)
     if code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
-        if not (results_dir / "manifest.json").exists():
-            return 2
+    if not runs:
+        print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
+        return 0 if code == 0 and args.ui else 2
     if args.no_report:
-        print(f"results: {results_dir}")
+        print("results: " + ", ".join(str(run) for run in runs))
         return 0
-    return _report(results_dir)
+    return _report(runs)
