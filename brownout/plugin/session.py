@@ -77,6 +77,7 @@ class RunSession:
             stack = _start_stack(scenario, out)
         try:
             target = _target(environment, scenario, stack)
+            build_drivers(list(scenario.faults), target.endpoints)  # a fault nothing can drive: say so now
         except BaseException:
             if stack is not None:
                 stack.stop()

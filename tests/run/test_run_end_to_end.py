@@ -107,3 +107,12 @@ def test_a_broken_scenario_is_refused_before_anything_starts(tmp_path: Path, run
     assert str(scenario) in done.stderr and "duration" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fault_nothing_can_drive_is_refused_before_the_load_starts(tmp_path: Path, run_brownout) -> None:
+    # --host: someone's own service, so no stack and no fault proxy for the smoke scenario's network fault.
+    done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path), "--host", "http://127.0.0.1:9", timeout=60)
+    assert done.returncode == 2
+    assert "upstream-slow" in done.stderr and "fault proxy" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not list(tmp_path.glob("*/timeline.csv"))

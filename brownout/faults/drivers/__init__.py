@@ -30,9 +30,8 @@ __all__ = [
 
 def _missing(fault: FaultSpec, what: str, endpoints: Endpoints) -> InputError:
     return InputError(
-        f"{fault.label}: a {fault.kind!r} fault needs {what}, which {endpoints.source} "
-        f"does not give: run against a stack (--stack-run-dir D) or add it to the "
-        f"scenario's [target]"
+        f"{fault.label}: a {fault.kind!r} fault needs {what}; none is known ({endpoints.source}): "
+        f"run it against a stack, or give the endpoint in the scenario's [target]"
     )
 
 
