@@ -17,6 +17,7 @@ CHECK_NAMES = ("faults", "availability", "recovery", "detection", "load", "integ
 class Criteria:
     # availability during each fault window: (ok + degraded) / all
     availability_min: float = 0.60
+    availability_targets: Mapping[str, float] = field(default_factory=dict)  # fault name -> its own minimum
     # recovery: heal -> back inside the pre-fault band for a sustained window
     recovery_max_s: float = 30.0
     recovery_pairs_within_target_min: float = 0.80
@@ -47,6 +48,9 @@ class Criteria:
     detection_max_s: float | None = None
     max_retry_amplification: float | None = None
 
+    def availability_min_for(self, fault: str) -> float:
+        return float(self.availability_targets.get(fault, self.availability_min))
+
     def recovery_target_s(self, operation: str) -> float:
         return float(self.recovery_targets_s.get(operation, self.recovery_max_s))
 
@@ -58,6 +62,7 @@ class Criteria:
 
     def to_json(self) -> dict[str, Any]:
         document = dataclasses.asdict(self)
+        document["availability_targets"] = dict(self.availability_targets)
         document["recovery_targets_s"] = dict(self.recovery_targets_s)
         document["p95_targets_ms"] = dict(self.p95_targets_ms)
         document["allow_unknown"] = list(self.allow_unknown)

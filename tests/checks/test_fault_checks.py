@@ -29,6 +29,17 @@ def test_availability_counts_ok_and_degraded_over_all_requests_in_the_fault_wind
     assert result.reasons == ("f: availability 40.0% < 60%",)
 
 
+def test_a_fault_can_set_its_own_availability_minimum():
+    timeline = rows(0, 10) + rows(10, 20, ok=4, failed=6) + rows(20, 40) + rows(40, 50, ok=4, failed=6)
+    faults = [fault("db-locked", 10.0, 20.0), fault("other", 40.0, 50.0)]
+    criteria = Criteria.from_mapping({"availability_targets": {"db-locked": 0.3}})
+    result = check_availability(history(timeline, faults), criteria)
+    assert [(f["fault"], f["minimum"], f["status"]) for f in result.figures["faults"]] == [
+        ("db-locked", 0.3, "pass"), ("other", 0.6, "fail"),
+    ]  # fmt: skip
+    assert result.reasons == ("other: availability 40.0% < 60%",)
+
+
 def test_availability_passes_at_the_threshold_and_windows_use_actual_times():
     timeline = (
         rows(0, 10, ok=0, failed=10)
