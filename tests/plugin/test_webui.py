@@ -122,7 +122,7 @@ def test_before_the_first_start_the_tab_shows_the_scenarios_plan(ui: LocustUI) -
     rows = ui.rows()
     assert set(rows) == {"upstream-slow", "upstream-errors"}
     assert rows["upstream-slow"]["state"] == "pending"
-    assert rows["upstream-slow"]["planned"] == "+4s for 4s"
+    assert rows["upstream-slow"]["planned"] == "+3s for 3s"  # scenarios/smoke.toml
     assert rows["upstream-errors"]["kind"] == "app upstream errors 0.5"
 
 
