@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from brownout.history import Timeline, WindowStats
 from tests.helpers import REPO_ROOT
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -20,6 +21,11 @@ def run_dir_of(out: Path) -> Path:
     runs = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(runs) == 1, f"expected one run in {out}, found {runs}"
     return runs[0]
+
+
+def everything(timeline: Timeline) -> WindowStats:
+    """All requests of the whole run, every operation."""
+    return timeline.window(0, 1e12)
 
 
 def locust_total(results: Path) -> tuple[int, int]:

@@ -9,14 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from brownout.history import Timeline, WindowStats, load_history
+from brownout.history import load_history
 from tests.helpers import REPO_ROOT
-from tests.run.conftest import BROWNOUT, SCENARIOS, locust_total, processes_mentioning, run_dir_of
-
-
-def _everything(timeline: Timeline) -> WindowStats:
-    return timeline.window(0, 1e12)
-
+from tests.run.conftest import BROWNOUT, SCENARIOS, everything, processes_mentioning, run_dir_of
 
 HISTORY_FILES = (
     "manifest.json", "timeline.csv", "users.csv", "faults.csv", "telemetry.csv", "integrity.json",
@@ -32,7 +27,7 @@ def test_smoke_run_writes_a_complete_plausible_history(tmp_path: Path, run_brown
     for name in HISTORY_FILES:
         assert (results / name).stat().st_size > 0, name
     history = load_history(results)
-    assert _everything(history.timeline).total > 50
+    assert everything(history.timeline).total > 50
     assert {f.name: f.outcome for f in history.faults} == {"upstream-slow": "healed", "upstream-errors": "healed"}
     assert history.users and max(u.users for u in history.users) == 5
     assert history.telemetry is not None and "gateway_breaker_state" in history.telemetry.metrics
@@ -59,16 +54,6 @@ def test_gateway_restart_loses_no_stream_event_and_no_write(tmp_path: Path, run_
     assert "WS reconnect" in history.timeline.operations, "the restart never dropped a stream"
 
 
-def test_distributed_timeline_totals_equal_locusts_own(tmp_path: Path, run_brownout) -> None:
-    done = run_brownout(str(SCENARIOS / "steady.toml"), "--out", str(tmp_path), "--workers", "2", "--no-report")
-    assert done.returncode == 0, done.stderr[-3000:]
-    results = run_dir_of(tmp_path)
-    recorded = _everything(load_history(results).timeline)
-    requests, failures = locust_total(results)
-    assert requests > 100
-    assert (recorded.total, recorded.failed) == (requests, failures)
-
-
 def test_ctrl_c_heals_stops_everything_and_leaves_readable_results(tmp_path: Path) -> None:
     run = subprocess.Popen(
         [*BROWNOUT, "run", str(SCENARIOS / "interrupted.toml"), "--out", str(tmp_path)],
@@ -93,7 +78,7 @@ def test_ctrl_c_heals_stops_everything_and_leaves_readable_results(tmp_path: Pat
     assert {f.name: f.outcome for f in history.faults} == {"upstream-down": "aborted", "later": "skipped"}
     down = history.faults[0]
     assert down.actual_end is not None and down.actual_end < history.manifest.ended_at + 1
-    assert _everything(history.timeline).total > 0
+    assert everything(history.timeline).total > 0
     assert json.loads((results / "integrity.json").read_text())["acknowledged"]["messages"] >= 0
     time.sleep(0.5)
     assert processes_mentioning(str(results)) == [], "processes of the run were left behind"
