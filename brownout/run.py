@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="results", help="parent directory of results/<run-id>/")
     parser.add_argument("--host", help="run against this service instead of starting the scenario's stack")
     parser.add_argument("--locustfile", help="override the scenario's locustfile")
+    parser.add_argument("--faults", metavar="NAMES", help="only these of the scenario's faults (comma-separated)")
+    parser.add_argument("--no-faults", action="store_true", help="run the load without any fault")
     parser.add_argument("--no-report", action="store_true", help="skip the report after the run")
     parser.add_argument("--web-port", type=int, default=8089, help="Locust web UI port (with --ui)")
     return parser
@@ -53,6 +55,8 @@ def locust_command(
     ui: bool,
     host: str | None,
     web_port: int = 8089,
+    faults: str | None = None,
+    no_faults: bool = False,
 ) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", str(locustfile),
@@ -67,6 +71,10 @@ def locust_command(
         argv += ["--processes", str(workers)]
     if host:
         argv += ["--host", host]
+    if faults:
+        argv += ["--brownout-faults", faults]
+    if no_faults:
+        argv += ["--brownout-no-faults"]
     return argv
 
 
@@ -122,7 +130,7 @@ def main(argv: Sequence[str]) -> int:
     print(f"brownout run: {scenario.path} -> {results_dir}", flush=True)
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
-        web_port=args.web_port,
+        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults,
     )  # fmt: skip
     code = _run_locust(command)
     runs = _test_runs(results_dir)

@@ -32,3 +32,7 @@ def add_options(parser: Any) -> None:
         "--brownout-no-faults", action="store_true", default=False,
         help="run the load without the scenario's faults", include_in_web_ui=True,
     )  # fmt: skip
+    group.add_argument(
+        "--brownout-faults", default="", metavar="NAMES",
+        help="only these of the scenario's faults (comma-separated names; empty: all)", include_in_web_ui=True,
+    )  # fmt: skip

@@ -28,7 +28,7 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.testrun import TestRun
-from brownout.scenario import REPO_ROOT, Scenario, load_scenario
+from brownout.scenario import REPO_ROOT, FaultSpec, Scenario, load_scenario
 
 if TYPE_CHECKING:
     from brownout.plugin.hooks import _Books
@@ -77,6 +77,7 @@ class RunSession:
             stack = _start_stack(scenario, out)
         try:
             target = _target(environment, scenario, stack)
+            select_faults(scenario, getattr(environment.parsed_options, "brownout_faults", "") or "")
             build_drivers(list(scenario.faults), target.endpoints)  # a fault nothing can drive: say so now
         except BaseException:
             if stack is not None:
@@ -112,9 +113,20 @@ class RunSession:
                 self.stack.stop()
                 self.stack = None
 
-    def _scheduler(self, out: Path) -> FaultScheduler | None:
+    def planned_faults(self) -> tuple[FaultSpec, ...]:
+        """The scenario's faults this run fires: none with --brownout-no-faults, else those named in
+        --brownout-faults (all when empty). InputError for a name the scenario does not have."""
         options = self.environment.parsed_options
-        faults = () if getattr(options, "brownout_no_faults", False) else self.scenario.faults
+        if getattr(options, "brownout_no_faults", False):
+            return ()
+        return select_faults(self.scenario, getattr(options, "brownout_faults", "") or "")
+
+    def _scheduler(self, out: Path) -> FaultScheduler | None:
+        try:
+            faults = self.planned_faults()
+        except InputError as exc:  # only from the web UI's start form: the command line was checked at open
+            log.error("brownout: %s; this run has no scheduled faults", exc)
+            return None
         if not faults:
             return None
         drivers = build_drivers(list(faults), self.target.endpoints)
@@ -125,6 +137,19 @@ class RunSession:
             return tomllib.loads(self.scenario.text)
         except tomllib.TOMLDecodeError:
             return {}
+
+
+def select_faults(scenario: Scenario, names: str) -> tuple[FaultSpec, ...]:
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    if not wanted:
+        return scenario.faults
+    known = [fault.name for fault in scenario.faults]
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise InputError(
+            f"--brownout-faults: {', '.join(unknown)} not in {scenario.path} (its faults: {', '.join(known) or 'none'})"
+        )
+    return tuple(fault for fault in scenario.faults if fault.name in wanted)
 
 
 def _default_out() -> Path:

@@ -106,9 +106,10 @@ def fault_rows(session: RunSession, details: Mapping[str, str] | None = None) ->
     run = session.run
     specs = {spec.name: spec for spec in session.scenario.faults}
     if run is None:
-        if _faults_off(session):
-            return []
-        return [_planned_row(spec) for spec in session.scenario.faults]
+        try:
+            return [_planned_row(spec) for spec in session.planned_faults()]
+        except InputError:
+            return []  # the start form's fault names are wrong: the start will say so
     scheduler = run.scheduler
     if scheduler is None:
         return []

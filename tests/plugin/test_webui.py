@@ -47,9 +47,10 @@ class LocustUI:
         assert match, "the page carries no form token"
         return match.group(1)
 
-    def start_run(self, no_faults: bool) -> None:
+    def start_run(self, no_faults: bool, faults: str = "") -> None:
         self.stop_run()
-        form = {"user_count": "1", "spawn_rate": "1", "brownout_no_faults": "true" if no_faults else "false"}
+        form = {"user_count": "1", "spawn_rate": "1", "brownout_no_faults": "true" if no_faults else "false",
+                "brownout_faults": faults}  # fmt: skip
         answer = requests.post(f"{self.url}/swarm", data=form, timeout=10).json()
         assert answer["success"], answer
         wait_until(lambda: self.state() in ("spawning", "running"), "the run to start")
@@ -217,6 +218,12 @@ def test_the_no_faults_option_from_the_start_form_is_honoured(ui: LocustUI) -> N
     ui.stop_run()
     assert set(ui.rows()) == {"manual-1-gateway-errors"}
     assert ui.rows()["manual-1-gateway-errors"]["outcome"] == "aborted"  # healed by the stop, not by hand
+
+
+def test_the_start_form_can_pick_some_of_the_scenarios_faults(ui: LocustUI) -> None:
+    ui.start_run(no_faults=False, faults="upstream-errors")
+    assert set(ui.rows()) == {"upstream-errors"}
+    ui.stop_run()
 
 
 # --- the scheduler's manual faults, as a pure state machine -------------------------------------------

@@ -101,3 +101,10 @@ def test_a_fault_nothing_can_drive_is_refused_before_the_load_starts(tmp_path: P
     assert "upstream-slow" in done.stderr and "fault proxy" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not list(tmp_path.glob("*/timeline.csv"))
+
+
+def test_a_fault_name_the_scenario_lacks_is_refused(tmp_path: Path, run_brownout) -> None:
+    done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path), "--faults", "upstream-slow,nope", timeout=60)
+    assert done.returncode == 2
+    assert "nope not in" in done.stderr and "upstream-slow, upstream-errors" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
