@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -20,6 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+
+from brownout.ports import free_ports
+from tests.helpers import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_BLOCKS = 10
@@ -96,12 +98,6 @@ def _throughput(port: int, path: str, connections: int) -> float:
     return sum(counts) / THROUGHPUT_WINDOW_S
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
@@ -115,21 +111,11 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"nothing listened on {port} within {STARTUP_S} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 def main() -> None:
-    backend_port, api_port = _free_port(), _free_port()
+    backend_port, api_port = free_ports(2)
     env = {k: v for k, v in os.environ.items() if k != "BROWNOUT_TOKEN"}
     processes = [
-        subprocess.Popen([sys.executable, __file__, "--serve-http", str(backend_port)], cwd=ROOT),
+        subprocess.Popen([sys.executable, "-m", "bench.bench_proxy", "--serve-http", str(backend_port)], cwd=ROOT),
         subprocess.Popen(
             [sys.executable, "-m", "brownout", "proxy", "--port", str(api_port)],
             cwd=ROOT,
@@ -150,7 +136,7 @@ def main() -> None:
         _measure(backend_port, proxy_port, psutil.Process(processes[1].pid))
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
 
 
 def _measure(direct_port: int, proxy_port: int, proxy_process: psutil.Process) -> None:
