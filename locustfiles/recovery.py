@@ -19,6 +19,9 @@ from tenacity import Retrying, stop_after_attempt, stop_after_delay, wait_expone
 from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream  # registers the plugin
 
 _IDEMPOTENT_RETRIES = 3
+# A black-holed or frozen dependency must cost a user seconds, not Locust's default minute per request.
+_NETWORK_TIMEOUT_S = 10.0
+_CONNECT_TIMEOUT_S = 5.0
 
 
 def _new_key() -> str:
@@ -33,6 +36,8 @@ class ChatUser(FastHttpUser):
     """Posts messages with idempotency keys and reads its thread back; remembers what was acknowledged."""
 
     wait_time = between(0.2, 0.6)
+    network_timeout = _NETWORK_TIMEOUT_S
+    connection_timeout = _CONNECT_TIMEOUT_S
     thread_id: str | None = None
 
     def on_start(self) -> None:
@@ -71,6 +76,8 @@ class WorkflowUser(FastHttpUser):
     """Runs the multi-step workflow; a compensated run is a failure the client sees, and it is audited."""
 
     wait_time = between(0.5, 1.5)
+    network_timeout = _NETWORK_TIMEOUT_S
+    connection_timeout = _CONNECT_TIMEOUT_S
 
     @task
     def run_workflow(self) -> None:
