@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brownout.faults.tables import Table, format_duration
+from brownout.tables import Table, format_duration
 
 
 @dataclass(frozen=True)

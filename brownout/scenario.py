@@ -26,7 +26,7 @@ from brownout.faults.kinds import (
     check_fields,
     read_params,
 )
-from brownout.faults.tables import Table, format_duration, parse_duration
+from brownout.tables import Table, format_duration, parse_duration
 from brownout.load import Load, LoadStep, Spike, read_load
 
 __all__ = [

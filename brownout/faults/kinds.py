@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.faults.tables import Table
+from brownout.tables import Table
 
 COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description")
 

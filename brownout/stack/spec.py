@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InputError
+from brownout.tables import Table
 
 RESTART_POLICIES = ("never", "on-failure")
 SIMPLE_PLACEHOLDERS = ("python", "name", "port", "data_dir", "run_dir", "token", "proxy_config")
@@ -58,6 +59,7 @@ _COMPONENT_FIELDS = {
     "ready_timeout_s",
 }
 _PROXY_FIELDS = {"name", "listen", "upstream"}
+_SINGULAR = {"components": "component", "proxies": "proxy"}
 
 
 @dataclass(frozen=True)
@@ -133,213 +135,147 @@ def load_stack_spec(path: str | Path) -> StackSpec:
 
 
 def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
-    where = _Where(source)
-    _reject_unknown(data, {"stack", "components", "proxies"}, where.top())
-    stack = data.get("stack", {})
-    if not isinstance(stack, dict):
-        raise where.top().error("stack", "must be a table: [stack]")
-    _reject_unknown(stack, _STACK_FIELDS, where.table("stack"))
-    stack_where = where.table("stack")
-    default_ready_timeout = _positive_number(stack, "ready_timeout_s", 30.0, stack_where)
+    top = Table(data, file=source, where="")
+    top.only("stack", "components", "proxies")
+    stack = Table(top.raw("stack", {}), file=source, where="[stack]")
+    stack.only(*_STACK_FIELDS)
+    default_ready_timeout = stack.number("ready_timeout_s", positive=True, default=30.0)
+    assert default_ready_timeout is not None
 
-    raw_components = data.get("components")
+    raw_components = top.raw("components")
     if not isinstance(raw_components, list) or not raw_components:
-        raise where.top().error("components", "needs at least one [[components]] entry")
+        raise top.error("components", "needs at least one [[components]] entry")
     components = tuple(
-        _component(raw, index, default_ready_timeout, where) for index, raw in enumerate(raw_components)
+        _component(_entry(raw, "components", index, source), default_ready_timeout)
+        for index, raw in enumerate(raw_components)
     )
-    _reject_duplicates([c.name for c in components], "component", where)
+    _reject_duplicates([c.name for c in components], "component", source)
 
-    raw_proxies = data.get("proxies", [])
+    raw_proxies = top.raw("proxies", [])
     if not isinstance(raw_proxies, list):
-        raise where.top().error("proxies", "must be an array of tables: [[proxies]]")
-    proxies = tuple(_proxy(raw, index, where) for index, raw in enumerate(raw_proxies))
-    _reject_duplicates([p.name for p in proxies], "proxy", where)
+        raise top.error("proxies", "must be an array of tables: [[proxies]]")
+    proxies = tuple(_proxy(_entry(raw, "proxies", index, source)) for index, raw in enumerate(raw_proxies))
+    _reject_duplicates([p.name for p in proxies], "proxy", source)
 
-    proxy_component = _string(stack, "proxy_component", "faultproxy", stack_where)
     names = [c.name for c in components]
+    proxy_component = stack.string("proxy_component", default="faultproxy") or "faultproxy"
     if proxies and proxy_component not in names:
-        raise stack_where.error(
-            "proxy_component", f"[[proxies]] need a component named {proxy_component!r} to serve them"
-        )
+        raise stack.error("proxy_component", f"[[proxies]] need a component named {proxy_component!r} to serve them")
     for proxy in proxies:
-        proxy_where = where.entry("proxies", proxy.name)
         if proxy.upstream not in names:
-            raise proxy_where.error("upstream", f"no component named {proxy.upstream!r} (known: {names})")
+            raise _at(source, "proxy", proxy.name).error(
+                "upstream", f"no component named {proxy.upstream!r} (known: {names})"
+            )
         if proxy.upstream == proxy_component:
-            raise proxy_where.error("upstream", "a proxy cannot point at the proxy component itself")
-
-    entry = _string(stack, "entry", names[-1], stack_where)
+            raise _at(source, "proxy", proxy.name).error(
+                "upstream", "a proxy cannot point at the proxy component itself"
+            )
+    entry = stack.string("entry", default=names[-1]) or names[-1]
     if entry not in names:
-        raise stack_where.error("entry", f"no component named {entry!r} (known: {names})")
+        raise stack.error("entry", f"no component named {entry!r} (known: {names})")
 
-    cwd_text = _string(stack, "cwd", ".", stack_where)
     spec = StackSpec(
         source=source,
-        cwd=(source.parent / cwd_text).resolve(),
+        cwd=(source.parent / (stack.string("cwd", default=".") or ".")).resolve(),
         components=components,
         proxies=proxies,
-        control_port=_port(stack, "control_port", stack_where, default=8470),
-        stop_grace_s=_positive_number(stack, "stop_grace_s", 5.0, stack_where),
+        control_port=_port(stack, "control_port", default=8470),
+        stop_grace_s=stack.number("stop_grace_s", positive=True, default=5.0) or 5.0,
         proxy_component=proxy_component,
         entry=entry,
     )
-    _check_placeholders(spec, where)
-    _check_fixed_ports_distinct(spec, where)
+    _check_placeholders(spec)
+    _check_fixed_ports_distinct(spec)
     return spec
 
 
-class _Where:
-    """Where in the file a value lives, so every error message can say so."""
-
-    def __init__(self, source: Path, label: str = "") -> None:
-        self.source = source
-        self.label = label
-
-    def top(self) -> _Where:
-        return _Where(self.source)
-
-    def table(self, name: str) -> _Where:
-        return _Where(self.source, f"[{name}]")
-
-    def entry(self, kind: str, name: str) -> _Where:
-        singular = {"components": "component", "proxies": "proxy"}[kind]
-        return _Where(self.source, f"{singular} {name!r}")
-
-    def error(self, field: str, problem: str) -> InputError:
-        place = f"{self.label}, " if self.label else ""
-        return InputError(f"{self.source}: {place}field {field!r}: {problem}")
+def _at(source: Path, kind: str, name: str) -> Table:
+    """Where a named component or proxy lives, for errors found after reading it."""
+    return Table({}, file=source, where=f"{kind} {name!r}")
 
 
-def _component(raw: object, index: int, default_ready_timeout: float, where: _Where) -> ComponentSpec:
-    anonymous = _Where(where.source, f"[[components]] #{index + 1}")
-    if not isinstance(raw, dict):
-        raise anonymous.error("components", "each entry must be a table")
-    name = _name(raw, anonymous)
-    here = where.entry("components", name)
-    _reject_unknown(raw, _COMPONENT_FIELDS, here)
-    command = raw.get("command")
-    if (
-        not isinstance(command, list)
-        or not command
-        or not all(isinstance(part, str) and part for part in command)
-    ):
-        raise here.error("command", "must be a non-empty list of non-empty strings (argv, no shell)")
-    restart = _string(raw, "restart", "never", here)
-    if restart not in RESTART_POLICIES:
-        raise here.error("restart", f"must be one of {list(RESTART_POLICIES)}, not {restart!r}")
-    critical = raw.get("critical", True)
-    if not isinstance(critical, bool):
-        raise here.error("critical", "must be true or false")
-    env = raw.get("env", {})
-    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise here.error("env", 'must be a table of strings, e.g. env = { KEY = "value" }')
-    ready = raw.get("ready")
-    if ready is not None and (not isinstance(ready, str) or not (ready.startswith(("/", "http://")))):
-        raise here.error("ready", 'must be a URL path like "/readyz" or an http:// URL')
-    max_restarts = raw.get("max_restarts", 5)
-    if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
-        raise here.error("max_restarts", "must be a whole number >= 0")
+def _entry(raw: object, plural: str, index: int, source: Path) -> Table:
+    """One [[components]] / [[proxies]] entry, named in errors by its `name` once that is known."""
+    anonymous = Table(raw, file=source, where=f"[[{plural}]] #{index + 1}")
+    name = anonymous.required_string("name")
+    if not _NAME.match(name):
+        raise anonymous.error(
+            "name", f"must be lowercase letters, digits, '-' or '_', starting with a letter; got {name!r}"
+        )
+    return Table(raw, file=source, where=f"{_SINGULAR[plural]} {name!r}")
+
+
+def _component(table: Table, default_ready_timeout: float) -> ComponentSpec:
+    table.only(*_COMPONENT_FIELDS)
+    command = table.string_list("command", required=True)
+    assert command is not None
+    if not all(command):
+        raise table.error("command", "must not contain empty strings")
+    ready = table.string("ready")
+    if ready is not None and not ready.startswith(("/", "http://")):
+        raise table.error("ready", 'must be a URL path like "/readyz" or an http:// URL')
+    env = table.mapping("env")
+    if not all(isinstance(value, str) for value in env.values()):
+        raise table.error("env", 'must be a table of strings, e.g. env = { KEY = "value" }')
     return ComponentSpec(
-        name=name,
-        command=tuple(command),
-        port=_port(raw, "port", here),
+        name=table.required_string("name"),
+        command=command,
+        port=_port(table, "port"),
         ready=ready,
-        restart=restart,
-        critical=critical,
+        restart=table.string("restart", default="never", choices=RESTART_POLICIES) or "never",
+        critical=table.boolean("critical", default=True),
         env=tuple(sorted(env.items())),
-        max_restarts=max_restarts,
-        ready_timeout_s=_positive_number(raw, "ready_timeout_s", default_ready_timeout, here),
+        max_restarts=table.integer("max_restarts", minimum=0, default=5) or 0,
+        ready_timeout_s=table.number("ready_timeout_s", positive=True, default=default_ready_timeout)
+        or default_ready_timeout,
     )
 
 
-def _proxy(raw: object, index: int, where: _Where) -> ProxySpec:
-    anonymous = _Where(where.source, f"[[proxies]] #{index + 1}")
-    if not isinstance(raw, dict):
-        raise anonymous.error("proxies", "each entry must be a table")
-    name = _name(raw, anonymous)
-    here = where.entry("proxies", name)
-    _reject_unknown(raw, _PROXY_FIELDS, here)
-    upstream = raw.get("upstream")
-    if not isinstance(upstream, str):
-        raise here.error("upstream", "must name the component this proxy forwards to")
-    return ProxySpec(name=name, listen=_port(raw, "listen", here), upstream=upstream)
+def _proxy(table: Table) -> ProxySpec:
+    table.only(*_PROXY_FIELDS)
+    upstream = table.string("upstream", required=True)
+    assert upstream is not None
+    return ProxySpec(name=table.required_string("name"), listen=_port(table, "listen"), upstream=upstream)
 
 
-def _name(raw: dict[str, Any], where: _Where) -> str:
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise where.error(
-            "name", f"must be lowercase letters, digits, '-' or '_', starting with a letter; got {name!r}"
-        )
-    return name
-
-
-def _port(raw: dict[str, Any], field: str, where: _Where, default: int | None = None) -> int:
-    value = raw.get(field, default)
+def _port(table: Table, field: str, default: int | None = None) -> int:
+    value = table.integer(field, default=default)
     if value is None:
-        raise where.error(field, "is required (a TCP port, 1-65535)")
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-        raise where.error(field, f"must be a TCP port 1-65535, got {value!r}")
+        raise table.missing(field, "required: a TCP port 1-65535")
+    if not 1 <= value <= 65535:
+        raise table.error(field, f"must be a TCP port 1-65535, got {value}")
     return value
 
 
-def _positive_number(raw: dict[str, Any], field: str, default: float, where: _Where) -> float:
-    value = raw.get(field, default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise where.error(field, f"must be a number > 0, got {value!r}")
-    return float(value)
-
-
-def _string(raw: dict[str, Any], field: str, default: str, where: _Where) -> str:
-    value = raw.get(field, default)
-    if not isinstance(value, str):
-        raise where.error(field, f"must be a string, got {value!r}")
-    return value
-
-
-def _reject_unknown(raw: dict[str, Any], known: set[str], where: _Where) -> None:
-    for key in raw:
-        if key not in known:
-            raise where.error(key, f"unknown field (known: {', '.join(sorted(known))})")
-
-
-def _reject_duplicates(names: list[str], kind: str, where: _Where) -> None:
+def _reject_duplicates(names: list[str], kind: str, source: Path) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise where.entry("components" if kind == "component" else "proxies", name).error(
-                "name", f"two {kind}s are named {name!r}"
-            )
+            raise _at(source, kind, name).error("name", f"two {kind}s are named {name!r}")
         seen.add(name)
 
 
-def _check_placeholders(spec: StackSpec, where: _Where) -> None:
+def _check_placeholders(spec: StackSpec) -> None:
     known = set(SIMPLE_PLACEHOLDERS)
     known |= {f"ports.{c.name}" for c in spec.components}
     known |= {f"proxies.{p.name}" for p in spec.proxies}
     for component in spec.components:
-        here = where.entry("components", component.name)
         fields = [("command", part) for part in component.command]
         fields += [("env", value) for _, value in component.env]
         fields += [("ready", component.ready)] if component.ready else []
         for field, template in fields:
             for placeholder in placeholders_in(template):
                 if placeholder not in known:
-                    raise here.error(
+                    raise _at(spec.source, "component", component.name).error(
                         field, f"unknown placeholder {{{placeholder}}} (known: {', '.join(sorted(known))})"
                     )
 
 
-def _check_fixed_ports_distinct(spec: StackSpec, where: _Where) -> None:
+def _check_fixed_ports_distinct(spec: StackSpec) -> None:
     owners: dict[int, str] = {spec.control_port: "[stack] control_port"}
-    claims = [
-        (c.port, f"component {c.name!r}", where.entry("components", c.name), "port") for c in spec.components
-    ]
-    claims += [
-        (p.listen, f"proxy {p.name!r}", where.entry("proxies", p.name), "listen") for p in spec.proxies
-    ]
-    for port, owner, here, field in claims:
+    claims = [("component", c.name, c.port, "port") for c in spec.components]
+    claims += [("proxy", p.name, p.listen, "listen") for p in spec.proxies]
+    for kind, name, port, field in claims:
         if port in owners:
-            raise here.error(field, f"port {port} is also used by {owners[port]}")
-        owners[port] = owner
+            raise _at(spec.source, kind, name).error(field, f"port {port} is also used by {owners[port]}")
+        owners[port] = f"{kind} {name!r}"

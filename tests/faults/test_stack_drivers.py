@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -193,56 +192,6 @@ def test_db_lock_holds_the_gateways_database_until_healed(endpoints: Endpoints) 
     finally:
         driver.heal()
     assert requests.post(f"{_gateway(endpoints)}/threads", json={}, timeout=20).status_code == 201
-
-
-def test_faults_run_drives_a_schedule_against_the_stack(stack: Path, tmp_path: Path) -> None:
-    scenario = tmp_path / "s.toml"
-    scenario.write_text("""
-[load]
-steps = [{ users = 1, spawn_rate = 1, duration = "1m" }]
-
-[[faults]]
-name = "slow"
-kind = "network"
-target = "upstream"
-toxic = "latency"
-attributes = { latency = 50 }
-at = "0s"
-duration = "300ms"
-
-[[faults]]
-name = "errors"
-kind = "app"
-target = "gateway"
-dependency = "notifier"
-error_rate = 0.5
-at = "100ms"
-duration = "300ms"
-
-[[faults]]
-name = "frozen"
-kind = "component"
-target = "notifier"
-action = "freeze"
-at = "200ms"
-duration = "300ms"
-""")
-    out = tmp_path / "out"
-    done = subprocess.run(
-        [*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {row.name: row for row in read_faults(out)}
-    assert {name: row.outcome for name, row in rows.items()} == {
-        "slow": "healed", "errors": "healed", "frozen": "healed",
-    }  # fmt: skip
-    description = json.loads((stack / "stack.json").read_text())
-    assert _component(endpoints_from_stack_json(stack), "notifier")["state"] == "running"
-    assert description["proxies"]["upstream"]
 
 
 def test_a_schedule_of_every_kind_heals_back_to_a_healthy_stack(

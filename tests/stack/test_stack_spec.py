@@ -76,14 +76,14 @@ def test_placeholders_are_rendered_with_the_chosen_ports(tmp_path: Path) -> None
     [
         (fake("a", restart="always"), "restart", "on-failure"),
         (fake("a", command=[]), "command", "non-empty list"),
-        (fake("a", command="python x.py"), "command", "no shell"),
+        (fake("a", command="python x.py"), "command", "never a shell string"),
         (fake("a", port=70000), "port", "1-65535"),
         (fake("a", comand=["x"]), "comand", "unknown field"),
         (fake("a", critical="yes"), "critical", "true or false"),
         (fake("a", ready="readyz"), "ready", "URL path"),
         (fake("a", "{nope}"), "command", "unknown placeholder {nope}"),
         (fake("a", env={"K": "{ports.zzz}"}), "env", "unknown placeholder {ports.zzz}"),
-        (fake("a", ready_timeout_s=0), "ready_timeout_s", "> 0"),
+        (fake("a", ready_timeout_s=0), "ready_timeout_s", "greater than 0"),
     ],
 )
 def test_a_bad_component_field_is_named_with_file_and_component(

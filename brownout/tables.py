@@ -1,6 +1,6 @@
 """Typed reading of one TOML table, with errors that name the file, the place and the field.
 
-Every scenario mistake must point at exactly what to fix, so all reads go through `Table`, which
+Every scenario or stack-file mistake must point at exactly what to fix, so all reads go through `Table`, which
 remembers where it is (`faults[2] "upstream-down"`), and `Table.finish()` rejects unknown keys with
 the closest known one as a suggestion.
 """
