@@ -12,9 +12,11 @@ Users call `acknowledge(environment, "messages", id)` for every write the target
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from typing import Any
 
+import gevent
 from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
@@ -90,6 +92,24 @@ def _bind_worker(environment: Environment, books: _Books) -> None:
     environment.events.test_stop.add_listener(on_test_stop)
 
 
+def _stop_gracefully_on_sigterm(environment: Environment) -> None:
+    """Headless with a load shape, Locust installs its SIGTERM handler only after the shape has run to its
+    end, so a SIGTERM during the run would kill the process with faults still in force. Until the test
+    stops, a SIGTERM quits the runner instead: test_stop heals, and Locust then shuts down as after Ctrl-C."""
+    options = environment.parsed_options
+    if not getattr(options, "headless", False) or environment.shape_class is None or environment.runner is None:
+        return
+    runner = environment.runner
+
+    def on_sigterm() -> None:
+        log.warning("brownout: SIGTERM: stopping the test and healing its faults")
+        environment.process_exit_code = 128 + signal.SIGTERM
+        runner.quit()
+
+    watcher = gevent.signal_handler(signal.SIGTERM, on_sigterm)
+    environment.events.test_stop.add_listener(lambda **_: watcher.cancel())  # Locust's own handler takes over
+
+
 @events.init_command_line_parser.add_listener
 def _on_parser(parser: Any, **_kw: Any) -> None:
     add_options(parser)
@@ -138,6 +158,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
         environment.runner.register_message(_FINAL_MESSAGE, lambda msg, **_: on_worker_final(msg.node_id, msg.data))
     environment.events.test_start.add_listener(lambda **_: session.on_test_start())
     environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
+    _stop_gracefully_on_sigterm(environment)
     # `quit`, not `quitting`: it fires after the runner has quit, when every worker's last report is in.
     environment.events.quit.add_listener(lambda **_: session.close())
 

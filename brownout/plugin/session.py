@@ -62,7 +62,6 @@ class RunSession:
         self.stack = stack
         self.run: TestRun | None = None
         self.runs = 0
-        self.scheduler: FaultScheduler | None = None
 
     @classmethod
     def open(cls, environment: Environment, books: _Books) -> RunSession:
@@ -93,8 +92,7 @@ class RunSession:
             self.run.join()
         self.runs += 1
         out = self.out if self.runs == 1 else self.out.with_name(f"{self.out.name}-{self.runs}")
-        self.scheduler = self._scheduler(out)
-        self.run = TestRun.begin(self, out, self.scheduler)
+        self.run = TestRun.begin(self, out, self._scheduler(out))
 
     def on_test_stop(self) -> None:
         """Heal and write up in the background: Locust's quit goes on meanwhile and brings the workers' last

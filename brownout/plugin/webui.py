@@ -216,7 +216,7 @@ class FaultsPage:
             # schedule, so manual faults are journaled and healed at the end like any other.
             scheduler = FaultScheduler((), {}, journal=FaultJournal(run.out))
             scheduler.start()
-            run.scheduler = self.session.scheduler = scheduler
+            run.scheduler = scheduler
         return run.scheduler
 
     # request handling
