@@ -26,8 +26,8 @@ from brownout.faults.kinds import (
     check_fields,
     read_params,
 )
-from brownout.tables import Table, format_duration, parse_duration
 from brownout.load import Load, LoadStep, Spike, read_load
+from brownout.tables import Table, format_duration, parse_duration
 
 __all__ = [
     "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackNames",
