@@ -43,6 +43,7 @@ DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default.toml"
 class Target:
     """Where the load goes and how the drivers and the audit reach the target."""
 
+    name: str  # how telemetry.csv names it: the stack's entry component, or "target"
     host: str
     endpoints: Endpoints
     audit_url: str | None  # base URL of the admin API that answers /admin/audit
@@ -189,9 +190,9 @@ def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -
         description = stack.describe()
         endpoints = endpoints_from_description(description, source=f"the stack in {stack.run_dir}")
         host = stack.url(stack.spec.entry)
-        return Target(host, endpoints, endpoints.admin_for(stack.spec.entry), f"{host}/readyz")
+        return Target(stack.spec.entry, host, endpoints, endpoints.admin_for(stack.spec.entry), f"{host}/readyz")
     host = environment.host or (scenario.target.host if scenario.target else "")
     if not host:
         raise InputError(f"{scenario.path}: no [stack] or [target] host, and no --host given: nothing to load")
     endpoints = endpoints_from_target(scenario.target) if scenario.target else NO_ENDPOINTS
-    return Target(host.rstrip("/"), endpoints, endpoints.admin_url, f"{host.rstrip('/')}/readyz")
+    return Target("target", host.rstrip("/"), endpoints, endpoints.admin_url, f"{host.rstrip('/')}/readyz")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,9 +24,12 @@ def parse_metrics(text: str, t: float, source: str, keep: Callable[[str], bool])
     return rows
 
 
-def starts_with_any(prefixes: Iterable[str]) -> Callable[[str], bool]:
-    wanted = tuple(prefixes)
-    return lambda name: name.startswith(wanted)
+# prometheus-client's default collectors: the scraped process's own runtime, not the service's behaviour.
+_RUNTIME_PREFIXES = ("python_", "process_")
+
+
+def is_service_metric(name: str) -> bool:
+    return not name.startswith(_RUNTIME_PREFIXES)
 
 
 class MetricsScraper:

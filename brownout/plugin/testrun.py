@@ -31,7 +31,7 @@ from brownout.history import (
 from brownout.plugin.integrity import audit
 from brownout.plugin.progress import progress_line
 from brownout.plugin.shape import ScenarioShape
-from brownout.plugin.telemetry import MetricsScraper, starts_with_any
+from brownout.plugin.telemetry import MetricsScraper, is_service_metric
 from brownout.scenario import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ _TICK_S = 0.25
 _READY_AFTER_HEAL_S = 30.0
 _WORKER_FINAL_WAIT_S = 15.0
 _FINISH_TIMEOUT_S = 120.0
-_TELEMETRY_PREFIXES = ("gateway_",)
 
 
 class TestRun:
@@ -60,7 +59,7 @@ class TestRun:
         self.users = UsersWriter(out)
         self.telemetry = TelemetryWriter(out)
         self.scraper = MetricsScraper(
-            f"{session.target.host}/metrics", "gateway", self.telemetry, starts_with_any(_TELEMETRY_PREFIXES)
+            f"{session.target.host}/metrics", session.target.name, self.telemetry, is_service_metric
         )
         # The master hears of a worker's requests only at its next report: wait that long before closing a bucket.
         distributed = isinstance(self.environment.runner, MasterRunner)
