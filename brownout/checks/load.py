@@ -10,6 +10,7 @@ The knee is the first step whose p95 exceeds the target, or whose throughput gre
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,12 +86,18 @@ def _is_knee(step: dict[str, Any], previous: dict[str, Any] | None, criteria: Cr
     return None
 
 
+def _outward(start: float, end: float, bucket_s: float) -> tuple[float, float]:
+    """A fault window grown to whole buckets: a bucket that saw any of a fault is not fault-free time
+    (a request the fault slowed, filed under a bucket that began just before it, is not capacity data)."""
+    return math.floor(start / bucket_s) * bucket_s, math.ceil(end / bucket_s) * bucket_s
+
+
 def check_load(history: History, criteria: Criteria) -> CheckResult:
     steps = load_steps(history)
     if not steps:
         return CheckResult("load", Status.UNKNOWN, "users.csv has no rows", ("no load steps recorded",))
-    holes = [(e.start, e.end) for e in episodes(fault_windows(history))]
     timeline = history.timeline
+    holes = [_outward(e.start, e.end, timeline.bucket_s) for e in episodes(fault_windows(history))]
     rows: list[dict[str, Any]] = []
     reasons: list[str] = []
     knee: dict[str, Any] | None = None

@@ -41,6 +41,14 @@ def test_load_cuts_fault_windows_out_of_steps():
     assert result.status is Status.PASS
 
 
+def test_a_bucket_that_saw_the_start_of_a_fault_is_not_fault_free():
+    # The fault starts at 10.6 s, after the middle of the bucket [10, 11) whose requests it slowed.
+    timeline = rows(0, 10) + rows(10, 11, ms=5000) + rows(11, 30)
+    result = check_load(history(timeline, [fault("f", 10.6, 15.0)], end=30.0, users=STEPS), Criteria())
+    step = result.figures["steps"][1]
+    assert (step["fault_free_s"], step["excluded_s"], step["p95_ms"]) == (5.0, 5.0, 20)
+
+
 def test_load_without_users_rows_is_unknown():
     assert check_load(history(rows(0, 10), users=[]), Criteria()).status is Status.UNKNOWN
 
