@@ -1,8 +1,9 @@
 """`brownout report RESULTS_DIR [--criteria FILE] [--format md|html|json|junit]`.
 
 Reads a results directory, runs the checks, writes verdict.json / report.md / report.html / junit.xml into
-it, prints a compact verdict table. Exit 0: every check passed; 1: a check failed (or an unknown that is not
-allowed); 2: bad or missing input (the message names file and line).
+it, prints a compact verdict table. Exit 0: every check passed; 1: a check failed; 2: the verdict is unknown
+(no check failed, but one could not decide and is not allowed to be unknown, e.g. a recovery the run ended
+before it could be seen), or bad or missing input (the message names file and line).
 """
 
 from __future__ import annotations
@@ -125,4 +126,4 @@ def main(argv: list[str]) -> int:
         print(terminal_table(verdict))
         print("wrote " + ", ".join(str(p) for p in written))
     sys.stdout.flush()
-    return 0 if verdict.passed else 1
+    return verdict.exit_code

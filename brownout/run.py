@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults", metavar="NAMES", help="only these of the scenario's faults (comma-separated)")
     parser.add_argument("--no-faults", action="store_true", help="run the load without any fault")
     parser.add_argument("--no-report", action="store_true", help="skip the report after the run")
+    parser.add_argument(
+        "--strict", action="store_true", help="refuse (exit 2) a scenario that leaves too little time to see a recovery"
+    )
     parser.add_argument("--web-port", type=int, default=8089, help="Locust web UI port (with --ui)")
     return parser
 
@@ -113,12 +116,24 @@ def _test_runs(results_dir: Path) -> list[Path]:
 def _report(runs: list[Path]) -> int:
     from brownout import report
 
-    return max(int(report.main([str(run)])) for run in runs)
+    codes = [int(report.main([str(run)])) for run in runs]
+    return 1 if 1 in codes else max(codes)  # a failed run outranks one whose verdict is unknown (2)
+
+
+def _check_room(scenario: Scenario, *, strict: bool) -> None:
+    from brownout.room import room_warnings
+
+    warnings = room_warnings(scenario)
+    if warnings and strict:
+        raise InputError("--strict: " + "\n".join(warnings))
+    for warning in warnings:
+        print(f"brownout run: warning: {warning}", file=sys.stderr)
 
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     scenario = load_scenario(args.scenario)
+    _check_room(scenario, strict=args.strict)
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     locustfile = Path(args.locustfile or scenario.load.locustfile or DEFAULT_LOCUSTFILE)

@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STACK = REPO_ROOT / "targets" / "sample" / "stack.toml"
 # The sample stack's components, used when its stack.toml cannot be read for names.
 SAMPLE_TARGETS = ("gateway", "upstream", "notifier")
-_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "stack", "target")
+_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "metrics", "stack", "target")
 
 
 # --- where the faults go ---------------------------------------------------------------------------
@@ -271,6 +271,7 @@ class Scenario:
     load: Load
     faults: tuple[FaultSpec, ...]
     criteria: Any = field(default_factory=lambda: MappingProxyType({}))
+    metrics: Any = None  # brownout.checks.metric_names.MetricNames: the target's metric names
     stack: StackRef | None = None
     target: TargetRef | None = None
     description: str = ""
@@ -287,6 +288,12 @@ def _read_criteria(table: Table | None, file: Path) -> Any:
     return Criteria.from_mapping(mapping, source=str(file))
 
 
+def _read_metrics(table: Table | None, file: Path) -> Any:
+    from brownout.checks.metric_names import MetricNames
+
+    return MetricNames.from_mapping(table.as_dict() if table is not None else {}, source=str(file))
+
+
 def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     """Parse and validate scenario text; raises InputError naming file, place and field."""
     file = Path(path)
@@ -296,7 +303,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         raise InputError(f"{file}: not valid TOML: {exc}") from None
     top = Table(document, file=file, where="")
     top.only(*_TOP_LEVEL)
-    for key in ("load", "stack", "target", "criteria"):
+    for key in ("load", "stack", "target", "criteria", "metrics"):
         if top.has(key) and not isinstance(document[key], Mapping):
             raise InputError(f"{file}: [{key}] must be a table")
     load_table = top.table("load")
@@ -322,6 +329,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     _check_overlaps(faults, file)
     _check_targets(faults, file, stack, target)
     criteria = _read_criteria(top.table("criteria"), file)
+    metrics = _read_metrics(top.table("metrics"), file)
     name = top.string("name", default=file.stem) or file.stem
     description = top.string("description", default="") or ""
     top.finish(extra_known=_TOP_LEVEL)
@@ -331,6 +339,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         load=load,
         faults=faults,
         criteria=criteria,
+        metrics=metrics,
         stack=stack,
         target=target,
         description=description,

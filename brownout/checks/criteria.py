@@ -22,6 +22,7 @@ class Criteria:
     recovery_max_s: float = 30.0
     recovery_pairs_within_target_min: float = 0.80
     recovery_targets_s: Mapping[str, float] = field(default_factory=dict)  # operation -> s
+    fault_recovery_targets_s: Mapping[str, float] = field(default_factory=dict)  # fault name -> its own max s
     recovery_sustain_s: float = 2.0
     recovery_min_requests: int = 5
     recovery_error_ratio_margin: float = 0.05
@@ -31,10 +32,14 @@ class Criteria:
     baseline_window_s: float = 10.0
     baseline_min_requests: int = 20
     fallback_error_ratio_max: float = 0.05  # the band when no baseline can be measured
+    # operations made only when a user starts (e.g. "POST /threads"): too sparse to time a recovery or a
+    # load step by; recovery and load leave them out
+    setup_operations: tuple[str, ...] = ()
     # rising load
     p95_target_ms: float = 1000.0
     p95_targets_ms: Mapping[str, float] = field(default_factory=dict)  # operation -> ms
     knee_min_throughput_gain: float = 0.5
+    error_ratio_max: float = 0.05  # a load step's error ratio outside fault windows
     # integrity
     max_lost: int = 0
     max_duplicated: int = 0
@@ -54,6 +59,10 @@ class Criteria:
     def recovery_target_s(self, operation: str) -> float:
         return float(self.recovery_targets_s.get(operation, self.recovery_max_s))
 
+    def fault_recovery_max_s(self, fault: str) -> float:
+        """A fault's own recovery limit (by its name; repetitions "name#2" share it), else recovery_max_s."""
+        return float(self.fault_recovery_targets_s.get(fault.split("#", 1)[0], self.recovery_max_s))
+
     def p95_target_for(self, operation: str) -> float:
         return float(self.p95_targets_ms.get(operation, self.p95_target_ms))
 
@@ -64,8 +73,10 @@ class Criteria:
         document = dataclasses.asdict(self)
         document["availability_targets"] = dict(self.availability_targets)
         document["recovery_targets_s"] = dict(self.recovery_targets_s)
+        document["fault_recovery_targets_s"] = dict(self.fault_recovery_targets_s)
         document["p95_targets_ms"] = dict(self.p95_targets_ms)
         document["allow_unknown"] = list(self.allow_unknown)
+        document["setup_operations"] = list(self.setup_operations)
         return document
 
     @classmethod
@@ -116,6 +127,10 @@ def _convert(source: str, key: str, kind: object, value: Any) -> Any:
         for operation, item in value.items():
             converted[str(operation)] = _number(source, f"{key}.{operation}", item)
         return converted
+    if kind == "tuple[str, ...]" and key == "setup_operations":
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) and item for item in value):
+            raise InputError(f"{where}: expected a list of operations like \"POST /threads\", got {value!r}")
+        return tuple(value)
     if kind == "tuple[str, ...]":
         if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
             raise InputError(f"{where}: expected a list of check names, got {value!r}")

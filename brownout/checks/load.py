@@ -1,8 +1,10 @@
 """Response times under rising load: per load step (users.csv) the users, throughput, p50/p95/p99 and error
-ratio, the knee, and whether each step's p95 stayed within its target.
+ratio, the knee, and whether each step stayed within its targets.
 
 Fault windows are cut out of every step (capacity is judged on fault-free time; faults have their own
-checks); a step entirely inside faults is not judged. Each operation's p95 must be <= its target
+checks); a step entirely inside faults is not judged, and so are operations named in `setup_operations`.
+A step's error ratio (failed / all, outside faults) must be <= `error_ratio_max` and it needs at least one
+successful request: a service that answers nothing is not fast. Each operation's p95 must be <= its target
 (`p95_targets_ms`, default `p95_target_ms`), and so must the p95 of all operations together.
 The knee is the first step whose p95 exceeds the target, or whose throughput grew by less than
 `knee_min_throughput_gain` x the relative growth of users.
@@ -17,7 +19,7 @@ from typing import Any
 from brownout.checks.criteria import Criteria
 from brownout.checks.result import CheckResult, Status
 from brownout.checks.windows import episodes, fault_windows, run_span
-from brownout.history import ALL_OPERATIONS, History, OperationSeries, WindowStats
+from brownout.history import ALL_OPERATIONS, History, OperationSeries, Timeline, WindowStats
 
 
 @dataclass(frozen=True)
@@ -92,49 +94,67 @@ def _outward(start: float, end: float, bucket_s: float) -> tuple[float, float]:
     return math.floor(start / bucket_s) * bucket_s, math.ceil(end / bucket_s) * bucket_s
 
 
+def _breaches(row: dict[str, Any], overall: WindowStats, criteria: Criteria) -> list[str]:
+    """What keeps a judged step from passing: errors first (a step of failures is never fast enough), then
+    p95 of all operations, then each operation's p95."""
+    found = []
+    if overall.total and not overall.ok + overall.degraded:
+        found.append(f"no successful request ({overall.total} failed)")
+    elif overall.error_ratio is not None and overall.error_ratio > criteria.error_ratio_max:
+        found.append(f"error ratio {overall.error_ratio:.1%} > {criteria.error_ratio_max:.0%} outside faults")
+    if row["p95_ms"] is not None and row["p95_ms"] > criteria.p95_target_ms:
+        found.append(f"all operations p95 {row['p95_ms']} ms > {criteria.p95_target_ms:g} ms")
+    for op, figures in row["operations"].items():
+        if figures["p95_ms"] is not None and figures["p95_ms"] > figures["p95_target_ms"]:
+            found.append(f"{op} p95 {figures['p95_ms']} ms > {figures['p95_target_ms']:g} ms")
+    return found
+
+
+def _step_row(step: Step, timeline: Timeline, holes: list[tuple[float, float]], criteria: Criteria) -> dict[str, Any]:
+    pieces = _subtract(step.start, step.end, holes)
+    seconds = sum(end - start for start, end in pieces)
+    overall = _stats(timeline.operation(ALL_OPERATIONS), pieces)
+    row: dict[str, Any] = {"step": step.index, "users": step.users, "start": step.start, "end": step.end}
+    row |= {"fault_free_s": seconds, "excluded_s": step.end - step.start - seconds}
+    row |= _step_figures(overall, seconds)
+    row["judged"] = overall.total > 0
+    operations: dict[str, dict[str, Any]] = {}
+    for op in timeline.operations:
+        figures = _step_figures(_stats(timeline.series[op], pieces), seconds)
+        operations[op] = figures | {"p95_target_ms": criteria.p95_target_for(op)}
+    row["operations"] = operations
+    row["breaches"] = _breaches(row, overall, criteria) if row["judged"] else []
+    row["within_target"] = not row["breaches"] if row["judged"] else None
+    return row
+
+
+def _knee(rows: list[dict[str, Any]], criteria: Criteria) -> dict[str, Any] | None:
+    previous: dict[str, Any] | None = None
+    for row in rows:
+        if not row["judged"]:
+            continue
+        why = _is_knee(row, previous, criteria)
+        if why is not None:
+            return {"step": row["step"], "users": row["users"], "why": why}
+        previous = row
+    return None
+
+
 def check_load(history: History, criteria: Criteria) -> CheckResult:
     steps = load_steps(history)
     if not steps:
         return CheckResult("load", Status.UNKNOWN, "users.csv has no rows", ("no load steps recorded",))
-    timeline = history.timeline
+    timeline = history.timeline.without(criteria.setup_operations)
     holes = [_outward(e.start, e.end, timeline.bucket_s) for e in episodes(fault_windows(history))]
-    rows: list[dict[str, Any]] = []
-    reasons: list[str] = []
-    knee: dict[str, Any] | None = None
-    previous: dict[str, Any] | None = None
-    for step in steps:
-        pieces = _subtract(step.start, step.end, holes)
-        seconds = sum(end - start for start, end in pieces)
-        overall = _stats(timeline.operation(ALL_OPERATIONS), pieces)
-        row: dict[str, Any] = {"step": step.index, "users": step.users, "start": step.start, "end": step.end}
-        row |= {"fault_free_s": seconds, "excluded_s": step.end - step.start - seconds}
-        row |= _step_figures(overall, seconds)
-        row["judged"] = overall.total > 0
-        operations: dict[str, dict[str, Any]] = {}
-        row["operations"] = operations
-        breaches = []
-        for op in timeline.operations:
-            figures = _step_figures(_stats(timeline.series[op], pieces), seconds)
-            figures["p95_target_ms"] = criteria.p95_target_for(op)
-            operations[op] = figures
-            if figures["p95_ms"] is not None and figures["p95_ms"] > figures["p95_target_ms"]:
-                breaches.append(f"{op} p95 {figures['p95_ms']} ms > {figures['p95_target_ms']:g} ms")
-        if row["p95_ms"] is not None and row["p95_ms"] > criteria.p95_target_ms:
-            breaches.insert(0, f"all operations p95 {row['p95_ms']} ms > {criteria.p95_target_ms:g} ms")
-        row["within_target"] = not breaches if row["judged"] else None
-        reasons += [f"step {step.index} ({step.users} users): {breach}" for breach in breaches]
-        if row["judged"]:
-            why = _is_knee(row, previous, criteria)
-            if knee is None and why is not None:
-                knee = {"step": step.index, "users": step.users, "why": why}
-            previous = row
-        rows.append(row)
+    rows = [_step_row(step, timeline, holes, criteria) for step in steps]
+    reasons = [f"step {r['step']} ({r['users']} users): {breach}" for r in rows for breach in r["breaches"]]
     judged = [r for r in rows if r["judged"]]
     if not judged:
         status = Status.UNKNOWN
         reasons.append("no load step has fault-free traffic")
     else:
         status = Status.FAIL if reasons else Status.PASS
+    knee = _knee(rows, criteria)
     knee_text = (
         "no knee" if knee is None else f"knee at step {knee['step']} ({knee['users']} users: {knee['why']})"
     )

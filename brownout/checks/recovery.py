@@ -15,8 +15,17 @@ Definition (this docstring is the reference; the report shows each band and its 
   requests. Empty buckets are never evidence: b must have requests.
 - Recovery time = start of b - heal (0 when the service never left the band).
 - Overlapping faults form one episode: baseline before its first start, recovery from its last heal.
-- Not recovered (fail) when the run ends, or the next episode starts, before a sustained window is seen;
-  an operation with fewer than `recovery_min_requests` requests after the heal is "no traffic" (not judged).
+- Censoring: the search ends where the run ends or the next episode starts. A recovery that could only be
+  seen at `t` needs [t, t + sustain) inside that, so the time observed is (end - heal - sustain). No
+  recovery seen, and that time shorter than the target: "censored", unknown (an info alert, never a
+  critical one), with the figures ("observed 5.0 s of the 30 s allowed: the run ended"). No recovery
+  seen over the whole target: "not recovered", a fail.
+- Upper bound: when no request at all started between the heal and the recovered bucket (a sparse
+  operation, e.g. one made only when a user starts), the service may have recovered at any time before:
+  the time is shown as "<= x s" and is never compared as a measured time (within its target when x is,
+  else unknown).
+- Operations named in `setup_operations` are left out (per operation and in the all-operations series).
+- An operation with fewer than `recovery_min_requests` requests after the heal is "no traffic" (not judged).
 """
 
 from __future__ import annotations
@@ -25,12 +34,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from brownout.checks.criteria import Criteria
+from brownout.checks.findings import Findings
 from brownout.checks.result import Alert, AlertLevel, CheckResult, Status
 from brownout.checks.windows import Episode, fault_windows, run_span
 from brownout.checks.windows import episodes as group_episodes
-from brownout.history import ALL_OPERATIONS, History, LatencyHistogram, OperationSeries
+from brownout.history import ALL_OPERATIONS, History, LatencyHistogram, OperationSeries, Timeline
 
 RECOVERED, NOT_RECOVERED, NO_TRAFFIC, NOT_HEALED = "recovered", "not recovered", "no traffic", "not healed"
+CENSORED = "censored"
 
 
 @dataclass(frozen=True)
@@ -66,10 +77,27 @@ class Band:
 
 @dataclass(frozen=True)
 class Recovery:
-    status: str  # recovered | not recovered | no traffic | not healed
+    status: str  # recovered | not recovered | censored | no traffic | not healed
     recovery_s: float | None
     band: Band | None
     why: str = ""
+    observed_s: float | None = None  # how long after the heal a recovery could have been seen
+    upper_bound: bool = False  # recovery_s is only an upper bound (no request between heal and recovery)
+
+    def within(self, target_s: float) -> bool | None:
+        """Whether it recovered within `target_s`: None when the evidence cannot say."""
+        if self.status == RECOVERED and self.recovery_s is not None:
+            if self.recovery_s <= target_s:
+                return True
+            return None if self.upper_bound else False
+        if self.status in (NOT_RECOVERED, NOT_HEALED):
+            return False
+        return None  # censored, no traffic
+
+    def shown(self) -> str:
+        if self.status != RECOVERED or self.recovery_s is None:
+            return self.status
+        return f"{'≤ ' if self.upper_bound else ''}{self.recovery_s:.1f} s"
 
 
 def _band_from(
@@ -146,7 +174,8 @@ def _stretched(series: OperationSeries, window: range, search_end: float, min_re
 
 
 def _measure(
-    series: OperationSeries, operation: str, episode: Episode, context: _Context, criteria: Criteria
+    series: OperationSeries, operation: str, episode: Episode, context: _Context, criteria: Criteria,
+    target_s: float,
 ) -> Recovery:
     heal = episode.heal
     if heal is None:
@@ -157,12 +186,17 @@ def _measure(
     if after_heal < criteria.recovery_min_requests:
         why = "no requests after the heal" if not after_heal else f"only {after_heal} request(s) after the heal"
         return Recovery(NO_TRAFFIC, None, band, why)
+    observed = max(0.0, search_end - heal - criteria.recovery_sustain_s)
     found = find_recovery(series, heal, search_end, band, criteria)
     if found is None:
-        following = context.next_episode(episode)
-        why = "the run ended first" if following is None else f"{following.labels[0]} started first"
-        return Recovery(NOT_RECOVERED, None, band, why)
-    return Recovery(RECOVERED, found, band)
+        cause = context.cut_by(episode)
+        if observed < target_s:
+            why = f"observed {observed:.1f} s of the {target_s:g} s allowed: {cause}"
+            return Recovery(CENSORED, None, band, why, observed)
+        return Recovery(NOT_RECOVERED, None, band, f"not back in its band within {observed:.1f} s", observed)
+    silent = found > 0 and not any(series.total_at(i) for i in series.index_range(heal, heal + found))
+    why = "the first request after the heal" if silent else ""
+    return Recovery(RECOVERED, found, band, why, observed, upper_bound=silent)
 
 
 class _Context:
@@ -183,6 +217,10 @@ class _Context:
         index = self._index(episode) + 1
         return self.episodes[index] if index < len(self.episodes) else None
 
+    def cut_by(self, episode: Episode) -> str:
+        following = self.next_episode(episode)
+        return "the run ended" if following is None else f"{following.labels[0]} started"
+
     def baseline_for(self, episode: Episode) -> tuple[float, float]:
         index = self._index(episode)
         floor = self.episodes[index - 1].end if index else self.run_start
@@ -194,17 +232,78 @@ class _Context:
 
 
 def _figures(recovery: Recovery, target_s: float) -> dict[str, Any]:
-    within = None if recovery.status == NO_TRAFFIC else (
-        recovery.status == RECOVERED and recovery.recovery_s is not None and recovery.recovery_s <= target_s
-    )  # fmt: skip
     return {
         "status": recovery.status,
         "recovery_s": recovery.recovery_s,
+        "bound": "upper" if recovery.upper_bound else None,
+        "shown": recovery.shown(),
         "why": recovery.why,
+        "observed_s": recovery.observed_s,
         "target_s": target_s,
-        "within_target": within,
+        "within_target": recovery.within(target_s),
         "band": recovery.band.to_json() if recovery.band else None,
     }
+
+
+def judged_timeline(history: History, criteria: Criteria) -> Timeline:
+    """The timeline without the operations the scenario marks as setup-only."""
+    return history.timeline.without(criteria.setup_operations)
+
+
+class _Pairs:
+    """(fault, operation) pairs whose recovery could be judged, and how many were within their targets."""
+
+    def __init__(self) -> None:
+        self.judged = self.within = 0
+
+    def count(self, per_operation: dict[str, dict[str, Any]]) -> None:
+        for figures in per_operation.values():
+            if figures["within_target"] is not None:
+                self.judged += 1
+                self.within += 1 if figures["within_target"] else 0
+
+    @property
+    def share(self) -> float | None:
+        return self.within / self.judged if self.judged else None
+
+    def judge(self, findings: Findings, minimum: float) -> None:
+        share = self.share
+        if share is None:
+            findings.unknown("no (fault, operation) pair could be judged after its heal")
+        elif share < minimum:
+            findings.fail(
+                f"{self.within}/{self.judged} (fault, operation) pairs recovered within their targets "
+                f"({share:.0%} < {minimum:.0%})"
+            )
+
+
+def _episode_rows(
+    episode: Episode, context: _Context, timeline: Timeline, criteria: Criteria, findings: Findings,
+    pairs: _Pairs,
+) -> list[dict[str, Any]]:
+    # An episode of several faults is measured once, against the most lenient of their limits.
+    limit = max(criteria.fault_recovery_max_s(window.fault.name) for window in episode.faults)
+    overall = _measure(timeline.all_operations(), ALL_OPERATIONS, episode, context, criteria, limit)
+    per_operation = {}
+    for op in timeline.operations:
+        target = criteria.recovery_target_s(op)
+        per_operation[op] = _figures(_measure(timeline.series[op], op, episode, context, criteria, target), target)
+    rows = []
+    for window in episode.faults:
+        status = _judge_fault(window.label, overall, episode.heal, limit, criteria, findings)
+        pairs.count(per_operation)
+        rows.append(
+            {
+                "fault": window.label,
+                "start": window.start,
+                "heal": window.heal,
+                "episode": episode.labels,
+                "status": str(status),
+                "overall": _figures(overall, limit),
+                "operations": per_operation,
+            }
+        )
+    return rows
 
 
 def check_recovery(history: History, criteria: Criteria) -> CheckResult:
@@ -213,81 +312,56 @@ def check_recovery(history: History, criteria: Criteria) -> CheckResult:
         return CheckResult("recovery", Status.PASS, "no faults were injected: nothing to recover from")
     episodes = group_episodes(windows)
     context = _Context(history, episodes, criteria)
-    timeline = history.timeline
-    all_series = timeline.all_operations()
-    faults: list[dict[str, Any]] = []
-    reasons: list[str] = []
-    alerts: list[Alert] = []
-    statuses: list[Status] = []
-    pairs_judged = pairs_within = 0
-    for episode in episodes:
-        overall = _measure(all_series, ALL_OPERATIONS, episode, context, criteria)
-        per_operation = {
-            op: _figures(
-                _measure(timeline.series[op], op, episode, context, criteria), criteria.recovery_target_s(op)
-            )
-            for op in timeline.operations
-        }
-        for window in episode.faults:
-            status, alert = _judge_fault(window.label, overall, episode, criteria, reasons)
-            statuses.append(status)
-            alerts.append(alert)
-            for figures in per_operation.values():
-                if figures["within_target"] is not None:
-                    pairs_judged += 1
-                    pairs_within += 1 if figures["within_target"] else 0
-            faults.append(
-                {
-                    "fault": window.label,
-                    "start": window.start,
-                    "heal": window.heal,
-                    "episode": episode.labels,
-                    "status": str(status),
-                    "overall": _figures(overall, criteria.recovery_max_s),
-                    "operations": per_operation,
-                }
-            )
-    share = pairs_within / pairs_judged if pairs_judged else None
-    if share is None:
-        statuses.append(Status.UNKNOWN)
-        reasons.append("no (fault, operation) pair had traffic after its heal")
-    elif share < criteria.recovery_pairs_within_target_min:
-        statuses.append(Status.FAIL)
-        reasons.append(
-            f"{pairs_within}/{pairs_judged} (fault, operation) pairs recovered within their targets "
-            f"({share:.0%} < {criteria.recovery_pairs_within_target_min:.0%})"
-        )
-    measured = [f["overall"]["recovery_s"] for f in faults if f["overall"]["recovery_s"] is not None]
-    slowest = f"slowest {max(measured):.1f} s" if measured else "none measured"
+    timeline = judged_timeline(history, criteria)
+    findings, pairs = Findings(), _Pairs()
+    faults = [
+        row for episode in episodes for row in _episode_rows(episode, context, timeline, criteria, findings, pairs)
+    ]
+    pairs.judge(findings, criteria.recovery_pairs_within_target_min)
+    measured = [f["overall"] for f in faults if f["overall"]["recovery_s"] is not None]
+    slowest = max(measured, key=lambda f: f["recovery_s"], default=None)
+    censored = sum(1 for f in faults if f["overall"]["status"] == CENSORED)
     summary = (
-        f"{len(faults)} fault(s); {slowest} (max {criteria.recovery_max_s:g} s); "
-        f"{pairs_within}/{pairs_judged} pairs within target"
+        f"{len(faults)} fault(s); slowest {slowest['shown'] if slowest else 'none measured'} "
+        f"(max {slowest['target_s'] if slowest else criteria.recovery_max_s:g} s); "
+        f"{pairs.within}/{pairs.judged} pairs within target"
+        + (f"; {censored} not observed long enough" if censored else "")
     )
     figures = {
         "faults": faults,
-        "pairs_judged": pairs_judged,
-        "pairs_within_target": pairs_within,
-        "pairs_within_share": share,
+        "pairs_judged": pairs.judged,
+        "pairs_within_target": pairs.within,
+        "pairs_within_share": pairs.share,
     }
-    return CheckResult("recovery", Status.worst(statuses), summary, tuple(reasons), figures, tuple(alerts))
+    return findings.result("recovery", summary, figures)
 
 
 def _judge_fault(
-    label: str, overall: Recovery, episode: Episode, criteria: Criteria, reasons: list[str]
-) -> tuple[Status, Alert]:
-    at = episode.heal
+    label: str, overall: Recovery, at: float | None, target: float, criteria: Criteria, findings: Findings
+) -> Status:
     if overall.status == NO_TRAFFIC:
-        reasons.append(f"{label}: no requests after the heal, recovery cannot be judged")
-        return Status.UNKNOWN, Alert(
-            AlertLevel.CRITICAL, at, label, "recovery unknown: no traffic after the heal"
+        return findings.unknown(
+            f"{label}: no requests after the heal, recovery cannot be judged",
+            Alert(AlertLevel.INFO, at, label, "recovery unknown: no traffic after the heal"),
+        )
+    if overall.status == CENSORED:
+        return findings.unknown(
+            f"{label}: recovery not seen ({overall.why})",
+            Alert(AlertLevel.INFO, at, label, f"recovery not observed: {overall.why}"),
         )
     if overall.status in (NOT_HEALED, NOT_RECOVERED) or overall.recovery_s is None:
-        reasons.append(f"{label}: {overall.status} ({overall.why})")
-        return Status.FAIL, Alert(AlertLevel.CRITICAL, at, label, f"{overall.status}: {overall.why}")
+        return findings.fail(
+            f"{label}: {overall.status} ({overall.why})",
+            Alert(AlertLevel.CRITICAL, at, label, f"{overall.status}: {overall.why}"),
+        )
     seconds = overall.recovery_s
+    if overall.upper_bound:
+        alert = Alert(AlertLevel.INFO, at, label, f"recovered in {overall.shown()} ({overall.why})")
+        if seconds <= target:
+            return findings.passed(alert)
+        return findings.unknown(f"{label}: recovery {overall.shown()}, only an upper bound above {target:g} s", alert)
     level = AlertLevel.CRITICAL if seconds > criteria.alert_critical_recovery_s else AlertLevel.INFO
     alert = Alert(level, at, label, f"recovered in {seconds:.1f} s")
-    if seconds > criteria.recovery_max_s:
-        reasons.append(f"{label}: recovery {seconds:.1f} s > {criteria.recovery_max_s:g} s")
-        return Status.FAIL, alert
-    return Status.PASS, alert
+    if seconds > target:
+        return findings.fail(f"{label}: recovery {seconds:.1f} s > {target:g} s", alert)
+    return findings.passed(alert)

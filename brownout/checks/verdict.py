@@ -2,7 +2,9 @@
 
 The verdict passes only if every check passes, except that an unknown answer is accepted for the checks
 named in `allow_unknown` (default: detection and resilience, whose data depends on the target exporting
-gateway metrics) and for integrity when `allow_unverifiable` is set. Any fail, or any other unknown, fails.
+the metrics they read) and for integrity when `allow_unverifiable` is set. Any fail fails the verdict; with
+no fail, any other unknown makes the verdict unknown: the evidence cannot decide (e.g. a recovery the run
+ended before it could be seen), which is neither a pass nor a failure of the service.
 """
 
 from __future__ import annotations
@@ -37,13 +39,18 @@ CHECKS: tuple[Check, ...] = (
 
 @dataclass(frozen=True)
 class Verdict:
-    status: Status  # pass or fail
+    status: Status  # pass, fail, or unknown (no fail, but an unknown that is not allowed)
     checks: tuple[CheckResult, ...]
     criteria: Criteria
 
     @property
     def passed(self) -> bool:
         return self.status is Status.PASS
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 a check failed, 2 the evidence could not decide (like bad input: nothing judged)."""
+        return {Status.PASS: 0, Status.FAIL: 1, Status.UNKNOWN: 2}[self.status]
 
     @property
     def alerts(self) -> list[Alert]:
@@ -70,5 +77,5 @@ class Verdict:
 def judge(history: History, criteria: Criteria, checks: tuple[Check, ...] = CHECKS) -> Verdict:
     results = tuple(check(history, criteria) for check in checks)
     provisional = Verdict(Status.PASS, results, criteria)
-    failing = any(provisional.counts_against(c) for c in results)
-    return Verdict(Status.FAIL if failing else Status.PASS, results, criteria)
+    against = [c.status for c in results if provisional.counts_against(c)]
+    return Verdict(Status.worst(against), results, criteria)

@@ -249,6 +249,13 @@ class Timeline:
     def operations(self) -> list[str]:
         return sorted(self.series)
 
+    def without(self, operations: Iterable[str]) -> Timeline:
+        """The same timeline with some operations left out (itself when none of them is in it)."""
+        left_out = set(operations) & set(self.series)
+        if not left_out:
+            return self
+        return Timeline(self.bucket_s, {op: s for op, s in self.series.items() if op not in left_out})
+
     def all_operations(self) -> OperationSeries:
         """Every operation merged per bucket (computed once, vectorised)."""
         if self._all is None:

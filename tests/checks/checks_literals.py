@@ -49,9 +49,10 @@ def history(
     users: list[UsersRow] | None = None,
     telemetry: list[TelemetryRow] | None = None,
     integrity: Integrity | None = None,
+    scenario: dict | None = None,
 ) -> History:
     return History(
-        manifest=Manifest(started_at=0.0, ended_at=end, bucket_s=1.0),
+        manifest=Manifest(started_at=0.0, ended_at=end, bucket_s=1.0, scenario=scenario or {}),
         timeline=Timeline.from_rows(timeline, 1.0),
         users=users if users is not None else [UsersRow(0.0, 10, 0)],
         faults=list(faults),

@@ -68,7 +68,8 @@ def test_detection_times_breaker_opening_and_first_degraded_answer():
     telemetry = [_breaker(float(t), 1.0 if 12 <= t < 22 else 0.0) for t in range(0, 40)]
     result = check_detection(history(timeline, [fault("f", 10.0, 20.0)], telemetry=telemetry), CRITERIA)
     assert result.figures["faults"] == [
-        {"fault": "f", "start": 10.0, "breaker_open_s": 2.0, "breakers": {"upstream": 2.0}, "degraded_s": 1.0}
+        {"fault": "f", "start": 10.0, "breaker_open_s": 2.0, "breakers": {"upstream": 2.0}, "degraded_s": 1.0,
+             "observed_s": 10.0}
     ]
     assert [(a.level, a.message) for a in result.alerts] == [
         (AlertLevel.WARNING, "breaker upstream opened after 2.0 s")
@@ -135,8 +136,18 @@ def test_retry_amplification_breaker_transitions_and_outbox_drain():
     figures = result.figures["faults"][0]
     assert figures["retries"] == {"up": {"attempts": 120.0, "calls": 40.0, "amplification": 3.0}}
     assert figures["breaker_transitions"] == {"up->open": 1.0}
-    assert figures["outbox"] == {"before": 0.0, "peak": 80.0, "drain_s": 7.0}
+    assert figures["outbox"] == {
+        "before": 0.0, "peak": 80.0, "drain_s": 7.0, "drain_observed_s": 20.0, "drain_censored": False,
+    }  # fmt: skip
     assert result.status is Status.PASS
+    # the next fault starts 3 s after the heal: the drain was not observed long enough, not failed
+    cut = check_resilience(
+        history(rows(0, 40), [fault("f", 10.0, 20.0), fault("g", 23.0, 25.0)], telemetry=telemetry), CRITERIA
+    )
+    assert cut.figures["faults"][0]["outbox"] == {
+        "before": 0.0, "peak": 80.0, "drain_s": None, "drain_observed_s": 3.0, "drain_censored": True,
+    }  # fmt: skip
+    assert cut.status is Status.PASS
     capped = check_resilience(
         history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=telemetry),
         Criteria(max_retry_amplification=2.0),
@@ -147,3 +158,37 @@ def test_retry_amplification_breaker_transitions_and_outbox_drain():
 
 def test_resilience_without_telemetry_is_unknown():
     assert check_resilience(history(rows(0, 40), [fault("f", 10.0, 20.0)]), CRITERIA).status is Status.UNKNOWN
+
+
+def test_checks_read_the_metric_names_the_scenario_maps():
+    mapping = {
+        "breaker_state": "svc_circuit", "breaker_open_value": 2, "retry_attempts": "svc_retries_total",
+        "dependency_calls": "svc_calls_total", "dependency_label": "peer",
+    }  # fmt: skip
+    telemetry = [TelemetryRow(float(t), "svc", "svc_circuit", {"peer": "db"}, 2.0 if t >= 13 else 0.0)
+                 for t in range(0, 40)]  # fmt: skip
+    telemetry += _counter("svc_retries_total", [(10, 0), (20, 30)], peer="db")
+    telemetry += _counter("svc_calls_total", [(10, 0), (20, 20)], peer="db")
+    h = history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=telemetry, scenario={"metrics": mapping})
+    assert check_detection(h, CRITERIA).figures["faults"][0]["breakers"] == {"db": 3.0}
+    assert check_resilience(h, CRITERIA).figures["faults"][0]["retries"] == {
+        "db": {"attempts": 30.0, "calls": 20.0, "amplification": 1.5}
+    }
+    unmapped = history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=telemetry)
+    detection = check_detection(unmapped, CRITERIA)
+    assert detection.status is Status.UNKNOWN
+    assert detection.reasons == (
+        "breaker detection unknown: the target exposes no breaker metric (gateway_breaker_state): "
+        "map one under [metrics]",
+    )
+
+
+def test_detection_not_seen_in_a_fault_shorter_than_its_limit_is_censored():
+    short = history(rows(0, 40), [fault("f", 10.0, 13.0)], telemetry=[_breaker(float(t), 0.0) for t in range(40)])
+    result = check_detection(short, Criteria(detection_max_s=5))
+    assert (result.status, result.reasons) == (
+        Status.UNKNOWN, ("f: not detected (observed 3.0 s of the 5 s allowed: the fault ended)",),
+    )
+    assert [a.level for a in result.alerts] == [AlertLevel.INFO]
+    long = history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=[_breaker(float(t), 0.0) for t in range(40)])
+    assert check_detection(long, Criteria(detection_max_s=5)).reasons == ("f: detected never (max 5 s)",)

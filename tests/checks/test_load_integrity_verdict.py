@@ -49,6 +49,37 @@ def test_a_bucket_that_saw_the_start_of_a_fault_is_not_fault_free():
     assert (step["fault_free_s"], step["excluded_s"], step["p95_ms"]) == (5.0, 5.0, 20)
 
 
+def test_load_fails_a_step_whose_requests_fail_outside_faults():
+    # step 1 fails 2 of 22 requests a second (9.1 %) away from any fault; step 2 fails every request
+    timeline = rows(0, 10) + rows(10, 20, ok=20, failed=2) + rows(20, 30, ok=0, failed=10, ms=1)
+    result = check_load(history(timeline, end=30.0, users=STEPS), Criteria())
+    assert result.status is Status.FAIL
+    assert result.reasons == (
+        "step 1 (20 users): error ratio 9.1% > 5% outside faults",
+        "step 2 (40 users): no successful request (100 failed)",
+    )
+    assert [s["within_target"] for s in result.figures["steps"]] == [True, False, False]
+    lenient = check_load(history(timeline[:20], end=20.0, users=STEPS[:20]), Criteria(error_ratio_max=0.1))
+    assert lenient.status is Status.PASS
+
+
+def test_a_host_where_nothing_answers_never_passes_the_load_check():
+    everything_fails = rows(0, 10, ok=0, failed=10, ms=1)
+    result = check_load(history(everything_fails, end=10.0, users=STEPS[:10]), Criteria())
+    assert (result.status, result.reasons) == (Status.FAIL, ("step 0 (10 users): no successful request (100 failed)",))
+
+
+def test_setup_operations_are_left_out_of_load_steps():
+    slow_setup = rows(0, 10, op=("POST", "/threads"), ok=1, ms=3000)
+    result = check_load(history(rows(0, 10) + slow_setup, end=10.0, users=STEPS[:10]), Criteria())
+    assert result.status is Status.FAIL
+    lenient = check_load(
+        history(rows(0, 10) + slow_setup, end=10.0, users=STEPS[:10]), Criteria(setup_operations=("POST /threads",))
+    )
+    assert lenient.status is Status.PASS
+    assert list(lenient.figures["steps"][0]["operations"]) == ["GET /a"]
+
+
 def test_load_without_users_rows_is_unknown():
     assert check_load(history(rows(0, 10), users=[]), Criteria()).status is Status.UNKNOWN
 
@@ -69,18 +100,27 @@ def test_integrity_verdicts():
     assert missing.status is Status.UNKNOWN
 
 
-def test_verdict_fails_on_unknown_integrity_unless_unverifiable_is_allowed():
+def test_verdict_is_unknown_on_unknown_integrity_unless_unverifiable_is_allowed():
     h = history(rows(0, 40), end=40.0)  # no telemetry, no integrity.json
     verdict = judge(h, Criteria())
     assert {c.name: str(c.status) for c in verdict.checks} == {
         "faults": "pass", "availability": "pass", "recovery": "pass", "detection": "pass",
         "load": "pass", "integrity": "unknown", "resilience": "unknown",
     }  # fmt: skip
-    assert verdict.status is Status.FAIL
+    assert (verdict.status, verdict.exit_code) == (Status.UNKNOWN, 2)
     assert [c.name for c in verdict.checks if verdict.counts_against(c)] == ["integrity"]
-    assert judge(h, Criteria(allow_unverifiable=True)).status is Status.PASS
+    assert judge(h, Criteria(allow_unverifiable=True)).exit_code == 0
     strict = judge(h, Criteria(allow_unverifiable=True, allow_unknown=()))
-    assert strict.status is Status.FAIL
+    assert strict.status is Status.UNKNOWN
+
+
+def test_a_failed_check_outranks_an_unknown_one_in_the_verdict():
+    h = history(rows(0, 10, ok=0, failed=10), end=10.0)  # nothing answers; no integrity.json
+    verdict = judge(h, Criteria())
+    assert {c.name: str(c.status) for c in verdict.checks if verdict.counts_against(c)} == {
+        "load": "fail", "integrity": "unknown",
+    }  # fmt: skip
+    assert (verdict.status, verdict.exit_code) == (Status.FAIL, 1)
 
 
 def test_criteria_from_mapping_validates_keys_and_types():

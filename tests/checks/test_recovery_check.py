@@ -59,23 +59,67 @@ def test_too_few_requests_after_the_heal_are_not_judged():
     )
 
 
-def test_a_fault_that_never_recovers_before_the_run_ends_fails():
+def test_a_recovery_the_run_ended_before_is_censored_not_failed():
+    # healed at 20, the run ends at 40: 18 s observable (20 s minus the 2 s sustain window) of the 30 s allowed
     h = history(rows(0, 10) + rows(10, 40, ok=0, failed=10), [fault("f", 10.0, 20.0)])
     result = check_recovery(h, CRITERIA)
+    assert result.status is Status.UNKNOWN
+    assert (overall(result)["status"], overall(result)["recovery_s"], overall(result)["observed_s"]) == (
+        "censored", None, 18.0,
+    )
+    assert result.reasons == (
+        "f: recovery not seen (observed 18.0 s of the 30 s allowed: the run ended)",
+        "no (fault, operation) pair could be judged after its heal",
+    )
+    assert [(a.level, a.message) for a in result.alerts] == [
+        (AlertLevel.INFO, "recovery not observed: observed 18.0 s of the 30 s allowed: the run ended")
+    ]
+
+
+def test_a_recovery_not_seen_within_its_whole_target_fails():
+    h = history(rows(0, 10) + rows(10, 40, ok=0, failed=10), [fault("f", 10.0, 20.0)])
+    result = check_recovery(h, Criteria(recovery_max_s=10, recovery_targets_s={"GET /a": 10}))
     assert result.status is Status.FAIL
     assert overall(result)["status"] == "not recovered"
-    assert overall(result)["recovery_s"] is None
-    assert "f: not recovered (the run ended first)" in result.reasons
+    assert "f: not recovered (not back in its band within 18.0 s)" in result.reasons
     assert result.alerts[0].level is AlertLevel.CRITICAL
+    assert result.figures["pairs_judged"] == 1 and result.figures["pairs_within_target"] == 0
 
 
 def test_recovery_window_must_end_before_the_next_fault_starts():
     timeline = rows(0, 10) + rows(10, 31, ok=0, failed=10) + rows(31, 40)
     h = history(timeline, [fault("a", 10.0, 20.0), fault("b", 30.0, 35.0)])
     result = check_recovery(h, CRITERIA)
-    assert overall(result, 0)["status"] == "not recovered"
-    assert overall(result, 0)["why"] == "b started first"
-    assert result.status is Status.FAIL
+    assert overall(result, 0)["status"] == "censored"
+    assert overall(result, 0)["why"] == "observed 8.0 s of the 30 s allowed: b started"
+    assert result.status is Status.UNKNOWN
+    failed = check_recovery(h, Criteria(recovery_max_s=5, recovery_targets_s={"GET /a": 5}))
+    assert overall(failed, 0)["status"] == "not recovered"
+    assert failed.status is Status.FAIL
+
+
+def test_a_recovery_first_seen_at_the_first_request_after_the_heal_is_an_upper_bound():
+    # the operation is silent for 16 s after the heal, then its first request succeeds
+    h = history(rows(0, 10) + rows(10, 20, ok=0, failed=10) + rows(36, 60), [fault("f", 10.0, 20.0)], end=60)
+    result = check_recovery(h, CRITERIA)
+    figures = overall(result)
+    assert (figures["recovery_s"], figures["bound"], figures["shown"], figures["within_target"]) == (
+        16.0, "upper", "≤ 16.0 s", True,
+    )
+    assert result.status is Status.PASS
+    assert [a.level for a in result.alerts] == [AlertLevel.INFO]  # 16 s > 10 s is not a measured time
+    tight = check_recovery(h, Criteria(recovery_max_s=5, recovery_targets_s={"GET /a": 5}))
+    assert tight.status is Status.UNKNOWN
+    assert overall(tight)["within_target"] is None
+    assert "f: recovery ≤ 16.0 s, only an upper bound above 5 s" in tight.reasons
+
+
+def test_setup_operations_are_left_out_of_recovery():
+    sparse = rows(0, 10, op=OP_B, ok=1) + rows(36, 37, op=OP_B, ok=1)
+    h = history(rows(0, 10) + rows(10, 20, ok=0, failed=10) + rows(22, 40) + sparse, [fault("f", 10.0, 20.0)])
+    result = check_recovery(h, Criteria(setup_operations=("POST /b",)))
+    assert list(result.figures["faults"][0]["operations"]) == ["GET /a"]
+    assert overall(result)["recovery_s"] == 2.0
 
 
 def test_fault_at_the_very_start_falls_back_to_the_run_tail_as_baseline():
