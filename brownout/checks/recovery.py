@@ -20,8 +20,8 @@ Definition (this docstring is the reference; the report shows each band and its 
   recovery seen, and that time shorter than the target: "censored", unknown (an info alert, never a
   critical one), with the figures ("observed 5.0 s of the 30 s allowed: the run ended"). No recovery
   seen over the whole target: "not recovered", a fail.
-- Upper bound: when no request at all started between the heal and the recovered bucket (a sparse
-  operation, e.g. one made only when a user starts), the service may have recovered at any time before:
+- Upper bound: when no request at all started between the heal and the recovered bucket, over a second
+  later (a sparse operation, e.g. one made only when a user starts), it may have recovered at any time before:
   the time is shown as "<= x s" and is never compared as a measured time (within its target when x is,
   else unknown).
 - Operations named in `setup_operations` are left out (per operation and in the all-operations series).
@@ -42,6 +42,8 @@ from brownout.history import ALL_OPERATIONS, History, LatencyHistogram, Operatio
 
 RECOVERED, NOT_RECOVERED, NO_TRAFFIC, NOT_HEALED = "recovered", "not recovered", "no traffic", "not healed"
 CENSORED = "censored"
+# A silence after the heal shorter than this is within the timeline's resolution, not a sparse operation.
+_SILENCE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ def _measure(
             why = f"observed {observed:.1f} s of the {target_s:g} s allowed: {cause}"
             return Recovery(CENSORED, None, band, why, observed)
         return Recovery(NOT_RECOVERED, None, band, f"not back in its band within {observed:.1f} s", observed)
-    silent = found > 0 and not any(series.total_at(i) for i in series.index_range(heal, heal + found))
+    silent = found > _SILENCE_S and not any(series.total_at(i) for i in series.index_range(heal, heal + found))
     why = "the first request after the heal" if silent else ""
     return Recovery(RECOVERED, found, band, why, observed, upper_bound=silent)
 

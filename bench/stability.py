@@ -1,0 +1,187 @@
+"""Verdict stability: do the shipped scenarios pass on a healthy build every time, does `compare` stay quiet
+on same-build pairs, and does it flag a real slowdown?
+
+    python -m bench.stability                       # make stability: smoke x20, ci x10, default x3
+    python -m bench.stability run scenarios/ci.toml -n 10 --out results/stability/ci
+    python -m bench.stability run scenarios/ci.toml -n 10 --variant upstream-latency=60 --out results/stability/ci-slow
+    python -m bench.stability pairs results/stability/ci             # consecutive same-build pairs
+    python -m bench.stability detect results/stability/ci results/stability/ci-slow   # run i vs run i
+
+Variants change a copy of the scenario's stack file: `upstream-latency=MS` (the model provider's latency,
+20 ms in the sample) and `breaker-reset=S` (the gateway breakers' reset timeout, 5 s in the sample).
+Runs go one after another (the machine has 2 cores); the output says how busy it was (load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "brownout"]
+DEFAULT_PLAN = (("smoke", 20), ("ci", 10), ("default", 3))
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} cores"
+
+
+def _variant_scenario(scenario: Path, variant: str, workdir: Path) -> Path:
+    """A copy of the scenario whose stack file has one setting changed."""
+    key, _, value = variant.partition("=")
+    text = scenario.read_text()
+    stack_rel = re.search(r'^path\s*=\s*"([^"]+)"', text, re.M)
+    if stack_rel is None:
+        raise SystemExit(f"{scenario}: no [stack] path to make a variant of")
+    stack = (scenario.parent / stack_rel.group(1)).resolve()
+    stack_text = stack.read_text()
+    stack_text = re.sub(r'^cwd\s*=\s*"([^"]+)"', lambda m: f'cwd = "{(stack.parent / m.group(1)).resolve()}"',
+                        stack_text, flags=re.M)  # fmt: skip
+    if key == "upstream-latency":
+        stack_text, count = re.subn(r'"--latency-ms", "\d+"', f'"--latency-ms", "{int(value)}"', stack_text)
+    elif key == "breaker-reset":
+        stack_text, count = re.subn(
+            r'("-m", "targets\.sample\.gateway",)', rf'\1 "--breaker-reset-timeout", "{float(value)}",', stack_text
+        )
+    else:
+        raise SystemExit(f"unknown variant {variant!r}: use upstream-latency=MS or breaker-reset=S")
+    if count != 1:
+        raise SystemExit(f"variant {variant!r}: expected one place to change in {stack}, found {count}")
+    (workdir / "stack.toml").write_text(stack_text)
+    copy = workdir / scenario.name
+    copy.write_text(text.replace(stack_rel.group(0), f'path = "{workdir / "stack.toml"}"', 1))
+    return copy
+
+
+def _reasons(run: Path) -> list[str]:
+    try:
+        verdict = json.loads((run / "verdict.json").read_text())
+    except (OSError, ValueError) as exc:
+        return [f"no verdict.json ({exc})"]
+    return [
+        f"{check['name']} {check['status'].upper()}: {reason}"
+        for check in verdict["checks"]
+        if check.get("counts_against")
+        for reason in check["reasons"][:3]
+    ]
+
+
+def run_many(scenario: Path, count: int, out: Path, variant: str | None = None) -> tuple[int, list[str]]:
+    """Run the scenario `count` times into `out`; returns (passes, one line per run that did not pass)."""
+    out.mkdir(parents=True, exist_ok=True)
+    failures, passes = [], 0
+    with tempfile.TemporaryDirectory() as workdir:
+        target = _variant_scenario(scenario, variant, Path(workdir)) if variant else scenario
+        for i in range(count):
+            started = time.monotonic()
+            done = subprocess.run([*CLI, "run", str(target), "--out", str(out)], capture_output=True, text=True,
+                                  cwd=ROOT, timeout=900)  # fmt: skip
+            runs = sorted(p for p in out.iterdir() if p.is_dir() and (p / "manifest.json").exists())
+            latest = runs[-1] if runs else out
+            line = f"{scenario.stem} run {i + 1}/{count}: exit {done.returncode} in {time.monotonic() - started:.0f} s"
+            print(f"{line} ({latest.name}; {_load()})", flush=True)
+            if done.returncode == 0:
+                passes += 1
+                continue
+            why = _reasons(latest) if (latest / "verdict.json").exists() else [done.stderr.strip()[-300:]]
+            failures.append(f"{line}: " + "; ".join(why))
+            for reason in why:
+                print(f"    {reason}", flush=True)
+    return passes, failures
+
+
+def _runs(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_dir() and (p / "verdict.json").exists())
+
+
+def _compare(baseline: Path, candidate: Path) -> tuple[int, list[str]]:
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([*CLI, "compare", str(baseline), str(candidate), "--out", out],
+                              capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        regressed: list[str] = []
+        try:
+            document = json.loads((Path(out) / "comparison.json").read_text())
+            regressed = [
+                f"{row.get('scope')} {row.get('metric')} ({row.get('method', '')})"
+                for row in document.get("rows", [])
+                if row.get("verdict") == "regressed"
+            ]
+        except (OSError, ValueError):
+            regressed = [done.stderr.strip()[-200:]]
+    return done.returncode, regressed
+
+
+def pairs(directory: Path) -> int:
+    runs = _runs(directory)
+    codes = Counter()
+    for base, new in zip(runs, runs[1:], strict=False):
+        code, regressed = _compare(base, new)
+        codes[code] += 1
+        print(f"{base.name} -> {new.name}: exit {code}" + (f": {', '.join(regressed)}" if regressed else ""))
+    print(f"same-build pairs: {len(runs) - 1 if runs else 0}, exit 1 in {codes[1]}, exit 2 in {codes[2]}")
+    return codes[1]
+
+
+def detect(baseline_dir: Path, candidate_dir: Path, metric: str | None) -> int:
+    base, new = _runs(baseline_dir), _runs(candidate_dir)
+    flagged = 0
+    for b, c in zip(base, new, strict=False):
+        code, regressed = _compare(b, c)
+        hit = code == 1 and (metric is None or any(metric in r for r in regressed))
+        flagged += hit
+        print(f"{b.name} -> {c.name}: exit {code}; regressed: {', '.join(regressed) or 'none'}")
+    print(f"flagged {flagged} of {min(len(base), len(new))}" + (f" on {metric}" if metric else ""))
+    return flagged
+
+
+def _plan(out: Path) -> int:
+    print(f"stability: {_load()}", flush=True)
+    summary, all_passed = [], True
+    for name, count in DEFAULT_PLAN:
+        passes, failures = run_many(ROOT / "scenarios" / f"{name}.toml", count, out / name)
+        summary.append(f"{name}: {passes} of {count} passed")
+        summary += [f"  {failure}" for failure in failures]
+        all_passed = all_passed and not failures
+    print("\n".join(["", *summary, _load()]))
+    return 0 if all_passed else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stability", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run one scenario N times")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("-n", type=int, default=10)
+    run.add_argument("--out", type=Path, required=True)
+    run.add_argument("--variant", help="upstream-latency=MS or breaker-reset=S")
+    pair = sub.add_parser("pairs", help="compare consecutive runs of one directory (same build)")
+    pair.add_argument("directory", type=Path)
+    det = sub.add_parser("detect", help="compare baseline run i with candidate run i")
+    det.add_argument("baseline", type=Path)
+    det.add_argument("candidate", type=Path)
+    det.add_argument("--metric", help="count only pairs flagged on this metric (e.g. recovery_s)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "stability")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        passes, failures = run_many(args.scenario, args.n, args.out, args.variant)
+        print(f"{args.scenario.stem}: {passes} of {args.n} passed ({_load()})")
+        return 0 if not failures else 1
+    if args.command == "pairs":
+        return 1 if pairs(args.directory) else 0
+    if args.command == "detect":
+        detect(args.baseline, args.candidate, args.metric)
+        return 0
+    return _plan(args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
