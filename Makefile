@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 SCENARIO ?= scenarios/default.toml
 
-.PHONY: run ui test lint stack bench compare clean
+.PHONY: run ui test lint stack bench stability compare clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ stack: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Shipped scenarios on a healthy build: smoke x20, ci x10, default x3 (about 40 minutes); passes and reasons.
+stability: $(STAMP)
+	$(BIN)/python -m bench.stability
 
 # make compare BASE=results/a NEW=results/b [TOLERANCE=tolerance.toml] [OUT=dir]
 compare: $(STAMP)

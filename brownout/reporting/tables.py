@@ -57,10 +57,16 @@ def _amplification(resilience: dict[str, Any] | None) -> str:
 def _recovery_cell(recovery: dict[str, Any] | None) -> str:
     if not recovery:
         return "-"
-    overall = recovery["overall"]
-    if overall["status"] == "recovered":
-        return secs(overall["recovery_s"])
-    return overall["status"]
+    return _recovery_shown(recovery["overall"])
+
+
+def _recovery_shown(figures: dict[str, Any]) -> str:
+    """"2.3", "≤ 16.2" (an upper bound), or the status with what was observed ("censored after 5.0 s")."""
+    if figures["status"] == "recovered":
+        return ("≤ " if figures.get("bound") == "upper" else "") + secs(figures["recovery_s"])
+    if figures["status"] == "censored" and figures.get("observed_s") is not None:
+        return f"censored after {figures['observed_s']:.1f} s"
+    return figures["status"]
 
 
 def faults_table(verdict: Verdict, run_start: float) -> Table:
@@ -100,12 +106,11 @@ def recovery_table(verdict: Verdict) -> Table:
     for fault in verdict.check("recovery").figures.get("faults", []):
         for operation, figures in fault["operations"].items():
             band = figures.get("band") or {}
-            recovered = figures["status"] == "recovered"
             rows.append(
                 (
                     fault["fault"],
                     operation,
-                    secs(figures["recovery_s"]) if recovered else figures["status"],
+                    _recovery_shown(figures),
                     f"{figures['target_s']:g}",
                     {True: "yes", False: "no", None: "-"}[figures["within_target"]],
                     band.get("source", "-"),
