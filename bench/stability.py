@@ -85,8 +85,7 @@ def run_many(scenario: Path, count: int, out: Path, variant: str | None = None) 
             started = time.monotonic()
             done = subprocess.run([*CLI, "run", str(target), "--out", str(out)], capture_output=True, text=True,
                                   cwd=ROOT, timeout=900)  # fmt: skip
-            runs = sorted(p for p in out.iterdir() if p.is_dir() and (p / "manifest.json").exists())
-            latest = runs[-1] if runs else out
+            latest = max(_runs(out, "manifest.json"), default=out)
             line = f"{scenario.stem} run {i + 1}/{count}: exit {done.returncode} in {time.monotonic() - started:.0f} s"
             print(f"{line} ({latest.name}; {_load()})", flush=True)
             if done.returncode == 0:
@@ -99,8 +98,9 @@ def run_many(scenario: Path, count: int, out: Path, variant: str | None = None) 
     return passes, failures
 
 
-def _runs(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.is_dir() and (p / "verdict.json").exists())
+def _runs(directory: Path, marker: str = "verdict.json") -> list[Path]:
+    """The run directories in `directory`, oldest first (not the `latest` link)."""
+    return sorted(p for p in directory.iterdir() if not p.is_symlink() and p.is_dir() and (p / marker).exists())
 
 
 def _compare(baseline: Path, candidate: Path) -> tuple[int, list[str]]:
