@@ -40,6 +40,9 @@ class Criteria:
     p95_targets_ms: Mapping[str, float] = field(default_factory=dict)  # operation -> ms
     knee_min_throughput_gain: float = 0.5
     error_ratio_max: float = 0.05  # a load step's error ratio outside fault windows
+    # a p95 is judged only when at least this many requests lie above it (5 -> 100 requests): the p95 of
+    # twenty requests is their slowest one, which a single stray request sets
+    p95_min_tail_requests: int = 5
     # integrity
     max_lost: int = 0
     max_duplicated: int = 0

@@ -5,7 +5,8 @@ Fault windows are cut out of every step (capacity is judged on fault-free time; 
 checks); a step entirely inside faults is not judged, and so are operations named in `setup_operations`.
 A step's error ratio (failed / all, outside faults) must be <= `error_ratio_max` and it needs at least one
 successful request: a service that answers nothing is not fast. Each operation's p95 must be <= its target
-(`p95_targets_ms`, default `p95_target_ms`), and so must the p95 of all operations together.
+(`p95_targets_ms`, default `p95_target_ms`), and so must the p95 of all operations together; a p95 is
+judged only when `p95_min_tail_requests` (5) requests lie above it, i.e. over 100 requests in the step.
 The knee is the first step whose p95 exceeds the target, or whose throughput grew by less than
 `knee_min_throughput_gain` x the relative growth of users.
 """
@@ -102,12 +103,19 @@ def _breaches(row: dict[str, Any], overall: WindowStats, criteria: Criteria) -> 
         found.append(f"no successful request ({overall.total} failed)")
     elif overall.error_ratio is not None and overall.error_ratio > criteria.error_ratio_max:
         found.append(f"error ratio {overall.error_ratio:.1%} > {criteria.error_ratio_max:.0%} outside faults")
-    if row["p95_ms"] is not None and row["p95_ms"] > criteria.p95_target_ms:
+    if _p95_judged(row, criteria) and row["p95_ms"] > criteria.p95_target_ms:
         found.append(f"all operations p95 {row['p95_ms']} ms > {criteria.p95_target_ms:g} ms")
     for op, figures in row["operations"].items():
-        if figures["p95_ms"] is not None and figures["p95_ms"] > figures["p95_target_ms"]:
+        if _p95_judged(figures, criteria) and figures["p95_ms"] > figures["p95_target_ms"]:
             found.append(f"{op} p95 {figures['p95_ms']} ms > {figures['p95_target_ms']:g} ms")
     return found
+
+
+def _p95_judged(figures: dict[str, Any], criteria: Criteria) -> bool:
+    """Enough requests for a p95 to say something: `p95_min_tail_requests` of them above it."""
+    enough = figures["requests"] * 0.05 >= criteria.p95_min_tail_requests - 1e-9
+    figures["p95_judged"] = enough
+    return enough and figures["p95_ms"] is not None
 
 
 def _step_row(step: Step, timeline: Timeline, holes: list[tuple[float, float]], criteria: Criteria) -> dict[str, Any]:

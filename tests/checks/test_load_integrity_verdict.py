@@ -152,3 +152,18 @@ def test_criteria_from_mapping_validates_keys_and_types():
         with pytest.raises(InputError) as caught:
             Criteria.from_mapping({key: value}, source="s.toml")
         assert message in str(caught.value), key
+
+
+def test_a_p95_is_judged_only_with_enough_requests_above_it():
+    # 2 workflow requests a second for 10 s; one of the 20 takes 1.5 s: that p95 is a single request
+    timeline = rows(0, 10) + rows(0, 9, op=("POST", "/w"), ok=2) + rows(9, 10, op=("POST", "/w"), ok=2, ms=1500)
+    result = check_load(history(timeline, end=10.0, users=STEPS[:10]), Criteria())
+    figures = result.figures["steps"][0]["operations"]["POST /w"]
+    assert (figures["p95_ms"], figures["p95_judged"], result.status) == (1500, False, Status.PASS)
+    # ten times the traffic, the same share slow: 200 requests, 20 of them above the target
+    many = rows(0, 10) + rows(0, 9, op=("POST", "/w"), ok=20) + rows(9, 10, op=("POST", "/w"), ok=20, ms=1500)
+    judged = check_load(history(many, end=10.0, users=STEPS[:10]), Criteria())
+    assert judged.reasons == (
+        "step 0 (10 users): all operations p95 1500 ms > 1000 ms",  # 20 of 300 requests are slow
+        "step 0 (10 users): POST /w p95 1500 ms > 1000 ms",
+    )
