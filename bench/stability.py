@@ -6,6 +6,8 @@ on same-build pairs, and does it flag a real slowdown?
     python -m bench.stability run scenarios/ci.toml -n 10 --variant upstream-latency=60 --out results/stability/ci-slow
     python -m bench.stability pairs results/stability/ci             # consecutive same-build pairs
     python -m bench.stability detect results/stability/ci results/stability/ci-slow   # run i vs run i
+    python -m bench.stability rejudge results/stability/smoke   # the same histories through today's checks
+    python -m bench.stability accuracy -n 5    # measured recovery vs the gateway's own log of its breaker closing
 
 Variants change a copy of the scenario's stack file: `upstream-latency=MS` (the model provider's latency,
 20 ms in the sample) and `breaker-reset=S` (the gateway breakers' reset timeout, 5 s in the sample).
@@ -24,6 +26,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from brownout.history import read_faults
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "brownout"]
@@ -143,6 +147,48 @@ def detect(baseline_dir: Path, candidate_dir: Path, metric: str | None) -> int:
     return flagged
 
 
+def rejudge(directory: Path) -> tuple[int, int]:
+    """Judge every run of `directory` again (the checks are pure functions of the history)."""
+    runs, passes = _runs(directory, "manifest.json"), 0
+    for run in runs:
+        done = subprocess.run([*CLI, "report", str(run), "--format", "json"], capture_output=True, text=True,
+                              cwd=ROOT)  # fmt: skip
+        passes += done.returncode == 0
+        reasons = "" if done.returncode == 0 else ": " + "; ".join(_reasons(run))
+        print(f"{run.name}: exit {done.returncode}{reasons}", flush=True)
+    print(f"{directory.name}: {passes} of {len(runs)} passed")
+    return passes, len(runs)
+
+
+_CLOSED = re.compile(r"breaker upstream: \S+ -> closed at (\d+\.\d+)")
+_MESSAGES = "POST /threads/[id]/messages"
+
+
+def accuracy(count: int, out: Path) -> list[float]:
+    """Recovery measured from the history minus the truth (the breaker closing after the heal), per run."""
+    scenario = ROOT / "tests" / "run" / "scenarios" / "accuracy.toml"
+    errors = []
+    for i in range(count):
+        subprocess.run([*CLI, "run", str(scenario), "--out", str(out)], capture_output=True, cwd=ROOT, timeout=600)
+        run = max(_runs(out))
+        (fault,) = read_faults(run)
+        heal = fault.actual_end or 0.0
+        closes = [float(t) for t in _CLOSED.findall((run / "stack" / "logs" / "gateway.log").read_text())]
+        after = [t for t in closes if t >= heal - 0.5]
+        verdict = json.loads((run / "verdict.json").read_text())
+        recovery = next(c for c in verdict["checks"] if c["name"] == "recovery")
+        measured = recovery["figures"]["faults"][0]["operations"][_MESSAGES]["recovery_s"]
+        if not after or measured is None:
+            print(f"accuracy run {i + 1}: no truth or no measurement ({run.name})")
+            continue
+        truth = max(0.0, after[0] - heal)
+        errors.append(measured - truth)
+        print(f"accuracy run {i + 1}: measured {measured:.2f} s, truth {truth:.2f} s, error {measured - truth:+.2f} s")
+    worst = max((abs(e) for e in errors), default=float("nan"))
+    print(f"accuracy: {len(errors)} runs, worst error {worst:.2f} s ({_load()})")
+    return errors
+
+
 def _plan(out: Path) -> int:
     print(f"stability: {_load()}", flush=True)
     summary, all_passed = [], True
@@ -169,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     det.add_argument("baseline", type=Path)
     det.add_argument("candidate", type=Path)
     det.add_argument("--metric", help="count only pairs flagged on this metric (e.g. recovery_s)")
+    acc = sub.add_parser("accuracy", help="recovery measured vs the breaker log (tests/run/scenarios/accuracy.toml)")
+    acc.add_argument("-n", type=int, default=5)
+    again = sub.add_parser("rejudge", help="judge every run of a directory again with today's checks")
+    again.add_argument("directory", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "stability")
     args = parser.parse_args(argv)
     if args.command == "run":
@@ -177,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not failures else 1
     if args.command == "pairs":
         return 1 if pairs(args.directory) else 0
+    if args.command == "accuracy":
+        accuracy(args.n, args.out / "accuracy")
+        return 0
+    if args.command == "rejudge":
+        passes, count = rejudge(args.directory)
+        return 0 if passes == count else 1
     if args.command == "detect":
         detect(args.baseline, args.candidate, args.metric)
         return 0
