@@ -109,7 +109,7 @@ class WideFloor:
     factor: float | None = None
 
     def describe(self, metric: Metric) -> str:
-        shown = metric.describe_delta(self.delta).lstrip("+")
+        shown = metric.describe_delta(self.delta)
         return shown if self.factor is None else f"x{self.factor:g} and {shown}"
 
     def direction(self, metric: Metric, base: float, new: float) -> int:
