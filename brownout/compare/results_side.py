@@ -29,6 +29,8 @@ from brownout.compare.bootstrap import (
     ratio,
     resampling_weights,
 )
+from brownout.compare.fault_values import FAULT_METRICS as _FAULT_METRICS
+from brownout.compare.fault_values import window_values
 from brownout.compare.figures import Figure, Key, Side
 from brownout.compare.metrics import AGGREGATED, FAULT, INTEGRITY, INTEGRITY_METRICS, OPERATION
 from brownout.compare.sources import BROWNOUT, SideSources
@@ -39,7 +41,6 @@ from brownout.history import History, LatencyHistogram, OperationSeries, load_hi
 _TARGET_BLOCKS = 400
 _MIN_BLOCK_S = 1.0
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
-_FAULT_METRICS = ("availability", "recovery_s", "detection_s", "amplification")
 
 
 @dataclass(frozen=True)
@@ -210,29 +211,15 @@ def fault_observations(history: History) -> dict[str, dict[str, list[float]]]:
 
 
 def _run_fault_values(history: History) -> dict[str, dict[str, float]]:
-    """fault window label -> metric -> value, from the checks' own figures; values the checks did not
-    measure (no traffic, not recovered before the run ended, no breaker metric) are left out."""
+    """fault window label -> metric -> value, from the checks' own figures."""
     criteria = _criteria(history)
-    values: dict[str, dict[str, float]] = {w.label: {} for w in fault_windows(history)}
-
-    def put(label: str, metric: str, value: float | None) -> None:
-        if label in values and value is not None:
-            values[label][metric] = float(value)
-
-    for fault in check_availability(history, criteria).figures.get("faults", []):
-        put(fault["fault"], "availability", fault["overall"]["availability"])
-    for fault in check_recovery(history, criteria).figures.get("faults", []):
-        overall = fault["overall"]
-        # Only a measured recovery: a censored one (the run ended first) or an upper bound is not a time.
-        if overall.get("status") == "recovered" and not overall.get("upper_bound"):
-            put(fault["fault"], "recovery_s", overall.get("recovery_s"))
-    for fault in check_detection(history, criteria).figures.get("faults", []):
-        seen = [s for s in (fault.get("breaker_open_s"), fault.get("degraded_s")) if s is not None]
-        put(fault["fault"], "detection_s", min(seen, default=None))
-    for fault in check_resilience(history, criteria).figures.get("faults", []):
-        ratios = [d["amplification"] for d in fault["retries"].values() if d["amplification"] is not None]
-        put(fault["fault"], "amplification", max(ratios, default=None))
-    return values
+    checks = {
+        "availability": check_availability, "recovery": check_recovery,
+        "detection": check_detection, "resilience": check_resilience,
+    }  # fmt: skip
+    return window_values(
+        lambda name: checks[name](history, criteria).figures, [w.label for w in fault_windows(history)]
+    )
 
 
 def _over_windows(values: list[float], runs: int, row: tuple[str, str, str], settings: StatsSettings) -> Figure:
