@@ -105,3 +105,18 @@ def test_a_calibrated_file_edited_into_nonsense_exits_2_naming_file_and_field(
     assert code == 2
     assert f"{edited}: " in err and expected in err, err
     assert "Traceback" not in err
+
+
+def test_a_glob_over_a_results_folder_counts_the_latest_link_once(
+    calibrated: tuple[Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, runs = calibrated
+    (runs[0].parent / "latest").symlink_to(runs[2].name)
+    try:
+        code = brownout_main(
+            ["calibrate", str(runs[0].parent / "r*"), str(runs[0].parent / "latest"), "--out", str(tmp_path / "t.toml")]
+        )
+        assert code == 0
+        assert "from 3 runs" in capsys.readouterr().out
+    finally:
+        (runs[0].parent / "latest").unlink()
