@@ -110,3 +110,10 @@ def test_the_checks_label_each_repetition_by_its_journal_name(tmp_path: Path) ->
     assert [(w.label, w.start - history.manifest.started_at) for w in fault_windows(history)] == [
         ("flap", pytest.approx(5.0)), ("flap#2", pytest.approx(15.0)), ("flap#3", pytest.approx(25.0)),
     ]  # fmt: skip
+
+
+def test_a_repetition_has_its_faults_availability_target() -> None:
+    from brownout.checks import Criteria
+
+    criteria = Criteria.from_mapping({"availability_targets": {"flap": 0.3, "flap#2": 0.4}}, source="test")
+    assert [criteria.availability_min_for(n) for n in ("flap", "flap#3", "flap#2", "other#2")] == [0.3, 0.3, 0.4, 0.6]
