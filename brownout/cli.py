@@ -15,12 +15,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("brownout.run", "run a scenario: stack + Locust + faults -> results/<run-id>/"),
     "report": ("brownout.report", "check a results directory and write the verdict and report"),
     "compare": ("brownout.compare", "compare two result sets (brownout or plain Locust CSVs)"),
+    "calibrate": ("brownout.compare.calibrate", "tolerances for compare from several runs of one build"),
 }
 
 
 def _usage() -> str:
     lines = ["usage: brownout COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 

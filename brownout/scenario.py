@@ -25,6 +25,8 @@ from brownout.faults.kinds import (
     NetworkParams,
     check_fields,
     read_params,
+    read_repetition,
+    repetition_name,
 )
 from brownout.load import Load, LoadStep, Spike, read_load
 from brownout.tables import Table, format_duration, parse_duration
@@ -145,10 +147,30 @@ class FaultSpec:
     when_users: int | None = None
     description: str = ""
     planned_offset_s: float = 0.0  # `at`, or when the load shape reaches `when_users`
+    repeat: int = 1  # how many windows; `windows()` gives one spec per window
+    every_s: float = 0.0  # from one window's start to the next
+    lag_s: float = 0.0  # a repetition's delay after its trigger (`at` already includes it)
 
     @property
     def label(self) -> str:
         return f'faults[{self.index}] "{self.name}"'
+
+    def windows(self) -> tuple[FaultSpec, ...]:
+        """One spec per repetition, each injected, healed and journalled on its own (`name`, `name#2`, ...)."""
+        if self.repeat <= 1:
+            return (self,)
+        return tuple(
+            replace(
+                self,
+                name=repetition_name(self.name, number),
+                at_s=None if self.at_s is None else self.at_s + lag,
+                planned_offset_s=self.planned_offset_s + lag,
+                repeat=1,
+                every_s=0.0,
+                lag_s=lag,
+            )
+            for number, lag in ((n, (n - 1) * self.every_s) for n in range(1, self.repeat + 1))
+        )
 
     @property
     def planned_end_offset_s(self) -> float:
@@ -188,6 +210,7 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     else:
         assert at is not None
         planned = at
+    repetition = read_repetition(table, name, duration)
     params = read_params(kind, table, target)
     spec = FaultSpec(
         index=index,
@@ -200,13 +223,18 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
         when_users=when_users,
         description=description,
         planned_offset_s=planned,
+        repeat=repetition.count,
+        every_s=repetition.every_s,
     )
-    end = spec.planned_end_offset_s
+    last = spec.windows()[-1]
+    end = last.planned_end_offset_s
     if end > load.duration_s + 1e-9:
+        what = "the fault ends" if spec.repeat == 1 else f"its repetition {last.name!r} ends"
         raise table.error(
-            "duration",
-            f"the fault ends at {format_duration(end)}, after the load ends at "
-            f"{format_duration(load.duration_s)}: shorten it or start it earlier",
+            "duration" if spec.repeat == 1 else "repeat",
+            f"{what} at {format_duration(end)}, after the load ends at "
+            f"{format_duration(load.duration_s)}: shorten it or start it earlier"
+            + ("" if spec.repeat == 1 else ", or repeat it less often"),
         )
     return spec
 
@@ -246,7 +274,8 @@ def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | 
 
 
 def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
-    ordered = sorted(faults, key=lambda f: (f.target, f.planned_offset_s))
+    windows = [window for fault in faults for window in fault.windows()]
+    ordered = sorted(windows, key=lambda f: (f.target, f.planned_offset_s))
     names: dict[str, FaultSpec] = {}
     for fault in faults:
         if fault.name in names:
@@ -256,8 +285,11 @@ def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
         names[fault.name] = fault
     for earlier, later in zip(ordered, ordered[1:], strict=False):
         if earlier.target == later.target and later.planned_offset_s < earlier.planned_end_offset_s:
+            # A repetition running into another fault is the repeated fault's doing, whichever starts first.
+            blamed, other = (earlier, later) if earlier.lag_s and not later.lag_s else (later, earlier)
+            field_name = "repeat" if blamed.lag_s else "at"
             raise InputError(
-                f"{file}: {later.label}: field 'at': overlaps {earlier.label} on target {later.target!r} "
+                f"{file}: {blamed.label}: field {field_name!r}: overlaps {other.label} on target {later.target!r} "
                 f"({format_duration(later.planned_offset_s)} is before that fault ends at "
                 f"{format_duration(earlier.planned_end_offset_s)}); one target takes one fault at a time"
             )

@@ -57,7 +57,11 @@ class Criteria:
     max_retry_amplification: float | None = None
 
     def availability_min_for(self, fault: str) -> float:
-        return float(self.availability_targets.get(fault, self.availability_min))
+        """A repetition (`upstream-down#2`) has its fault's target."""
+        from brownout.faults.kinds import base_fault_name
+
+        own = self.availability_targets.get(fault, self.availability_targets.get(base_fault_name(fault)))
+        return float(self.availability_min if own is None else own)
 
     def recovery_target_s(self, operation: str) -> float:
         return float(self.recovery_targets_s.get(operation, self.recovery_max_s))

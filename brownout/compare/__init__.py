@@ -120,10 +120,10 @@ def compare(baseline: SideSources, candidate: SideSources, tolerances: Tolerance
         import brownout.compare.results_side  # noqa: F401
 
         with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_load, side, tolerances.stats) for side in (baseline, candidate)]
+            futures = [pool.submit(load_side, side, tolerances.stats) for side in (baseline, candidate)]
             sides = [future.result() for future in futures]
     else:
-        sides = [_load(baseline, tolerances.stats), _load(candidate, tolerances.stats)]
+        sides = [load_side(baseline, tolerances.stats), load_side(candidate, tolerances.stats)]
     for side in sides:
         notes.extend(side.notes)
     rows = compare_sides(sides[0], sides[1], tolerances)
@@ -146,7 +146,8 @@ def _kind_name(kind: str) -> str:
     return "a brownout results directory" if kind == BROWNOUT else "a plain Locust CSV set"
 
 
-def _load(sources: SideSources, settings: StatsSettings) -> Side:
+def load_side(sources: SideSources, settings: StatsSettings) -> Side:
+    """One side's figures, from brownout results directories or Locust CSV sets."""
     if sources.kind == BROWNOUT:
         from brownout.compare.results_side import results_side  # needs brownout.history's readers
 

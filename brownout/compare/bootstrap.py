@@ -4,6 +4,7 @@ resamples in well under a second."""
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 from statistics import NormalDist
@@ -89,4 +90,48 @@ def difference_interval(
     if deltas.size < 20:
         return None
     half = NormalDist().inv_cdf(0.5 + level / 2) * float(deltas.std(ddof=1))
+    return delta - half, delta + half
+
+
+def student_t_quantile(probability: float, df: float) -> float:
+    """Student's t quantile (probability in 0.5..1) for df >= 1, without scipy: with x = sqrt(df) tan(u)
+    the upper tail is c * integral of cos(u)^(df-1) from u to pi/2, a smooth bounded integrand; integrate
+    it on a fine grid and interpolate. Accurate to ~1e-4 relative, plenty for an interval's width."""
+    df = max(1.0, float(df))
+    if df > 1000:
+        return NormalDist().inv_cdf(probability)
+    grid = np.linspace(0.0, np.pi / 2, 20_001)
+    density = np.cos(grid) ** (df - 1.0)
+    # Upper tail at each grid point, by the trapezoid rule from pi/2 downwards.
+    steps = (density[1:] + density[:-1]) / 2 * np.diff(grid)
+    tail = np.concatenate([np.cumsum(steps[::-1])[::-1], [0.0]])
+    scale = np.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(math.pi)
+    tail *= scale
+    wanted = 1.0 - probability
+    # tail decreases along the grid; interpolate on the reversed (increasing) arrays.
+    angle = float(np.interp(wanted, tail[::-1], grid[::-1]))
+    return math.sqrt(df) * math.tan(angle)
+
+
+def few_units_interval(
+    baseline: FloatArray, candidate: FloatArray, units: tuple[int, int], delta: float, level: float
+) -> tuple[float, float] | None:
+    """Interval of candidate - baseline when each side resampled only a few units (fault windows): the
+    bootstrap variance of a mean of n units is (n-1)/n of the usual estimate, and its normal interval is
+    too narrow for five windows; so each side's bootstrap variance is scaled by n/(n-1) and the quantile
+    is Welch's t instead of the normal one."""
+    base_n, new_n = units
+    if base_n < 2 or new_n < 2:
+        return None
+    variances = []
+    for replicates, n in ((baseline, base_n), (candidate, new_n)):
+        finite = replicates[np.isfinite(replicates)]
+        if finite.size < 20:
+            return None
+        variances.append(float(finite.var(ddof=1)) * n / (n - 1))
+    total = variances[0] + variances[1]
+    if total <= 0:
+        return delta, delta
+    df = total**2 / (variances[0] ** 2 / (base_n - 1) + variances[1] ** 2 / (new_n - 1))
+    half = student_t_quantile(0.5 + level / 2, df) * math.sqrt(total)
     return delta - half, delta + half

@@ -19,6 +19,7 @@ class Figure:
     basis: str = ""  # what was resampled, e.g. "240 buckets (60 blocks of 1 s)" or "3 runs"
     requests: int = 0  # requests behind the figure, for the thin-tail rule
     model: str = "bootstrap"  # how replicates were made: resampling, or draws from a count model
+    windows: int = 0  # a fault figure: how many fault windows (repetitions x runs) it is the mean of
 
     @property
     def has_interval(self) -> bool:

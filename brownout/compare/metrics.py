@@ -77,7 +77,8 @@ OPERATION_METRICS: tuple[Metric, ...] = (
 )
 
 FAULT_METRICS: tuple[Metric, ...] = (
-    # One fault window is one sample of each of these: defaults are wider than for request latencies.
+    # One fault window is one sample of each of these: they are judged with an interval over the windows
+    # (repetitions of the fault, pooled runs), or with one window per side only beyond WIDE_FLOORS.
     Metric("availability", "ratio", True, False, 0.05),
     Metric("recovery_s", "s", False, True, 0.25, "time_floor_s"),
     Metric("detection_s", "s", False, True, 0.25, "time_floor_s"),
@@ -95,11 +96,43 @@ INTEGRITY_METRICS: tuple[Metric, ...] = tuple(
 
 METRICS: dict[str, Metric] = {m.name: m for m in OPERATION_METRICS + FAULT_METRICS + INTEGRITY_METRICS}
 
+
+@dataclass(frozen=True)
+class WideFloor:
+    """How far a fault figure must move for one window per side to be judged at all: by more than `delta`
+    (in the metric's unit) and, when `factor` is set, to more than `factor` times (or less than 1/factor of)
+    the baseline. Same-build pairs of one window each moved recovery 0.07 s -> 2.25 s, detection
+    0.65 s -> 3.10 s, availability 97.1 % -> 91.7 %, amplification 1.00x -> 1.20x; these floors are well
+    beyond that, so only gross changes (a breaker that never closes, a retry storm) are caught."""
+
+    delta: float
+    factor: float | None = None
+
+    def describe(self, metric: Metric) -> str:
+        shown = metric.describe_delta(self.delta)
+        return shown if self.factor is None else f"x{self.factor:g} and {shown}"
+
+    def direction(self, metric: Metric, base: float, new: float) -> int:
+        """1: worse beyond the floor, -1: better beyond it, 0: within."""
+        high, low = max(base, new), min(base, new)
+        if high - low <= self.delta or (self.factor is not None and high <= self.factor * low):
+            return 0
+        return 1 if (new > base) != metric.higher_is_better else -1
+
+
+WIDE_FLOORS: dict[str, WideFloor] = {
+    "availability": WideFloor(0.20),
+    "recovery_s": WideFloor(5.0, 3.0),
+    "detection_s": WideFloor(5.0, 3.0),
+    "amplification": WideFloor(1.0, 2.0),
+}
+
 # Absolute floors (in the metric's unit) and the thin-tail rule, all overridable under [default].
 DEFAULT_FLOORS: dict[str, float] = {
     "latency_floor_ms": 2.0,
     "rps_floor": 0.0,
-    "time_floor_s": 2.0,
+    # Fault times are judged only with an interval over windows, so 1 s is a real change, not one noisy window.
+    "time_floor_s": 1.0,
     "amplification_floor": 0.1,
 }
 # A percentile is judged only when at least this many requests lie beyond it on both sides; fewer

@@ -2,8 +2,8 @@
 
 Per operation the timeline's per-bucket histograms are cut into consecutive time blocks (>= 1 s, about
 400 per side) and resampled (a block bootstrap: neighbouring buckets are correlated, blocks much less),
-giving intervals for rps, error ratio, p50/p95/p99 and max. Per fault, the checks' figures; availability
-is resampled over the blocks inside the fault window; with several runs, the others over runs.
+giving intervals for rps, error ratio, p50/p95/p99 and max. Per fault, the checks' figures of each window
+(each repetition of the fault, in each run of the side), resampled over those windows.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from brownout.checks.availability import check_availability
 from brownout.checks.detection import check_detection
 from brownout.checks.recovery import check_recovery
 from brownout.checks.resilience import check_resilience
-from brownout.checks.windows import FaultWindow, fault_windows, run_span
+from brownout.checks.windows import fault_windows, run_span
 from brownout.compare.bootstrap import (
     FloatArray,
     generator,
@@ -29,16 +29,18 @@ from brownout.compare.bootstrap import (
     ratio,
     resampling_weights,
 )
+from brownout.compare.fault_values import FAULT_METRICS as _FAULT_METRICS
+from brownout.compare.fault_values import window_values
 from brownout.compare.figures import Figure, Key, Side
 from brownout.compare.metrics import AGGREGATED, FAULT, INTEGRITY, INTEGRITY_METRICS, OPERATION
 from brownout.compare.sources import BROWNOUT, SideSources
 from brownout.compare.tolerance import StatsSettings
+from brownout.faults.kinds import base_fault_name
 from brownout.history import History, LatencyHistogram, OperationSeries, load_history
 
 _TARGET_BLOCKS = 400
 _MIN_BLOCK_S = 1.0
 _QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
-_FAULT_METRICS = ("availability", "recovery_s", "detection_s", "amplification")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def results_side(sources: SideSources, settings: StatsSettings) -> Side:
     with threadpool_limits(limits=1, user_api="blas"):
         for operation, blocks in _operation_blocks(histories, block_s).items():
             figures.update(_operation_figures(operation, blocks, sources.role, settings))
-        figures.update(_fault_figures(histories, block_s, sources.role, settings))
+        figures.update(_fault_figures(histories, sources.role, settings))
     figures.update(_integrity_figures(histories))
     notes = tuple(
         f"{run.path}: no integrity.json, integrity not compared"
@@ -179,85 +181,57 @@ def _criteria(history: History) -> Criteria:
     return Criteria.from_mapping(table or {}, source=f"{history.directory}/manifest.json scenario")
 
 
-def _fault_figures(histories: list[History], block_s: float, role: str, settings: StatsSettings) -> dict[Key, Figure]:
-    # With one run, availability is resampled over the blocks of its fault window, so the availability
-    # check (which would work out the same point figure, and one per operation) is not run at all.
-    single = histories[0] if len(histories) == 1 else None
-    per_run = [_run_fault_values(h, with_availability=single is None) for h in histories]
-    windows = {w.label: w for w in fault_windows(single)} if single is not None else {}
-    labels = sorted({label for values in per_run for label in values})
+def _fault_figures(histories: list[History], role: str, settings: StatsSettings) -> dict[Key, Figure]:
+    """Per fault (by base name: `upstream-down#3` is a window of `upstream-down`) and metric, the mean
+    over every window of every run, resampled over those windows. One window gives a point only: a
+    single window says nothing about its own noise."""
+    observed: dict[str, dict[str, list[float]]] = {}
+    runs: dict[str, int] = {}
+    for history in histories:
+        for base, per_metric in fault_observations(history).items():
+            runs[base] = runs.get(base, 0) + 1
+            pooled = observed.setdefault(base, {metric: [] for metric in _FAULT_METRICS})
+            for metric, values in per_metric.items():
+                pooled[metric].extend(values)
     figures: dict[Key, Figure] = {}
-    for label in labels:
-        for metric in _FAULT_METRICS:
-            key = (FAULT, label, metric)
-            if single is not None and metric == "availability":
-                figures[key] = _availability_blocks(single, windows[label], block_s, role, settings) or Figure(None)
-                continue
-            values = np.array([run.get(label, {}).get(metric, np.nan) for run in per_run], dtype=np.float64)
-            figures[key] = _over_runs(values, role, label, metric, settings)
+    for base, pooled in observed.items():
+        for metric, values in pooled.items():
+            figures[(FAULT, base, metric)] = _over_windows(values, runs[base], (role, base, metric), settings)
     return figures
 
 
-def _run_fault_values(history: History, with_availability: bool = True) -> dict[str, dict[str, float]]:
-    """fault label -> metric -> value, from the checks' own figures (None values left out)."""
+def fault_observations(history: History) -> dict[str, dict[str, list[float]]]:
+    """base fault name -> metric -> one value per window of this run (calibration reads these)."""
+    observed: dict[str, dict[str, list[float]]] = {}
+    for label, values in _run_fault_values(history).items():
+        per_metric = observed.setdefault(base_fault_name(label), {metric: [] for metric in _FAULT_METRICS})
+        for metric, value in values.items():
+            per_metric[metric].append(value)
+    return observed
+
+
+def _run_fault_values(history: History) -> dict[str, dict[str, float]]:
+    """fault window label -> metric -> value, from the checks' own figures."""
     criteria = _criteria(history)
-    values: dict[str, dict[str, float]] = {w.label: {} for w in fault_windows(history)}
-
-    def put(label: str, metric: str, value: float | None) -> None:
-        if label in values and value is not None:
-            values[label][metric] = float(value)
-
-    if with_availability:
-        for fault in check_availability(history, criteria).figures.get("faults", []):
-            put(fault["fault"], "availability", fault["overall"]["availability"])
-    for fault in check_recovery(history, criteria).figures.get("faults", []):
-        put(fault["fault"], "recovery_s", fault["overall"]["recovery_s"])
-    for fault in check_detection(history, criteria).figures.get("faults", []):
-        seen = [s for s in (fault["breaker_open_s"], fault["degraded_s"]) if s is not None]
-        put(fault["fault"], "detection_s", min(seen, default=None))
-    for fault in check_resilience(history, criteria).figures.get("faults", []):
-        ratios = [d["amplification"] for d in fault["retries"].values() if d["amplification"] is not None]
-        put(fault["fault"], "amplification", max(ratios, default=None))
-    return values
+    checks = {
+        "availability": check_availability, "recovery": check_recovery,
+        "detection": check_detection, "resilience": check_resilience,
+    }  # fmt: skip
+    return window_values(
+        lambda name: checks[name](history, criteria).figures, [w.label for w in fault_windows(history)]
+    )
 
 
-def _over_runs(values: FloatArray, role: str, label: str, metric: str, settings: StatsSettings) -> Figure:
-    present = values[np.isfinite(values)]
+def _over_windows(values: list[float], runs: int, row: tuple[str, str, str], settings: StatsSettings) -> Figure:
+    present = np.array([v for v in values if math.isfinite(v)], dtype=np.float64)
     if present.size == 0:
         return Figure(None)
     point = float(present.mean())
     if present.size < 2:
-        return Figure(point)
-    weights = resampling_weights(generator(settings.seed, role, label, metric), present.size, settings.replicates)
-    return Figure(point, weights @ present / present.size, f"{present.size} runs")
-
-
-def _availability_blocks(
-    history: History, window: FaultWindow, block_s: float, role: str, settings: StatsSettings
-) -> Figure | None:
-    """Availability of the fault window resampled over its blocks; the point is the availability
-    check's figure (ok + degraded over all requests of the buckets in the window), None without traffic."""
-    series = history.timeline.all_operations()
-    indexes = series.index_range(window.start, window.end)
-    if not indexes:
-        return None
-    times = np.asarray(series.times[indexes.start : indexes.stop])
-    good = np.asarray(series.ok[indexes.start : indexes.stop]) + np.asarray(
-        series.degraded[indexes.start : indexes.stop]
-    )
-    total = good + np.asarray(series.failed[indexes.start : indexes.stop])
-    block = np.floor((times - times[0]) / block_s + 1e-9).astype(np.int64)
-    good_blocks, total_blocks = np.bincount(block, weights=good), np.bincount(block, weights=total)
-    if total_blocks.sum() == 0:
-        return None
-    point = float(good_blocks.sum() / total_blocks.sum())
-    if len(total_blocks) < 5:
-        return Figure(point, requests=int(total_blocks.sum()))
-    weights = resampling_weights(
-        generator(settings.seed, role, window.label, "window"), len(total_blocks), settings.replicates
-    )
-    replicates = ratio(weights @ good_blocks, weights @ total_blocks)
-    return Figure(point, replicates, f"{len(total_blocks)} blocks of {block_s:g} s", int(total_blocks.sum()))
+        return Figure(point, windows=1)
+    weights = resampling_weights(generator(settings.seed, *row), present.size, settings.replicates)
+    basis = f"{present.size} windows" + (f" of {runs} runs" if runs > 1 else "")
+    return Figure(point, weights @ present / present.size, basis, windows=int(present.size))
 
 
 def _integrity_figures(histories: list[History]) -> dict[Key, Figure]:

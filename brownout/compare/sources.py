@@ -45,7 +45,11 @@ def resolve_side(role: str, arguments: list[str]) -> SideSources:
         for item in (part.strip() for part in argument.split(",")):
             if item:
                 runs.extend(_expand(role, item))
-    unique = list(dict.fromkeys(runs))
+    # By real path: `results/*` also matches the `latest` link `brownout run` leaves next to the runs.
+    first: dict[tuple[str, Path], RunSource] = {}
+    for run in runs:
+        first.setdefault((run.kind, run.path.resolve()), run)
+    unique = list(first.values())
     if not unique:
         raise InputError(f"{role}: no input given")
     kinds = {run.kind for run in unique}

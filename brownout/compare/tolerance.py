@@ -22,8 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brownout.compare.metrics import DEFAULT_FLOORS, DEFAULT_MIN_TAIL_SAMPLES, METRICS, Metric
+from brownout.compare.metrics import (
+    DEFAULT_FLOORS,
+    DEFAULT_MIN_TAIL_SAMPLES,
+    FAULT_METRICS,
+    METRICS,
+    OPERATION_METRICS,
+    Metric,
+)
 from brownout.errors import InputError
+from brownout.faults.kinds import base_fault_name
+
+_SCOPE_METRICS = {
+    "operations": {m.name for m in OPERATION_METRICS},
+    "faults": {m.name for m in FAULT_METRICS},
+}
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,7 @@ def _parse(document: dict[str, Any], path: str) -> Tolerances:
         if key in floors:
             floors[key] = _number(value, where)
         elif key == "min_tail_samples":
-            min_tail = int(_number(value, where))
+            min_tail = _integer(value, where)
         elif key in METRICS:
             if isinstance(value, dict):
                 overrides[key] = _allowance(value, METRICS[key], where)
@@ -135,10 +148,17 @@ def _scoped(document: dict[str, Any], table: str, path: str, base: Tolerances) -
         where = f'{path}: [{table}."{scope}"]'
         if not isinstance(entries, dict):
             raise InputError(f'{where}: must be a table of metric = tolerance, e.g. [{table}."{scope}"] p95 = 0.2')
+        if table == "faults" and base_fault_name(scope) != scope:
+            raise InputError(
+                f"{where}: faults are compared by name without the repetition mark: "
+                f'write [faults."{base_fault_name(scope)}"]'
+            )
         scoped[scope] = {}
+        allowed = _SCOPE_METRICS[table]
         for key, value in entries.items():
-            if key not in METRICS:
-                raise InputError(f"{where} {key}: unknown metric; known: {', '.join(sorted(METRICS))}")
+            if key not in allowed:
+                what = "unknown metric" if key not in METRICS else f"not a metric of {table}"
+                raise InputError(f"{where} {key}: {what}; known: {', '.join(sorted(allowed))}")
             metric = METRICS[key]
             if isinstance(value, dict):
                 scoped[scope][key] = _allowance(value, metric, f"{where} {key}")
@@ -166,10 +186,10 @@ def _stats(table: dict[str, Any], path: str, min_tail: int) -> StatsSettings:
     confidence = _number(table.get("confidence", 0.95), f"{path}: [stats] confidence")
     if not 0.5 <= confidence < 1.0:
         raise InputError(f"{path}: [stats] confidence must be within 0.5..0.999, got {confidence}")
-    replicates = int(_number(table.get("replicates", 1000), f"{path}: [stats] replicates"))
+    replicates = _integer(table.get("replicates", 1000), f"{path}: [stats] replicates")
     if not 100 <= replicates <= 100_000:
         raise InputError(f"{path}: [stats] replicates must be within 100..100000, got {replicates}")
-    seed = int(_number(table.get("seed", StatsSettings.seed), f"{path}: [stats] seed"))
+    seed = _integer(table.get("seed", StatsSettings.seed), f"{path}: [stats] seed")
     return StatsSettings(confidence, replicates, seed, min_tail)
 
 
@@ -183,6 +203,16 @@ def _table(document: dict[str, Any], name: str, path: str) -> dict[str, Any]:
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{where}: expected a number, got {value!r}")
+    if math.isnan(value):
+        raise InputError(f"{where}: expected a number, got nan")
     if value < 0:
         raise InputError(f"{where}: must not be negative, got {value}")
     return float(value)
+
+
+def _integer(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{where}: expected a whole number, got {value!r}")
+    if value < 0:
+        raise InputError(f"{where}: must not be negative, got {value}")
+    return value

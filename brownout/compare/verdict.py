@@ -2,7 +2,8 @@
 
 A row regresses only when the change in the bad direction is beyond its tolerance AND, where the inputs
 allow an interval, the interval of the difference lies entirely on the bad side of zero. Improvements are
-judged the same way in the good direction; everything else is "same".
+judged the same way in the good direction; everything else is "same". A fault row needs an interval (two
+or more windows per side); without one it is "not judged" unless the change is beyond a wide floor.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from brownout.compare.bootstrap import difference_interval
+from brownout.compare.bootstrap import difference_interval, few_units_interval
 from brownout.compare.figures import Figure, Side
 from brownout.compare.metrics import (
     AGGREGATED,
@@ -21,9 +22,10 @@ from brownout.compare.metrics import (
     METRICS,
     OPERATION,
     OPERATION_METRICS,
+    WIDE_FLOORS,
     Metric,
 )
-from brownout.compare.tolerance import Tolerances
+from brownout.compare.tolerance import Allowance, Tolerances
 
 IMPROVED = "improved"
 SAME = "same"
@@ -32,6 +34,7 @@ ONLY_BASELINE = "only in baseline"
 ONLY_CANDIDATE = "only in candidate"
 NOT_AVAILABLE = "n/a"
 TOLERANCE_ONLY = "point estimate: tolerance only"
+NOT_JUDGED = "not judged"
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,14 @@ def judge(
     delta = new.value - base.value
     relative = delta / abs(base.value) if base.value else None
     settings = tolerances.stats
+    if scope_kind == FAULT:
+        verdict, interval, method = _judge_fault(
+            metric, base, new, allowance, settings.confidence if level is None else level
+        )
+        return Row(
+            scope_kind, scope, metric.name, base.value, new.value, delta, relative, interval, tolerance, verdict,
+            method,
+        )  # fmt: skip
     interval = None
     method = "exact count" if base.model == new.model == "exact count" else TOLERANCE_ONLY
     if base.has_interval and new.has_interval:
@@ -163,6 +174,45 @@ def judge(
         verdict,
         method,
     )
+
+
+def _judge_fault(
+    metric: Metric, base: Figure, new: Figure, allowance: Allowance, level: float
+) -> tuple[str, tuple[float, float] | None, str]:
+    """A fault figure is judged with an interval over its windows (repetitions, pooled runs); with one
+    window on a side there is none, and only a change beyond the metric's wide floor is judged."""
+    assert base.value is not None and new.value is not None
+    delta = new.value - base.value
+    harm = -delta if metric.higher_is_better else delta
+    allowed = allowance.allowed(base.value)
+    interval = None
+    if base.has_interval and new.has_interval:
+        assert base.replicates is not None and new.replicates is not None
+        interval = few_units_interval(base.replicates, new.replicates, (base.windows, new.windows), delta, level)
+    if interval is not None:
+        verdict = SAME
+        if not math.isinf(allowed):
+            if harm > allowed and _beyond_zero(interval, harm_sign=1.0, metric=metric):
+                verdict = REGRESSED
+            elif -harm > allowed and _beyond_zero(interval, harm_sign=-1.0, metric=metric):
+                verdict = IMPROVED
+        return verdict, interval, f"bootstrap over {_bases(base.basis, new.basis)} (Welch t)"
+    floor = WIDE_FLOORS[metric.name]
+    direction = floor.direction(metric, base.value, new.value)
+    few = _one_window(base, new)
+    if direction and abs(harm) > allowed:
+        return (
+            (REGRESSED if direction > 0 else IMPROVED),
+            None,
+            f"{few}, beyond the wide floor ({floor.describe(metric)})",
+        )
+    return NOT_JUDGED, None, f"{few} (repeat the fault or pool runs)"
+
+
+def _one_window(base: Figure, new: Figure) -> str:
+    if not base.has_interval and not new.has_interval:
+        return "one window per side"
+    return "one window in the " + ("baseline" if not base.has_interval else "candidate")
 
 
 def _bases(base: str, new: str) -> str:

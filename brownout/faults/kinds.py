@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.tables import Table
+from brownout.tables import Table, format_duration
 
-COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description")
+COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description", "repeat", "every")
 
 # Toxiproxy's toxic types and their attributes (all integers in Toxiproxy's API).
 TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -88,6 +88,49 @@ class CommandParams:
     inject: tuple[str, ...]
     heal: tuple[str, ...] | None = None
     timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """How often a fault happens: `count` windows, each starting `every_s` after the previous one."""
+
+    count: int = 1
+    every_s: float = 0.0
+
+
+def repetition_name(name: str, number: int) -> str:
+    """The journal name of a fault's `number`-th window: the first keeps the plain name (as a single fault
+    does, and as brownout.checks.windows labels repeated names), the others get `#2`, `#3`, ..."""
+    return name if number == 1 else f"{name}#{number}"
+
+
+def base_fault_name(label: str) -> str:
+    """A fault window's label without its repetition mark: `upstream-down#3` -> `upstream-down`."""
+    base, mark, number = label.rpartition("#")
+    return base if mark and base and number.isdigit() else label
+
+
+def read_repetition(table: Table, name: str, duration_s: float) -> Repetition:
+    """`repeat = N` with `every = "40s"`: both or neither; each window must end before the next begins."""
+    if base_fault_name(name) != name:
+        raise table.error("name", f"{name!r} ends in #<number>, which marks a repetition: rename the fault")
+    has_repeat, has_every = table.has("repeat"), table.has("every")
+    if has_repeat and not has_every:
+        raise table.missing("every", 'a repeated fault needs `every = "40s"`: how long from one start to the next')
+    if has_every and not has_repeat:
+        raise table.missing("repeat", "`every` needs `repeat = N`: how many times the fault happens")
+    if not has_repeat:
+        return Repetition()
+    count = table.integer("repeat", minimum=1)
+    every = table.duration("every")
+    assert count is not None and every is not None
+    if count > 1 and every <= duration_s:
+        raise table.error(
+            "every",
+            f"each repetition lasts {format_duration(duration_s)}, so `every` must be longer than that "
+            f"(got {format_duration(every)}): leave the target time to recover between repetitions",
+        )
+    return Repetition(count, every)
 
 
 FaultParams = NetworkParams | ComponentParams | AppParams | DbLockParams | HttpParams | CommandParams

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from brownout.faults.drivers.base import Driver
 from brownout.faults.journal import FaultJournal
-from brownout.faults.kinds import params_as_dict
+from brownout.faults.kinds import base_fault_name, params_as_dict
 from brownout.faults.lanes import Lane, close_and_join
 from brownout.history import FaultRow
 from brownout.scenario import FaultSpec
@@ -94,7 +94,8 @@ class FaultScheduler:
         missing = [fault.name for fault in faults if fault.name not in drivers]
         if missing:
             raise ValueError(f"no driver for fault(s) {missing}")
-        self._tracks = [_Track(fault, drivers[fault.name]) for fault in faults]
+        # A repeated fault is one track per window (`name`, `name#2`, ...), all driven by its one driver.
+        self._tracks = [_Track(window, drivers[fault.name]) for fault in faults for window in fault.windows()]
         self._journal = journal
         if journal is not None:
             journal.attach(self.rows)
@@ -132,9 +133,14 @@ class FaultScheduler:
         if not self._inline:
             if self._journal is not None:
                 self._journal.start_writer()
+            # The windows of a repeated fault share a lane: one window's heal runs before the next's inject.
+            lanes: dict[str, Lane] = {}
             for track in self._tracks:
-                track.lane = Lane(track.spec.name)
-                track.lane.start()
+                base = base_fault_name(track.spec.name)
+                if base not in lanes:
+                    lanes[base] = Lane(base)
+                    lanes[base].start()
+                track.lane = lanes[base]
             self._thread = threading.Thread(target=self._loop, name="brownout-faults", daemon=True)
             self._thread.start()
 
@@ -287,8 +293,8 @@ class FaultScheduler:
         for track in self._tracks:
             when = track.spec.when_users
             if track.state == PENDING and track.due is None and when is not None and self._users >= when:
-                track.due = now
-                track.planned_start = wall
+                track.due = now + track.spec.lag_s
+                track.planned_start = wall + track.spec.lag_s
 
     def _all_settled(self) -> bool:
         if any(track.state in _IN_FORCE for track in self._tracks):
@@ -390,7 +396,8 @@ class FaultScheduler:
         self._wakeup.set()
 
     def _close_lanes(self, timeout_s: float) -> None:
-        close_and_join([track.lane for track in self._tracks if track.lane is not None], timeout_s)
+        lanes = {id(track.lane): track.lane for track in self._tracks if track.lane is not None}
+        close_and_join(list(lanes.values()), timeout_s)
 
     def _row(self, track: _Track) -> FaultRow:
         spec = track.spec

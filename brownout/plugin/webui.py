@@ -104,7 +104,7 @@ def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
 def fault_rows(session: RunSession, details: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """One row per fault of the current run (before the first start: the scenario's plan)."""
     run = session.run
-    specs = {spec.name: spec for spec in session.scenario.faults}
+    specs = {window.name: window for spec in session.scenario.faults for window in spec.windows()}
     if run is None:
         try:
             return [_planned_row(spec) for spec in session.planned_faults()]
@@ -127,7 +127,8 @@ def _planned(spec: FaultSpec | None) -> str:
         when = f"{spec.when_users} users (~+{format_duration(spec.planned_offset_s)})"
     else:
         when = f"+{format_duration(spec.planned_offset_s)}"
-    return f"{when} for {format_duration(spec.duration_s)}"
+    repeated = f", {spec.repeat} times every {format_duration(spec.every_s)}" if spec.repeat > 1 else ""
+    return f"{when} for {format_duration(spec.duration_s)}{repeated}"
 
 
 def _planned_row(spec: FaultSpec) -> dict[str, str]:

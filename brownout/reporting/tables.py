@@ -3,6 +3,8 @@ terminal render the same tables."""
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +103,39 @@ def faults_table(verdict: Verdict, run_start: float) -> Table:
     return Table("Faults", header, tuple(rows), "times in seconds from the start of the run")
 
 
+def repetitions_table(verdict: Verdict) -> Table:
+    """Each repeated fault's spread over its windows (`name`, `name#2`, ...): median (min-max) per figure;
+    "k of n" when only k windows had the figure measured."""
+    from brownout.compare.fault_values import window_values
+    from brownout.faults.kinds import base_fault_name
+
+    names = {c.name for c in verdict.checks}
+    labels = [f["fault"] for f in verdict.check("availability").figures.get("faults", [])]
+    values = window_values(lambda check: verdict.check(check).figures if check in names else {}, labels)
+    groups: dict[str, list[dict[str, float]]] = {}
+    for label in labels:
+        groups.setdefault(base_fault_name(label), []).append(values[label])
+    shown = {"availability": pct, "recovery_s": secs, "detection_s": secs, "amplification": _times}
+    rows = tuple(
+        (base, str(len(windows)), *(_spread([w[m] for w in windows if m in w], len(windows), shown[m]) for m in shown))
+        for base, windows in groups.items()
+        if len(windows) > 1
+    )
+    header = ("fault", "windows", "availability", "recovery s", "detection s", "retry amplification")
+    return Table("Repeated faults", header, rows, "median (min-max) over the fault's windows")
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _spread(values: list[float], windows: int, show: Callable[[float | None], str]) -> str:
+    if not values:
+        return "-"
+    text = f"{show(statistics.median(values))} ({show(min(values))}-{show(max(values))})"
+    return text if len(values) == windows else f"{text}, {len(values)} of {windows}"
+
+
 def recovery_table(verdict: Verdict) -> Table:
     rows = []
     for fault in verdict.check("recovery").figures.get("faults", []):
@@ -191,6 +226,7 @@ def all_tables(verdict: Verdict, run_start: float) -> list[Table]:
     return [
         checks_table(verdict),
         faults_table(verdict, run_start),
+        *([repetitions] if (repetitions := repetitions_table(verdict)).rows else []),
         recovery_table(verdict),
         load_table(verdict),
         integrity_table(verdict),

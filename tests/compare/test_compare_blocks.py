@@ -130,10 +130,11 @@ def test_no_keys_at_all_gives_no_percentiles() -> None:
 def test_one_run_availability_is_the_availability_checks_figure(tmp_path: Path) -> None:
     fault = (SyntheticFault("upstream-down", 10.0, 22.0), SyntheticFault("notifier-down", 30.0, 31.0))
     history = load_history(write_synthetic_run(tmp_path / "run", seconds=40.0, seed=13, faults=fault))
-    figures = _fault_figures([history], 1.0, "baseline", StatsSettings())
+    figures = _fault_figures([history], "baseline", StatsSettings())
     checked = check_availability(history, Criteria.from_mapping({}, source="test")).figures["faults"]
     for fault_figures in checked:
         label = fault_figures["fault"]
         assert figures[("fault", label, "availability")].value == fault_figures["overall"]["availability"]
-    assert figures[("fault", "upstream-down", "availability")].has_interval  # 12 blocks: resampled
-    assert not figures[("fault", "notifier-down", "availability")].has_interval  # 1 block: point only
+    # One window is one sample: no interval, however many blocks the window spans.
+    assert not figures[("fault", "upstream-down", "availability")].has_interval
+    assert figures[("fault", "upstream-down", "availability")].windows == 1
