@@ -24,7 +24,9 @@ class PlannedWindow:
 
 def planned_windows(scenario: Scenario) -> list[PlannedWindow]:
     windows = [
-        PlannedWindow(f.label, f.name, f.planned_offset_s, f.planned_end_offset_s) for f in scenario.faults
+        PlannedWindow(w.label, w.name, w.planned_offset_s, w.planned_end_offset_s)
+        for fault in scenario.faults
+        for w in fault.windows()  # every repetition of a repeated fault
     ]
     return sorted(windows, key=lambda w: w.start)
 

@@ -23,7 +23,7 @@ def window_values(figures_of: Callable[[str], Figures], labels: list[str]) -> di
         put(fault["fault"], "availability", fault["overall"]["availability"])
     for fault in figures_of("recovery").get("faults", []):
         overall = fault["overall"]
-        if overall.get("status") == "recovered" and not overall.get("upper_bound"):
+        if overall.get("status") == "recovered" and overall.get("bound") != "upper":
             put(fault["fault"], "recovery_s", overall.get("recovery_s"))
     for fault in figures_of("detection").get("faults", []):
         seen = [s for s in (fault.get("breaker_open_s"), fault.get("degraded_s")) if s is not None]

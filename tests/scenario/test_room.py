@@ -66,3 +66,20 @@ def test_run_strict_refuses_a_scenario_without_room_and_names_the_fault(tmp_path
     assert f'{scenario}: faults[1] "b": leaves 8s after its heal at 12s' in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_every_repetition_of_a_repeated_fault_needs_room_too():
+    repeated = SCENARIO.format(stack=STACK).replace(
+        'at = "20s"\nduration = "10s"', 'at = "20s"\nduration = "2s"\nrepeat = 3\nevery = "6s"'
+    )
+    scenario = parse_scenario(repeated, "s.toml")
+    # c, c#2, c#3 heal at 22, 28 and 34 s: 4 s before the next repetition, then 6 s before the end
+    assert room_warnings(scenario) == [
+        f's.toml: faults[2] "c{suffix}": leaves {room}s after its heal at {heal}s before {cause}; seeing a '
+        "recovery needs its recovery target 3 s + recovery_sustain_s 2 s: a recovery slower than "
+        f"{slowest} s would be unknown (censored)"
+        for suffix, room, heal, cause, slowest in (
+            ("", 4, 22, 'faults[2] "c#2" starts', "2.0"),
+            ("#2", 4, 28, 'faults[2] "c#3" starts', "2.0"),
+        )
+    ]
