@@ -218,3 +218,16 @@ def test_a_run_without_faults_passes_with_nothing_to_judge():
     result = check_recovery(history(rows(0, 40)), CRITERIA)
     assert result.status is Status.PASS
     assert result.summary == "no faults were injected: nothing to recover from"
+
+
+def test_compare_and_the_report_take_only_measured_recoveries():
+    from brownout.compare.fault_values import window_values
+
+    faults = [
+        {"fault": "measured", "overall": {"status": "recovered", "recovery_s": 2.0, "bound": None}},
+        {"fault": "censored", "overall": {"status": "censored", "recovery_s": None, "bound": None}},
+        {"fault": "bounded", "overall": {"status": "recovered", "recovery_s": 16.0, "bound": "upper"}},
+    ]
+    figures = {"recovery": {"faults": faults}}
+    values = window_values(lambda check: figures.get(check, {}), ["measured", "censored", "bounded"])
+    assert values == {"measured": {"recovery_s": 2.0}, "censored": {}, "bounded": {}}
