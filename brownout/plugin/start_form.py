@@ -37,7 +37,9 @@ def choose_faults(scenario: Scenario, form: Mapping[str, str]) -> tuple[FaultSpe
     unknown = [key for key in boxes if not any(same_key(key, k) for k in known)]
     if unknown:
         names = ", ".join(key.removeprefix(_BOX_PREFIX) for key in unknown)
-        raise InputError(f"no fault {names} in {scenario.path.name} (its faults: {_names(scenario)}); nothing was started")
+        raise InputError(
+            f"no fault {names} in {scenario.path.name} (its faults: {_names(scenario)}); nothing was started"
+        )
     if form.get("brownout_no_faults", "false") == "true":
         return ()
     names = form.get("brownout_faults", "").strip()
