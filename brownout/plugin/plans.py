@@ -47,11 +47,9 @@ def step_text(load: Load, index: int) -> str:
 
 
 def option_keys(faults: Sequence[FaultSpec]) -> dict[str, str]:
-    """fault name -> its checkbox in the start form: `brownout_fault_<n>_<name>`, n its place by planned
-    start (Locust lists the form's options sorted by key), everything but [a-z0-9] in the name as `_`."""
-    ordered = sorted(faults, key=lambda spec: (spec.planned_offset_s, spec.index))
-    return {spec.name: f"brownout_fault_{n}_" + re.sub(r"[^a-z0-9]+", "_", spec.name.lower()).strip("_")
-            for n, spec in enumerate(ordered, start=1)}  # fmt: skip
+    """fault name -> its checkbox in the start form: `brownout_fault_<name>`, everything but [a-z0-9] as `_`
+    (Locust labels it "Brownout Fault <Name>"; a number in the key would lose the space after it)."""
+    return {spec.name: "brownout_fault_" + re.sub(r"[^a-z0-9]+", "_", spec.name.lower()).strip("_") for spec in faults}
 
 
 def same_key(a: str, b: str) -> bool:
