@@ -2,7 +2,7 @@
 
 Rows are sorted by planned start (a fault injected by hand: by when it started). A state reads as what
 happened: "pending", "active", "healed", "cut short by stop", "not started: test stopped", "failed to
-inject"; `tone` names its colour class and `mark` a coloured sign for Locust's tab, whose cells are text.
+inject"; `tone` names its colour class on the page, and a sign stands for it in Locust's tab (text only).
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ from brownout.scenario import FaultSpec
 if TYPE_CHECKING:
     from brownout.plugin.session import RunSession
 
+# Not "name": Locust's tables sort by a "name" field unless a header is clicked; without one, ours keep
+# their order (planned start).
 TAB_COLUMNS = (
-    ("name", "Fault"), ("state", "State"), ("kind", "Kind"), ("target", "Target"), ("planned", "Planned"),
+    ("fault", "Fault"), ("state", "State"), ("kind", "Kind"), ("target", "Target"), ("planned", "Planned"),
     ("started", "Started"), ("ended", "Ended"), ("error", "Error"),
 )  # fmt: skip
-_MARKS = {"pending": "⚪", "busy": "🟡", "active": "🟠", "healed": "🟢", "cut": "🔵", "skipped": "⚫", "failed": "🔴"}
+# Signs every font has (colour emoji fonts are not everywhere): Locust's cells are plain text.
+_MARKS = {"pending": "○", "busy": "◐", "active": "●", "healed": "✓", "cut": "◼", "skipped": "–", "failed": "✗"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class FaultRow:
     order: float  # planned start offset; by hand: actual start
 
     def for_tab(self) -> dict[str, str]:
-        row = {key: str(getattr(self, key)) for key, _ in TAB_COLUMNS}
+        row = {key: str(getattr(self, key, "")) for key, _ in TAB_COLUMNS}
+        row["fault"] = self.name
         row["kind"] = self.what
         row["state"] = f"{_MARKS.get(self.tone, '')} {self.state}".strip()
         return row

@@ -129,9 +129,9 @@ def tab_rows(session: RunSession, page: FaultsPage) -> list[dict[str, str]]:
     run = session.run
     if run is not None and run.report is not None:
         report = f"{page.base}/brownout/tests/{run.number}/report.html"
-        rows.append({**blank, "name": f"test {run.number} report", "state": run.report.verdict, "kind": report,
+        rows.append({**blank, "fault": f"test {run.number} report", "state": run.report.verdict, "kind": report,
                      "target": "also under Download Data"})  # fmt: skip
-    rows.append({**blank, "name": "more", "kind": f"{page.base}/brownout/faults",
+    rows.append({**blank, "fault": "more", "kind": f"{page.base}/brownout/faults",
                  "target": "live chart, heal, reports: Download Data tab"})  # fmt: skip
     return rows
 

@@ -35,7 +35,7 @@ class LocustUI:
     def tab(self) -> dict[str, dict[str, str]]:
         body = requests.get(f"{self.url}/stats/requests", timeout=5).json()
         tables = {entry["key"]: entry["data"] for entry in body.get("extended_stats", [])}
-        return {row["name"]: row for row in tables["faults"]}
+        return {row["fault"]: row for row in tables["faults"]}
 
     def state(self) -> str:
         return str(requests.get(f"{self.url}/stats/requests", timeout=5).json()["state"])

@@ -45,7 +45,7 @@ def test_the_index_declares_the_faults_tab_the_links_and_the_start_forms_plan(ui
     (table,) = args["extended_tables"]
     assert table["key"] == "faults"
     columns = [column["key"] for column in table["structure"]]
-    assert columns[:2] == ["name", "state"]
+    assert columns[:2] == ["fault", "state"]  # not "name": Locust would sort the rows by it
     assert {"kind", "target", "planned", "started", "ended"} <= set(columns)
     links = {link["href"] for link in args["extended_csv_files"]}
     assert {"./brownout/faults", "./brownout/tests/latest/report.html", "./brownout/tests/latest/"} <= links
@@ -60,7 +60,7 @@ def test_the_index_declares_the_faults_tab_the_links_and_the_start_forms_plan(ui
 def test_before_the_first_start_the_tab_shows_the_scenarios_plan_in_planned_order(ui: LocustUI) -> None:
     rows = ui.initial_rows  # read when Locust came up, before any test of this module
     assert list(rows) == ["upstream-slow", "upstream-errors"]
-    assert rows["upstream-slow"]["state"] == "⚪ pending"
+    assert rows["upstream-slow"]["state"] == "○ pending"
     assert rows["upstream-slow"]["planned"] == "+3s for 3s"  # scenarios/smoke.toml
     assert rows["upstream-errors"]["kind"] == "app upstream errors 0.5"
 
@@ -123,17 +123,17 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
     )  # fmt: skip
     assert injected.status_code == 303, injected.text
     name = "manual-1-notifier-down"
-    wait_until(lambda: ui.rows().get(name, {}).get("state") == "🟠 active", f"{name} to be active")
+    wait_until(lambda: ui.rows().get(name, {}).get("state") == "● active", f"{name} to be active")
     row = ui.rows()[name]
     assert (row["target"], row["kind"], row["planned"]) == ("notifier", "network down", "by hand")
     assert row["started"].startswith("+") and row["ended"] == ""
     assert "heal now" in requests.get(f"{ui.url}/brownout/faults", timeout=5).text
-    assert row["state"] == "🟠 active"
+    assert row["state"] == "● active"
 
     healed = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
                            allow_redirects=False, timeout=10)  # fmt: skip
     assert healed.status_code == 303, healed.text
-    wait_until(lambda: ui.rows()[name]["state"] == "🟢 healed", f"{name} to be healed")
+    wait_until(lambda: ui.rows()[name]["state"] == "✓ healed", f"{name} to be healed")
     again = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
                           headers={"Accept": "application/json"}, timeout=10)  # fmt: skip
     assert again.status_code == 409
@@ -144,15 +144,15 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
                          json={"kind": "network-latency", "target": "notifier", "latency_ms": 50})  # fmt: skip
     assert slow.status_code == 200, slow.text
     assert slow.json()["name"] == "manual-2-notifier-latency"
-    wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "🟠 active", "the latency toxic")
+    wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "● active", "the latency toxic")
     healing = requests.post(f"{ui.url}/brownout/faults/heal", headers=script, timeout=10,
                             json={"name": "manual-2-notifier-latency"})  # fmt: skip
     assert healing.status_code == 200, healing.text
 
     # The scenario's own schedule runs alongside: upstream-slow fires at +4 s.
-    wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "⚪ pending", "upstream-slow to fire")
+    wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "○ pending", "upstream-slow to fire")
     ui.stop_run()
-    assert ui.rows()["upstream-errors"]["state"] in ("⚫ not started: test stopped", "🔵 cut short by stop")
+    assert ui.rows()["upstream-errors"]["state"] in ("– not started: test stopped", "◼ cut short by stop")
     number = ui.page_state()["test"]["number"]
     ui.wait_written_up(number)
     journal = _faults_csv(out)
@@ -176,10 +176,10 @@ def test_the_no_faults_option_from_the_start_form_is_honoured(ui: LocustUI) -> N
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json()["name"] == "manual-1-gateway-errors"
-    wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "🟠 active", "the app fault")
+    wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "● active", "the app fault")
     ui.stop_run()
     assert set(ui.rows()) == {"manual-1-gateway-errors"}
-    assert ui.rows()["manual-1-gateway-errors"]["state"] == "🔵 healed at stop"  # by the stop, not by hand
+    assert ui.rows()["manual-1-gateway-errors"]["state"] == "◼ healed at stop"  # by the stop, not by hand
 
 
 def test_the_start_form_can_name_some_of_the_scenarios_faults(ui: LocustUI) -> None:
