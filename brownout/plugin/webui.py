@@ -127,6 +127,11 @@ def tab_rows(session: RunSession, page: FaultsPage) -> list[dict[str, str]]:
     rows = [row.for_tab() for row in fault_rows(session, page.details)]
     blank = dict.fromkeys((key for key, _ in TAB_COLUMNS), "")
     run = session.run
+    steps = run.series.columns["step"] if run is not None else []
+    if run is not None and not run.finished and steps:
+        step = step_text(session.scenario.load, int(steps[-1] or 0))
+        rows.insert(0, {**blank, "fault": "load now", "state": step.partition(":")[0],
+                        "kind": step.partition(": ")[2], "target": "(the plan: start form, faults page)"})  # fmt: skip
     if run is not None and run.report is not None:
         report = f"{page.base}/brownout/tests/{run.number}/report.html"
         rows.append({**blank, "fault": f"test {run.number} report", "state": run.report.verdict, "kind": report,

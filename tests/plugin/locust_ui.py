@@ -18,7 +18,7 @@ import requests
 from tests.helpers import free_port, start_process, stop_process
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
-NOT_FAULTS = re.compile(r"^(more|test \d+ report)$")  # the tab's pointer rows
+NOT_FAULTS = re.compile(r"^(more|load now|test \d+ report)$")  # the tab's pointer rows
 
 
 @dataclass

@@ -117,6 +117,14 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
         headers={"Accept": "application/json"}, timeout=10,
     )  # fmt: skip
     assert unknown.status_code == 400 and "field 'target'" in unknown.json()["error"]
+    by_browser = requests.post(
+        f"{ui.url}/brownout/faults/inject", timeout=10,
+        data={"kind": "network-latency", "target": "nosuch", "latency_ms": "250", "csrf_token": token},
+    )  # fmt: skip
+    assert by_browser.status_code == 400 and "field &#39;target&#39;" in by_browser.text
+    assert 'value="nosuch"' in by_browser.text and 'value="250"' in by_browser.text  # the form kept as typed
+    assert '<option value="network-latency" selected>' in by_browser.text
+    assert ui.tab()["load now"]["state"].startswith("step 1 of 2")
     injected = requests.post(
         f"{ui.url}/brownout/faults/inject", data={"kind": "network-down", "target": "notifier", "csrf_token": token},
         allow_redirects=False, timeout=10,

@@ -95,6 +95,12 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
     faults.locator("path.series-rps").wait_for(timeout=10_000)
     faults.wait_for_timeout(2500)  # one more refresh: the band grows, the series goes on
     faults.screenshot(path=shots / "3-faults-page-chart.png", full_page=True)
+    faults.select_option("#kind", "network-latency")  # the hand-made form shows only that kind's fields
+    assert faults.locator("input[name=latency_ms]").is_visible()
+    assert not faults.locator("input[name=error_rate]").is_visible()
+    faults.select_option("#kind", "app-errors")
+    assert faults.locator("input[name=error_rate]").is_visible()
+    assert not faults.locator("input[name=latency_ms]").is_visible()
     page.goto(f"{ui.url}/?tab=faults")
     page.get_by_text("upstream-slow").first.wait_for()
     page.screenshot(path=shots / "4-locust-faults-tab.png", full_page=True)
