@@ -102,6 +102,13 @@ def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
             response.set_data(app.json.dumps(body))
         return response
 
+    def on_reset_stats(**_: Any) -> None:
+        run = session.run
+        if run is not None and not run.finished:
+            log.warning("brownout: Locust's statistics were reset during test %d: its locust_*.csv count from now, "
+                        "its timeline.csv from the start of the test", run.number)  # fmt: skip
+
+    session.environment.events.reset_stats.add_listener(on_reset_stats)
     app.after_request(add_rows)
     app.before_request(lambda: guard_start(session))
     guarded = web_ui.auth_required_if_enabled

@@ -128,6 +128,9 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
     page.goto(f"{ui.url}/brownout/tests/latest/")
     page.screenshot(path=shots / "6-results-folder-of-test-2.png", full_page=True)
     assert page.get_by_text("locust_stats.csv").count() == 1
+    faults.goto(f"{ui.url}/brownout/faults#tests")
+    faults.locator("#test-list li").nth(1).wait_for()
+    faults.screenshot(path=shots / "7-faults-page-after-two-tests.png", full_page=True)
 
     first, latest = ui.out, ui.out.with_name(f"{ui.out.name}-2")
     for run_dir in (first, latest):
