@@ -318,7 +318,7 @@ def page_state(session: RunSession, page: FaultsPage) -> dict[str, Any]:
     runner = session.environment.runner
     return {
         "scenario": session.scenario.name, "load_plan": load_plan(load), "locust_state": runner.state if runner else "",
-        "step_starts": load.step_starts()[1:], "test": test, "series": series,
+        "step_starts": load.step_starts()[1:], "load_s": load.duration_s, "test": test, "series": series,
         "faults": [row.as_json() for row in fault_rows(session, page.details)],
         "tests": tests_summary(session, page.base), "no_faults": session.chosen == (),
     }  # fmt: skip

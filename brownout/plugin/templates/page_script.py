@@ -36,7 +36,7 @@ function drawChart(state) {
     document.getElementById("legend").textContent = "";
     return;
   }
-  const tEnd = Math.max(10, t[t.length - 1]);
+  const tEnd = Math.max(10, state.load_s || 0, t[t.length - 1]);  // the whole plan, or longer if it ran on
   const windows = state.faults.filter(f => f.start_s !== null).map(f => ({
     name: f.name, kind: f.kind, start: f.start_s, end: f.end_s !== null ? f.end_s : tEnd, state: f.state}));
   windows.sort((a, b) => a.start - b.start);
