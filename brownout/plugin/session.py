@@ -129,10 +129,16 @@ class RunSession:
         --brownout-faults (all when empty). InputError for a name the scenario does not have."""
         if self.chosen is not None:
             return self.chosen
+        from brownout.plugin.plans import option_keys
+
         options = self.environment.parsed_options
         if getattr(options, "brownout_no_faults", False):
             return ()
-        return select_faults(self.scenario, getattr(options, "brownout_faults", "") or "")
+        names = getattr(options, "brownout_faults", "") or ""
+        if names:
+            return select_faults(self.scenario, names)
+        keys = option_keys(self.scenario.faults)  # --no-brownout-fault-<name> turns one off
+        return tuple(f for f in self.scenario.faults if getattr(options, keys[f.name], True) is not False)
 
     def _scheduler(self, out: Path) -> FaultScheduler | None:
         try:
