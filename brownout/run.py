@@ -64,11 +64,11 @@ def locust_command(
     argv = [
         sys.executable, "-m", "locust", "-f", str(locustfile),
         "--brownout-scenario", str(scenario.path), "--brownout-out", str(results_dir),
-        "--csv", str(results_dir / "locust"), "--csv-full-history",
     ]  # fmt: skip
-    if ui:
+    if ui:  # each test of the web UI gets its own Locust CSVs from the plugin, in its own directory
         argv += ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
     else:
+        argv += ["--csv", str(results_dir / "locust"), "--csv-full-history"]
         argv += ["--headless", "--only-summary", "--brownout-progress", "5"]
     if workers > 0:
         argv += ["--processes", str(workers)]

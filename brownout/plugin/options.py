@@ -1,8 +1,16 @@
-"""brownout's options on Locust's command line (and, where they make sense, in its web UI form)."""
+"""brownout's options on Locust's command line (and, where they make sense, in its web UI form).
+
+The start form also shows the scenario: its load plan (a one-choice list: it is display only) and each of
+its faults as a checkbox, ticked. Locust builds its parser before it knows the option values, so the
+scenario is read here from the command line (`--brownout-scenario`) or BROWNOUT_SCENARIO; a scenario that
+does not load adds nothing (the plugin reports it properly when it starts).
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from typing import Any
 
 DEFAULT_SCENARIO_ENV = "BROWNOUT_SCENARIO"
@@ -28,11 +36,50 @@ def add_options(parser: Any) -> None:
         "--brownout-progress", type=float, default=0, metavar="SECONDS",
         help="print a progress line this often (0: never)", include_in_web_ui=False,
     )  # fmt: skip
+    _add_scenario_options(group)
     group.add_argument(
         "--brownout-no-faults", action="store_true", default=False,
-        help="run the load without the scenario's faults", include_in_web_ui=True,
+        help="no faults at all: only the load", include_in_web_ui=True,
     )  # fmt: skip
     group.add_argument(
         "--brownout-faults", default="", metavar="NAMES",
-        help="only these of the scenario's faults (comma-separated names; empty: all)", include_in_web_ui=True,
+        help="or name them, comma-separated; empty: the ticked ones", include_in_web_ui=True,
     )  # fmt: skip
+
+
+def _add_scenario_options(group: Any) -> None:
+    from brownout.plugin.plans import fault_plan, load_plan, option_keys
+
+    scenario = _scenario_from_command_line()
+    if scenario is None:
+        return
+    # dest "brownout": first in the form (Locust sorts by key), labelled "Brownout (load plan ...)".
+    group.add_argument(
+        "--brownout-load-plan", dest="brownout", default=load_plan(scenario.load), choices=[load_plan(scenario.load)],
+        help=f"load plan of {scenario.path.name}, display only: edit the scenario to change it",
+        include_in_web_ui=True,
+    )  # fmt: skip
+    for fault in scenario.faults:
+        key = option_keys(scenario.faults)[fault.name]
+        try:
+            group.add_argument(
+                "--" + key.replace("_", "-"), dest=key,
+                action=argparse.BooleanOptionalAction, default=True,
+                help=f"{fault_plan(fault)}", include_in_web_ui=True,
+            )  # fmt: skip
+        except argparse.ArgumentError:
+            continue  # two names that differ only in punctuation: the names field still picks either
+
+
+def _scenario_from_command_line() -> Any:
+    from brownout.errors import BrownoutError
+    from brownout.plugin.session import DEFAULT_SCENARIO
+    from brownout.scenario import load_scenario
+
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--brownout-scenario", default=os.environ.get(DEFAULT_SCENARIO_ENV, ""))
+    known, _ = peek.parse_known_args(sys.argv[1:])
+    try:
+        return load_scenario(known.brownout_scenario or DEFAULT_SCENARIO)
+    except (BrownoutError, OSError):
+        return None

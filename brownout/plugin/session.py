@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("brownout.plugin")
 
 DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default.toml"
+_SETTLE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,13 @@ class RunSession:
         self.target = target
         self.stack = stack
         self.run: TestRun | None = None
-        self.runs = 0
+        self.tests: list[TestRun] = []  # every test of this session, oldest first
+        self.web_ui = False  # set when the web UI is attached: each test is then a complete run
+        self.chosen: tuple[FaultSpec, ...] | None = None  # the start form's choice, when it made one
+
+    @property
+    def runs(self) -> int:
+        return len(self.tests)
 
     @classmethod
     def open(cls, environment: Environment, books: _Books) -> RunSession:
@@ -90,10 +97,15 @@ class RunSession:
     def on_test_start(self) -> None:
         if self.run is not None:
             self.run.stop()
-            self.run.join()
-        self.runs += 1
-        out = self.out if self.runs == 1 else self.out.with_name(f"{self.out.name}-{self.runs}")
-        self.run = TestRun.begin(self, out, self._scheduler(out))
+            self.run.settled.wait(_SETTLE_TIMEOUT_S)
+        number = self.runs + 1
+        out = self.out if number == 1 else self.out.with_name(f"{self.out.name}-{number}")
+        self.run = TestRun.begin(self, out, self._scheduler(out), number)
+        self.tests.append(self.run)
+
+    def wait_until_settled(self, timeout_s: float) -> bool:
+        """Before a new test: the last one's faults healed and its counts saved (True), or still busy."""
+        return self.run is None or self.run.settled.wait(timeout_s)
 
     def on_test_stop(self) -> None:
         """Heal and write up in the background: Locust's quit goes on meanwhile and brings the workers' last
@@ -115,10 +127,18 @@ class RunSession:
     def planned_faults(self) -> tuple[FaultSpec, ...]:
         """The scenario's faults this run fires: none with --brownout-no-faults, else those named in
         --brownout-faults (all when empty). InputError for a name the scenario does not have."""
+        if self.chosen is not None:
+            return self.chosen
+        from brownout.plugin.plans import option_keys
+
         options = self.environment.parsed_options
         if getattr(options, "brownout_no_faults", False):
             return ()
-        return select_faults(self.scenario, getattr(options, "brownout_faults", "") or "")
+        names = getattr(options, "brownout_faults", "") or ""
+        if names:
+            return select_faults(self.scenario, names)
+        keys = option_keys(self.scenario.faults)  # --no-brownout-fault-<name> turns one off
+        return tuple(f for f in self.scenario.faults if getattr(options, keys[f.name], True) is not False)
 
     def _scheduler(self, out: Path) -> FaultScheduler | None:
         try:

@@ -1,4 +1,9 @@
-"""One test run on the master / local runner: from test_start to test_stop, writing results/<run-id>/."""
+"""One test run on the master / local runner: from test_start to test_stop, writing results/<run-id>/.
+
+A test started from the web UI is a complete run of its own: besides the history it gets Locust's CSVs
+(`locust_csv.py`) and, once written up, its report (`brownout report`, in a child process: analysis
+never runs inside the run), while the web UI stays up for the next test.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gevent
+import gevent.event
 import locust
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
 
@@ -29,6 +37,9 @@ from brownout.history import (
     write_manifest,
 )
 from brownout.plugin.integrity import audit
+from brownout.plugin.ledger import Ledger
+from brownout.plugin.live import LiveSeries
+from brownout.plugin.locust_csv import LocustCsv
 from brownout.plugin.progress import progress_line
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
@@ -43,18 +54,38 @@ _TICK_S = 0.25
 _READY_AFTER_HEAL_S = 30.0
 _WORKER_FINAL_WAIT_S = 15.0
 _FINISH_TIMEOUT_S = 120.0
+_REPORT_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What `brownout report` said about one test: exit code 0 passed, 1 failed, 2 could not judge."""
+
+    code: int
+    verdict: str  # "PASS" / "FAIL" / "UNKNOWN", or why there is none
+    files: tuple[str, ...]  # the report files that exist in the results directory
 
 
 class TestRun:
     __test__ = False  # not a pytest class, whatever its name says
 
-    def __init__(self, session: RunSession, out: Path, scheduler: FaultScheduler | None) -> None:
+    def __init__(self, session: RunSession, out: Path, scheduler: FaultScheduler | None, number: int = 1) -> None:
         self.session = session
         self.environment = session.environment
         self.books = session.books
+        self.number = number
         self.out = out
         self.scheduler = scheduler
         self.started_at = time.time()
+        self.stopped_at: float | None = None
+        # This test's acknowledgements only: the books get a fresh ledger for every test.
+        self.ledger = Ledger()
+        self.books.ledger = self.ledger
+        self.complete = session.web_ui  # a web UI test: own Locust CSVs and own report
+        self.locust_csv: LocustCsv | None = None
+        self.settled = gevent.event.Event()  # healed and counted: the next test may start
+        self.report: ReportOutcome | None = None
+        self.series = LiveSeries()
         self.timeline = TimelineWriter(out)
         self.users = UsersWriter(out)
         self.telemetry = TelemetryWriter(out)
@@ -68,11 +99,13 @@ class TestRun:
         self.finisher: gevent.Greenlet | None = None
 
     @classmethod
-    def begin(cls, session: RunSession, out: Path, scheduler: FaultScheduler | None) -> TestRun:
+    def begin(cls, session: RunSession, out: Path, scheduler: FaultScheduler | None, number: int = 1) -> TestRun:
         out.mkdir(parents=True, exist_ok=True)
         session.books.final_reports.clear()
-        run = cls(session, out, scheduler)
+        run = cls(session, out, scheduler, number)
         run._write_manifest(ended_at=run.started_at)
+        if run.complete:
+            run.locust_csv = LocustCsv(run.environment, out)
         if scheduler is not None:
             scheduler.start()
         else:
@@ -83,6 +116,7 @@ class TestRun:
     def stop(self) -> None:
         """Start the write-up (heal, wait for the workers, flush, audit, close) in its own greenlet, once."""
         if self.finisher is None:
+            self.stopped_at = time.time()
             self.finisher = gevent.spawn(self._finish)
 
     @property
@@ -90,20 +124,36 @@ class TestRun:
         """True once the test run has stopped (its write-up may still be going on)."""
         return self.finisher is not None
 
+    @property
+    def written_up(self) -> bool:
+        """True once the results directory is complete (and, for a web UI test, its report written)."""
+        return self.finisher is not None and self.finisher.ready()
+
     def join(self, timeout_s: float = _FINISH_TIMEOUT_S) -> None:
         if self.finisher is not None:
             self.finisher.join(timeout=timeout_s)
 
     def _finish(self) -> None:
         gevent.killall(self.greenlets, block=True, timeout=2)
-        steps = (self._heal, self._await_workers, self._flush_all, self._audit, self._close_writers)
+        try:
+            self._run_steps(self._heal, self._await_workers, self._flush_all, self._save_locust_csv)
+        finally:
+            self.settled.set()
+        self._run_steps(self._audit, self._close_writers)
+        self._write_manifest(ended_at=time.time())
+        log.info("brownout: results in %s", self.out)
+        if self.complete:
+            self.report = write_report(self.out)
+            log.info("brownout: test %d: verdict %s, report in %s", self.number, self.report.verdict,
+                     self.out / "report.html")  # fmt: skip
+
+    @staticmethod
+    def _run_steps(*steps: Callable[[], None]) -> None:
         for step in steps:
             try:
                 step()
             except Exception:  # noqa: BLE001  (a failing step must not stop the healing or the writing)
                 log.exception("brownout: %s failed", step.__name__)
-        self._write_manifest(ended_at=time.time())
-        log.info("brownout: results in %s", self.out)
 
     # --- loops ---------------------------------------------------------------------------------------
     def _tick_loop(self) -> None:
@@ -135,6 +185,8 @@ class TestRun:
         step = shape.current_step if isinstance(shape, ScenarioShape) else 0
         self.users.append(UsersRow(now, count, step))
         self.users.flush()
+        if self.complete and runner is not None and self.finisher is None:
+            self.series.sample(now - self.started_at, runner.stats.total, count, step)
         if self.scheduler is not None:
             self.scheduler.on_user_count(count)
 
@@ -161,8 +213,12 @@ class TestRun:
         self._record_users(time.time())
         self.books.timeline.flush(self.timeline)
 
+    def _save_locust_csv(self) -> None:
+        if self.locust_csv is not None:
+            self.locust_csv.finish()
+
     def _audit(self) -> None:
-        ledger = self.books.ledger
+        ledger = self.ledger
         target = self.session.target
         if target.audit_url is None:
             unverifiable = sum(len(set(ids)) for ids in ledger.acknowledged.values())
@@ -191,6 +247,30 @@ class TestRun:
             host=session.target.host,
         )  # fmt: skip
         write_manifest(self.out, manifest)
+
+
+def write_report(out: Path) -> ReportOutcome:
+    """`brownout report` on a finished results directory, in a child process (gevent waits cooperatively)."""
+    command = [sys.executable, "-m", "brownout", "report", str(out), "--quiet"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=_REPORT_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.error("brownout: report of %s failed: %s", out, exc)
+        return ReportOutcome(2, f"no report: {exc}", ())
+    lines = [line for line in done.stdout.splitlines() if line.startswith("verdict: ")]
+    verdict = lines[-1].removeprefix("verdict: ") if lines else f"no verdict: {_last_line(done.stderr)}"
+    if done.returncode not in (0, 1):
+        log.error("brownout: report of %s exited %d: %s", out, done.returncode, done.stderr.strip()[-500:])
+    files = tuple(name for name in REPORT_FILES if (out / name).is_file())
+    return ReportOutcome(done.returncode, verdict, files)
+
+
+REPORT_FILES = ("report.html", "report.md", "junit.xml", "verdict.json")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "brownout report said nothing"
 
 
 @functools.cache

@@ -1,13 +1,16 @@
-"""The Faults tab in Locust's web UI, and a small page to inject and heal faults by hand during a run.
+"""Locust's web UI as a place to work: the Faults tab, the start form's fault choice, and the plugin's page.
 
-Only Locust's documented extension points (its `examples/extend_web_ui.py`): `web_ui.template_args`
-`extended_tabs` / `extended_tables` declare the tab, its rows travel as `extended_stats` in the JSON of
-`/stats/requests` (added by an `after_request` hook), and `extended_csv_files` puts a link to the page
-on the "Download Data" tab. The web UI camelCases every key of both, table structure keys included, so
-plain one-word keys are used throughout.
+Only Locust's documented extension points (its `examples/extend_web_ui.py`, Flask routes and hooks on
+`web_ui.app`, custom arguments): `web_ui.template_args` `extended_tabs` / `extended_tables` declare the
+tab, its rows travel as `extended_stats` in the JSON of `/stats/requests` (added by an `after_request`
+hook), and `extended_csv_files` puts links on the "Download Data" tab. The web UI camelCases every key
+of both, so plain one-word keys are used throughout. Locust's tab cells are plain text, so the tab marks
+states with coloured signs; the live chart with the fault windows, the heal buttons and the reports are
+on the plugin's page (`<web base path>/brownout/faults`), linked from "Download Data". Locust's own
+Charts tab has no documented way in.
 
-The page (`<web base path>/brownout/faults`) is plain server-rendered HTML. Its POST endpoints change the
-system under test, so every request to it must:
+The page is server-rendered HTML that refreshes itself from `.../brownout/faults/state.json`. Its POST
+endpoints change the system under test, so every request to it must:
 - come from a loopback peer, with a loopback name in its Host header (a DNS-rebinding page would send its
   own name), and not be a cross-site request (`Origin` of another site, `Sec-Fetch-Site: cross-site`);
   Locust enables CORS for every origin, so without this a foreign page could read the form token;
@@ -21,6 +24,8 @@ one of MANUAL_KINDS + `target` (+ `latency_ms`, `jitter_ms` / `dependency`, `err
 `app_latency_ms`); POST `.../brownout/faults/heal` takes `name` (any active fault, scheduled ones too:
 they end early). Manual faults stay in force until healed or the run stops, are journaled by the
 run's scheduler (`faults.csv`) as `manual-<n>-<what>`, and a failed one does not abort the schedule.
+Each test's files (report.html, report.md, junit.xml, the results folder) are under
+`.../brownout/tests/<n>/` (`latest` for the last test), with the same loopback and origin rules.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -41,10 +47,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from brownout.errors import InputError
 from brownout.faults.drivers import build_driver
 from brownout.faults.journal import FaultJournal
-from brownout.faults.scheduler import FaultScheduler, FaultStatus
-from brownout.plugin.manual import APP_DEPENDENCIES, MANUAL_KINDS, Refused, describe_kind, manual_fault, target_names
+from brownout.faults.scheduler import FaultScheduler
+from brownout.plugin.manual import APP_DEPENDENCIES, MANUAL_KINDS, Refused, manual_fault, target_names
+from brownout.plugin.plans import fault_plan, load_plan, step_text
+from brownout.plugin.rows import TAB_COLUMNS, fault_rows
+from brownout.plugin.start_form import guard_start
 from brownout.plugin.templates.faults_page import PAGE
-from brownout.scenario import FaultSpec, format_duration
+from brownout.plugin.tests_view import folder, test_file, test_state, tests_summary
 
 if TYPE_CHECKING:
     from locust.web import WebUI
@@ -55,25 +64,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("brownout.plugin")
 
 TAB_KEY = "faults"
-COLUMNS = (
-    ("name", "Fault"), ("target", "Target"), ("kind", "Kind"), ("planned", "Planned"), ("state", "State"),
-    ("outcome", "Outcome"), ("started", "Started"), ("ended", "Ended"), ("error", "Error"),
-)  # fmt: skip
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+DOWNLOAD_LINKS = (
+    ("./brownout/faults", "brownout: faults page (live chart with the fault windows, heal, inject by hand)"),
+    ("./brownout/tests/latest/report.html", "brownout: report of the last test (report.html)"),
+    ("./brownout/tests/latest/report.md", "brownout: report of the last test (report.md)"),
+    ("./brownout/tests/latest/junit.xml", "brownout: junit.xml of the last test"),
+    ("./brownout/tests/latest/", "brownout: results folder of the last test"),
+    ("./brownout/faults#tests", "brownout: every test of this session"),
+)
 
 
 def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
-    """Add the Faults tab and the manual fault page to Locust's web UI (master / local runner only)."""
+    """Add the Faults tab, the start form's check and the plugin's pages to Locust's web UI (master / local)."""
+    session.web_ui = True
     page = FaultsPage(session)
     args = web_ui.template_args
     args["extended_tabs"] = [*args.get("extended_tabs", []), {"title": "Faults", "key": TAB_KEY}]
     args["extended_tables"] = [
         *args.get("extended_tables", []),
-        {"key": TAB_KEY, "structure": [{"key": key, "title": title} for key, title in COLUMNS]},
+        {"key": TAB_KEY, "structure": [{"key": key, "title": title} for key, title in TAB_COLUMNS]},
     ]
     args["extended_csv_files"] = [
-        *args.get("extended_csv_files", []),
-        {"href": "./brownout/faults", "title": "brownout: inject and heal faults by hand"},
+        *args.get("extended_csv_files", []), *({"href": href, "title": title} for href, title in DOWNLOAD_LINKS),
     ]
     base = (getattr(session.environment.parsed_options, "web_base_path", "") or "").rstrip("/")
     app = web_ui.app
@@ -85,71 +98,54 @@ def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
         body = response.get_json(silent=True)
         if isinstance(body, dict):
             others = [e for e in body.get("extended_stats") or [] if e.get("key") != TAB_KEY]
-            body["extended_stats"] = [*others, {"key": TAB_KEY, "data": fault_rows(session, page.details)}]
+            body["extended_stats"] = [*others, {"key": TAB_KEY, "data": tab_rows(session, page)}]
             response.set_data(app.json.dumps(body))
         return response
 
+    def on_reset_stats(**_: Any) -> None:
+        run = session.run
+        if run is not None and not run.finished:
+            log.warning("brownout: Locust's statistics were reset during test %d: its locust_*.csv count from now, "
+                        "its timeline.csv from the start of the test", run.number)  # fmt: skip
+
+    session.environment.events.reset_stats.add_listener(on_reset_stats)
     app.after_request(add_rows)
+    app.before_request(lambda: guard_start(session))
     guarded = web_ui.auth_required_if_enabled
-    app.add_url_rule(f"{base}/brownout/faults", "brownout_faults", guarded(page.show), methods=["GET"])
-    app.add_url_rule(f"{base}/brownout/faults/inject", "brownout_inject", guarded(page.inject), methods=["POST"])
-    app.add_url_rule(f"{base}/brownout/faults/heal", "brownout_heal", guarded(page.heal), methods=["POST"])
+    routes: tuple[tuple[str, str, Callable[..., BaseResponse], str], ...] = (
+        ("/brownout/faults", "brownout_faults", page.show, "GET"),
+        ("/brownout/faults/state.json", "brownout_state", page.state, "GET"),
+        ("/brownout/faults/inject", "brownout_inject", page.inject, "POST"),
+        ("/brownout/faults/heal", "brownout_heal", page.heal, "POST"),
+        ("/brownout/tests/<number>/", "brownout_test_folder", page.folder, "GET"),
+        ("/brownout/tests/<number>/<name>", "brownout_test_file", page.file, "GET"),
+    )  # fmt: skip
+    for rule, endpoint, view, method in routes:
+        app.add_url_rule(f"{base}{rule}", endpoint, guarded(view), methods=[method])
     page.base = base
-    log.info("brownout: Faults tab added; inject and heal by hand at http://%s:%s%s/brownout/faults",
+    log.info("brownout: Faults tab added; live chart, reports and faults by hand at http://%s:%s%s/brownout/faults",
              web_ui.host or "0.0.0.0", web_ui.port, base)  # fmt: skip
     return page
 
 
 # --- the tab's rows ------------------------------------------------------------------------------------
-def fault_rows(session: RunSession, details: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    """One row per fault of the current run (before the first start: the scenario's plan)."""
+def tab_rows(session: RunSession, page: FaultsPage) -> list[dict[str, str]]:
+    """The faults of the current test, then where the rest is (Locust's cells are text, not links)."""
+    rows = [row.for_tab() for row in fault_rows(session, page.details)]
+    blank = dict.fromkeys((key for key, _ in TAB_COLUMNS), "")
     run = session.run
-    specs = {window.name: window for spec in session.scenario.faults for window in spec.windows()}
-    if run is None:
-        try:
-            return [_planned_row(spec) for spec in session.planned_faults()]
-        except InputError:
-            return []  # the start form's fault names are wrong: the start will say so
-    scheduler = run.scheduler
-    if scheduler is None:
-        return []
-    return [_status_row(s, specs.get(s.name), details or {}, run.started_at) for s in scheduler.snapshot()]
-
-
-def _faults_off(session: RunSession) -> bool:
-    return bool(getattr(session.environment.parsed_options, "brownout_no_faults", False))
-
-
-def _planned(spec: FaultSpec | None) -> str:
-    if spec is None:
-        return "by hand"
-    if spec.when_users is not None:
-        when = f"{spec.when_users} users (~+{format_duration(spec.planned_offset_s)})"
-    else:
-        when = f"+{format_duration(spec.planned_offset_s)}"
-    repeated = f", {spec.repeat} times every {format_duration(spec.every_s)}" if spec.repeat > 1 else ""
-    return f"{when} for {format_duration(spec.duration_s)}{repeated}"
-
-
-def _planned_row(spec: FaultSpec) -> dict[str, str]:
-    return {
-        "name": spec.name, "target": spec.target, "kind": describe_kind(spec.kind, spec.params),
-        "planned": _planned(spec), "state": "pending", "outcome": "", "started": "", "ended": "", "error": "",
-    }  # fmt: skip
-
-
-def _status_row(status: FaultStatus, spec: FaultSpec | None, details: Mapping[str, str], t0: float) -> dict[str, str]:
-    final = status.state in ("healed", "failed")
-    return {
-        "name": status.name, "target": status.target,
-        "kind": describe_kind(status.kind, spec.params) if spec else details.get(status.name, status.kind),
-        "planned": _planned(spec), "state": status.state, "outcome": status.outcome if final else "",
-        "started": _offset(status.actual_start, t0), "ended": _offset(status.actual_end, t0), "error": status.error,
-    }  # fmt: skip
-
-
-def _offset(t: float | None, t0: float) -> str:
-    return "" if t is None else f"+{t - t0:.1f}s"
+    steps = run.series.columns["step"] if run is not None else []
+    if run is not None and not run.finished and steps:
+        step = step_text(session.scenario.load, int(steps[-1] or 0))
+        rows.insert(0, {**blank, "fault": "load now", "state": step.partition(":")[0],
+                        "kind": step.partition(": ")[2], "target": "(the plan: start form, faults page)"})  # fmt: skip
+    if run is not None and run.report is not None:
+        report = f"{page.base}/brownout/tests/{run.number}/report.html"
+        rows.append({**blank, "fault": f"test {run.number} report", "state": run.report.verdict, "kind": report,
+                     "target": "also under Download Data"})  # fmt: skip
+    rows.append({**blank, "fault": "more", "kind": f"{page.base}/brownout/faults",
+                 "target": "live chart, heal, reports: Download Data tab"})  # fmt: skip
+    return rows
 
 
 # --- the page ------------------------------------------------------------------------------------------
@@ -167,6 +163,27 @@ class FaultsPage:
         except Refused as exc:
             return self._answer(exc.status, error=str(exc))
         return self._answer(200, message=request.args.get("message", ""))
+
+    def state(self) -> BaseResponse:
+        try:
+            self._check_origin()
+        except Refused as exc:
+            return _json(exc.status, {"error": str(exc)})
+        return _json(200, page_state(self.session, self))
+
+    def folder(self, number: str) -> BaseResponse:
+        try:
+            self._check_origin()
+        except Refused as exc:
+            return self._answer(exc.status, error=str(exc))
+        return folder(self.session, self.base, number)
+
+    def file(self, number: str, name: str) -> BaseResponse:
+        try:
+            self._check_origin()
+        except Refused as exc:
+            return self._answer(exc.status, error=str(exc))
+        return test_file(self.session, self.base, number, name)
 
     def inject(self) -> BaseResponse:
         return self._act(self._inject)
@@ -230,7 +247,7 @@ class FaultsPage:
         except Refused as exc:
             if _wants_json():
                 return _json(exc.status, {"error": str(exc)})
-            return self._answer(exc.status, error=str(exc))
+            return self._answer(exc.status, error=str(exc), form=fields)
         run = self.session.run
         status = next((s for s in run.scheduler.snapshot() if s.name == name), None) if run and run.scheduler else None
         if _wants_json():
@@ -262,17 +279,49 @@ class FaultsPage:
             return
         raise Refused(403, "wrong token: reload the page (the form token changes with each Locust process)")
 
-    def _answer(self, status: int, message: str = "", error: str = "") -> Response:
+    def _answer(
+        self, status: int, message: str = "", error: str = "", form: Mapping[str, str] | None = None
+    ) -> Response:
         session = self.session
         names = target_names(session)
+        token = self.form_token if status != 403 else ""
         html = render_template_string(
-            PAGE, base=self.base, token=self.form_token if status != 403 else "", message=message, error=error,
-            scenario=session.scenario.name, run=session.run, rows=fault_rows(session, self.details),
-            columns=COLUMNS, scenario_faults=session.scenario.faults, kinds=MANUAL_KINDS,
-            dependencies=APP_DEPENDENCIES, names=sorted({*names["proxy"], *names["component"]}),
-            faults_off=_faults_off(session),
+            PAGE, base=self.base, token=token, message=message, error=error, form=dict(form or {}),
+            scenario=session.scenario, load_plan=load_plan(session.scenario.load),
+            state=page_state(session, self) if status != 403 else {}, columns=_PAGE_COLUMNS,
+            kinds=MANUAL_KINDS, dependencies=APP_DEPENDENCIES, names=sorted({*names["proxy"], *names["component"]}),
+            fault_plan=fault_plan,
         )  # fmt: skip
         return make_response(html, status)
+
+
+_PAGE_COLUMNS = (("name", "Fault"), ("state", "State"), ("what", "Kind"), ("target", "Target"),
+                 ("planned", "Planned"), ("started", "Started"), ("ended", "Ended"), ("error", "Error"))  # fmt: skip
+
+
+def page_state(session: RunSession, page: FaultsPage) -> dict[str, Any]:
+    """Everything the page shows, as JSON: the current test, its chart series and faults, every test's links."""
+    run = session.run
+    load = session.scenario.load
+    test: dict[str, Any] | None = None
+    series: dict[str, Any] = {}
+    if run is not None:
+        series = run.series.columns
+        steps = series.get("step") or []
+        step = int(steps[-1] or 0) if steps else 0
+        users = series.get("users") or []
+        elapsed = (run.stopped_at or time.time()) - run.started_at
+        test = {
+            "number": run.number, "state": test_state(run), "out": str(run.out), "elapsed_s": round(elapsed, 1),
+            "step": step_text(load, step) if not run.finished else "", "users": users[-1] if users else 0,
+        }  # fmt: skip
+    runner = session.environment.runner
+    return {
+        "scenario": session.scenario.name, "load_plan": load_plan(load), "locust_state": runner.state if runner else "",
+        "step_starts": load.step_starts()[1:], "load_s": load.duration_s, "test": test, "series": series,
+        "faults": [row.as_json() for row in fault_rows(session, page.details)],
+        "tests": tests_summary(session, page.base), "no_faults": session.chosen == (),
+    }  # fmt: skip
 
 
 # --- small helpers -------------------------------------------------------------------------------------

@@ -1,20 +1,28 @@
 """The report's chart: throughput, error ratio and p95 over time, fault windows shaded, load steps marked.
 
-Rendered with matplotlib's Agg backend to PNG bytes (embedded in report.html as base64)."""
+Rendered with matplotlib's Agg backend to PNG bytes (embedded in report.html as base64). Requests/s are
+counted in bins of at least one second (0.25 s buckets of a few users swing between 0 and 20). Each fault
+window is coloured by kind (the web UI's colours) and named in its own lane above the panels, so windows
+that overlap stay apart; legends sit to the right of the panels, outside the data."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from brownout.checks.load import load_steps
-from brownout.checks.windows import fault_windows, run_span
+from brownout.checks.windows import FaultWindow, fault_windows, run_span
 from brownout.history import History, OperationSeries
 
 MAX_POINTS = 600  # chart resolution: a 1-hour run is drawn in 6 s bins
+MIN_BIN_S = 1.0
+KIND_COLOURS = {"network": "#1f77b4", "component": "#d62728", "app": "#9467bd", "http": "#2ca02c",
+                "command": "#8c564b"}  # fmt: skip
+_HATCHES = ("", "//", "\\\\", "..")  # overlapping windows lie in different lanes: each lane its own hatch
 
 
 @dataclass(frozen=True)
@@ -28,10 +36,11 @@ class Binned:
 
 
 def bin_width(history: History) -> float:
+    """A whole number of buckets, at least MIN_BIN_S, and coarse enough for MAX_POINTS over the run."""
     start, end = run_span(history)
     bucket = history.manifest.bucket_s
-    wanted = (end - start) / MAX_POINTS
-    return max(bucket, bucket * round(wanted / bucket)) if wanted > bucket else bucket
+    wanted = max(MIN_BIN_S, (end - start) / MAX_POINTS)
+    return max(bucket, bucket * round(wanted / bucket + 0.4999))
 
 
 def rebin(series: OperationSeries, run_start: float, width: float, bins: int) -> Binned:
@@ -65,34 +74,86 @@ def timeline_chart_png(history: History) -> bytes:
     bins = max(1, int((run_end - run_start) / width + 0.999))
     timeline = history.timeline
     overall = rebin(timeline.all_operations(), run_start, width, bins)
-    figure, (throughput, errors, latency) = plt.subplots(3, 1, figsize=(12, 8), sharex=True, dpi=90)
-    throughput.plot(overall.x, overall.rps, color="tab:blue", linewidth=1, label="all operations")
-    throughput.set_ylabel("requests/s")
+    windows = fault_windows(history)
+    lanes = _lanes([(w.start, w.end) for w in windows])
+    lane_count = max(lanes, default=-1) + 1
+    figure, axes = plt.subplots(
+        4, 1, figsize=(13, 8.2 + 0.25 * lane_count), sharex=True, dpi=90,
+        gridspec_kw={"height_ratios": [0.35 + 0.3 * lane_count, 3, 2, 3]},
+    )  # fmt: skip
+    names, throughput, errors, latency = axes
+    throughput.plot(overall.x, overall.rps, color="tab:blue", linewidth=1.2, label="all operations")
+    throughput.set_ylabel(f"requests/s\n({width:g} s bins)")
     throughput.set_ylim(bottom=0)
-    errors.plot(overall.x, _nan(overall.error_ratio), color="tab:red", linewidth=1)
+    errors.plot(overall.x, _nan(overall.error_ratio), color="tab:red", linewidth=1, label="all operations")
     errors.set_ylabel("error ratio")
     errors.set_ylim(-0.02, 1.02)
-    latency.plot(overall.x, _nan(overall.p95_ms), color="black", linewidth=1.4, label="all operations")
+    latency.plot(overall.x, _nan(overall.p95_ms), color="black", linewidth=1.4, label="p95, all operations")
     for operation in timeline.operations:
         binned = rebin(timeline.series[operation], run_start, width, bins)
         latency.plot(binned.x, _nan(binned.p95_ms), linewidth=0.8, alpha=0.7, label=operation)
     latency.set_ylabel("p95 ms")
     latency.set_xlabel(f"seconds since the start of the run (bins of {width:g} s)")
-    latency.legend(loc="upper left", fontsize="small", ncol=3)
-    for axes in (throughput, errors, latency):
-        for window in fault_windows(history):
-            axes.axvspan(window.start - run_start, window.end - run_start, color="tab:orange", alpha=0.18)
+    _draw_fault_lanes(names, windows, lanes, run_start, lane_count)
+    for axis in (throughput, errors, latency):
+        for window, lane in zip(windows, lanes, strict=True):
+            colour = KIND_COLOURS.get(window.fault.kind, "tab:orange")
+            start, end = window.start - run_start, window.end - run_start
+            axis.axvspan(start, end, facecolor=colour, alpha=0.10, linewidth=0, hatch=_HATCHES[lane % len(_HATCHES)],
+                         edgecolor=colour)  # fmt: skip
+            for edge in (start, end):
+                axis.axvline(edge, color=colour, linewidth=0.9, alpha=0.8)
         for step in load_steps(history)[1:]:
-            axes.axvline(step.start - run_start, color="tab:green", linestyle="--", linewidth=0.8)
-        axes.grid(True, alpha=0.3)
-    throughput.set_title("shaded: fault windows   dashed: load steps", fontsize="small", loc="right")
-    figure.tight_layout()
-    # tight_layout leaves a placeholder layout engine behind, which makes savefig draw everything twice.
-    figure.set_layout_engine(None)
+            axis.axvline(step.start - run_start, color="tab:green", linestyle="--", linewidth=0.8)
+        axis.grid(True, alpha=0.3)
+    _legends(figure, throughput, latency, windows)
+    figure.subplots_adjust(left=0.07, right=0.77, top=0.97, bottom=0.07, hspace=0.12)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _lanes(spans: list[tuple[float, float]]) -> list[int]:
+    """A lane per window, the lowest free one, so overlapping windows never share a lane."""
+    ends: list[float] = []
+    lanes = []
+    for start, end in spans:
+        lane = next((i for i, last in enumerate(ends) if last <= start), len(ends))
+        if lane == len(ends):
+            ends.append(end)
+        ends[lane] = end
+        lanes.append(lane)
+    return lanes
+
+
+def _draw_fault_lanes(axis: Any, windows: list[FaultWindow], lanes: list[int], run_start: float, count: int) -> None:
+    axis.set_ylim(max(count, 1), 0)
+    axis.set_yticks([])
+    axis.set_ylabel("faults", rotation=0, ha="right", va="center")
+    for side in ("top", "right", "left"):
+        axis.spines[side].set_visible(False)
+    if not windows:
+        axis.text(0.01, 0.5, "no fault windows", transform=axis.transAxes, va="center", fontsize="small", color="#666")
+    for window, lane in zip(windows, lanes, strict=True):
+        colour = KIND_COLOURS.get(window.fault.kind, "tab:orange")
+        start = window.start - run_start
+        axis.barh(lane + 0.5, window.end - window.start, left=start, height=0.8, color=colour, alpha=0.6,
+                  hatch=_HATCHES[lane % len(_HATCHES)], edgecolor=colour)  # fmt: skip
+        ended = "" if window.heal is not None else " (not healed)"
+        axis.text(start, lane + 0.5, f" {window.label}{ended}", va="center", ha="left", fontsize="small",
+                  color="black", clip_on=False)  # fmt: skip
+
+
+def _legends(figure: Any, throughput: Any, latency: Any, windows: list[FaultWindow]) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    marks: list[Any] = [Patch(color=KIND_COLOURS.get(kind, "tab:orange"), alpha=0.5, label=f"{kind} fault")
+             for kind in sorted({w.fault.kind for w in windows})]  # fmt: skip
+    marks.append(Line2D([], [], color="tab:green", linestyle="--", linewidth=0.8, label="load step"))
+    throughput.legend(handles=marks, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    latency.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
 def _nan(values: list[float | None]) -> list[float]:

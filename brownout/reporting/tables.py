@@ -97,7 +97,7 @@ def faults_table(verdict: Verdict, run_start: float) -> Table:
             )
         )
     header = (
-        "fault", "what", "start s", "duration s", "availability", "ok", "degraded", "recovery s",
+        "fault", "what", "start s", "duration s", "availability", "ok", "degraded", "recovery s (all ops)",
         "breaker open s", "degraded after s", "retry amplification", "availability / recovery",
     )  # fmt: skip
     return Table("Faults", header, tuple(rows), "times in seconds from the start of the run")

@@ -6,11 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-import secrets
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,73 +17,13 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import NetworkParams
 from brownout.faults.scheduler import FaultScheduler
 from brownout.scenario import FaultSpec
-from tests.helpers import free_port, start_process, stop_process
-
-LOCUST = str(Path(sys.executable).with_name("locust"))
-
-
-@dataclass
-class LocustUI:
-    url: str
-    out: Path
-    token: str  # BROWNOUT_TOKEN in Locust's environment: good as a Bearer token
-
-    def rows(self) -> dict[str, dict[str, str]]:
-        body = requests.get(f"{self.url}/stats/requests", timeout=5).json()
-        tables = {entry["key"]: entry["data"] for entry in body.get("extended_stats", [])}
-        return {row["name"]: row for row in tables["faults"]}
-
-    def state(self) -> str:
-        return str(requests.get(f"{self.url}/stats/requests", timeout=5).json()["state"])
-
-    def form_token(self) -> str:
-        page = requests.get(f"{self.url}/brownout/faults", timeout=5)
-        assert page.status_code == 200, page.text
-        match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert match, "the page carries no form token"
-        return match.group(1)
-
-    def start_run(self, no_faults: bool, faults: str = "") -> None:
-        self.stop_run()
-        form = {"user_count": "1", "spawn_rate": "1", "brownout_no_faults": "true" if no_faults else "false",
-                "brownout_faults": faults}  # fmt: skip
-        answer = requests.post(f"{self.url}/swarm", data=form, timeout=10).json()
-        assert answer["success"], answer
-        wait_until(lambda: self.state() in ("spawning", "running"), "the run to start")
-
-    def stop_run(self) -> None:
-        if self.state() in ("spawning", "running"):
-            requests.post(f"{self.url}/stop", timeout=30)
-            wait_until(lambda: self.state() == "stopped", "the run to stop")
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+from tests.plugin.locust_ui import LocustUI, locust_ui, wait_until
 
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocustUI]:
-    tmp = tmp_path_factory.mktemp("webui")
-    port = free_port()
-    argv = [
-        LOCUST, "-f", "locustfiles/recovery.py", "--brownout-scenario", "scenarios/smoke.toml",
-        "--brownout-out", str(tmp / "run"), "--web-host", "127.0.0.1", "--web-port", str(port),
-        "--csv", str(tmp / "locust"),
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    token = secrets.token_urlsafe(16)
-    with pytest.MonkeyPatch.context() as env:  # only for the child: Popen copies the environment
-        env.setenv("BROWNOUT_TOKEN", token)
-        process = start_process(argv, f"{url}/", tmp / "locust.log", timeout=40)
-    try:
-        yield LocustUI(url, tmp / "run", token)
-    finally:
-        stop_process(process, timeout=20)
+    with locust_ui(tmp_path_factory.mktemp("webui")) as started:
+        yield started
 
 
 def _template_args(html: str) -> dict[str, Any]:
@@ -103,28 +39,51 @@ def _faults_csv(run_dir: Path) -> dict[str, dict[str, str]]:
 
 
 # --- the tab -------------------------------------------------------------------------------------------
-def test_the_index_declares_the_faults_tab_and_the_no_faults_option(ui: LocustUI) -> None:
+def test_the_index_declares_the_faults_tab_the_links_and_the_start_forms_plan(ui: LocustUI) -> None:
     args = _template_args(requests.get(f"{ui.url}/", timeout=5).text)
     assert args["extended_tabs"] == [{"title": "Faults", "key": "faults"}]
     (table,) = args["extended_tables"]
     assert table["key"] == "faults"
     columns = [column["key"] for column in table["structure"]]
-    assert columns[:5] == ["name", "target", "kind", "planned", "state"]
-    assert {"started", "ended"} <= set(columns)
-    assert {"href": "./brownout/faults", "title": "brownout: inject and heal faults by hand"} in args[
-        "extended_csv_files"
-    ]
-    assert "brownout_no_faults" in args["extra_options"]  # the start form shows it
+    assert columns[:2] == ["fault", "state"]  # not "name": Locust would sort the rows by it
+    assert {"kind", "target", "planned", "started", "ended"} <= set(columns)
+    links = {link["href"] for link in args["extended_csv_files"]}
+    assert {"./brownout/faults", "./brownout/tests/latest/report.html", "./brownout/tests/latest/"} <= links
+    options = args["extra_options"]
+    assert options["brownout"]["choices"] == ["3 users (+3/s) for 8s, then 5 users (+5/s) for 12s; 20s in all"]
+    assert options["brownout_fault_upstream_slow"]["default_value"] is True  # a ticked checkbox
+    assert options["brownout_fault_upstream_slow"]["help_text"] == "network latency on upstream, +3s for 3s"
+    assert options["brownout_fault_upstream_errors"]["default_value"] is True
+    assert options["brownout_no_faults"]["default_value"] is False
 
 
-def test_before_the_first_start_the_tab_shows_the_scenarios_plan(ui: LocustUI) -> None:
-    if ui.state() != "ready":
-        pytest.skip("a run was already started in this Locust process")
-    rows = ui.rows()
-    assert set(rows) == {"upstream-slow", "upstream-errors"}
-    assert rows["upstream-slow"]["state"] == "pending"
+def test_before_the_first_start_the_tab_shows_the_scenarios_plan_in_planned_order(ui: LocustUI) -> None:
+    rows = ui.initial_rows  # read when Locust came up, before any test of this module
+    assert list(rows) == ["upstream-slow", "upstream-errors"]
+    assert rows["upstream-slow"]["state"] == "○ pending"
     assert rows["upstream-slow"]["planned"] == "+3s for 3s"  # scenarios/smoke.toml
     assert rows["upstream-errors"]["kind"] == "app upstream errors 0.5"
+
+
+def test_an_unknown_fault_name_is_refused_before_anything_starts(ui: LocustUI) -> None:
+    ui.stop_run()
+    before = ui.page_state()["tests"]
+    for form in ({"brownout_faults": "upstream-slow,nosuch"}, {"brownout_fault_nosuch": "true"}):
+        answer = requests.post(f"{ui.url}/swarm", data={"brownout_no_faults": "false", **form}, timeout=10).json()
+        assert answer["success"] is False
+        assert "nosuch" in answer["message"] and "nothing was started" in answer["message"]
+        assert ui.state() in ("ready", "stopped")
+    assert ui.page_state()["tests"] == before
+
+
+def test_the_checkboxes_choose_the_faults(ui: LocustUI) -> None:
+    ui.stop_run()
+    form = {"brownout_no_faults": "false", "brownout_faults": "", "brownout_fault_upstream_slow": "false",
+            "brownout_fault_upstream_errors": "true"}  # fmt: skip
+    assert requests.post(f"{ui.url}/swarm", data=form, timeout=60).json()["success"]
+    wait_until(lambda: ui.state() in ("spawning", "running"), "the test to start")
+    assert set(ui.rows()) == {"upstream-errors"}
+    ui.stop_run()
 
 
 # --- who may post --------------------------------------------------------------------------------------
@@ -151,30 +110,38 @@ def test_posts_without_a_valid_token_or_from_another_site_are_refused(ui: Locust
 
 # --- by hand during a run ------------------------------------------------------------------------------
 def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui: LocustUI) -> None:
-    ui.start_run(no_faults=False)
+    out = ui.start_run(no_faults=False)
     token = ui.form_token()
     unknown = requests.post(
         f"{ui.url}/brownout/faults/inject", data={"kind": "network-down", "target": "nosuch", "csrf_token": token},
         headers={"Accept": "application/json"}, timeout=10,
     )  # fmt: skip
     assert unknown.status_code == 400 and "field 'target'" in unknown.json()["error"]
+    by_browser = requests.post(
+        f"{ui.url}/brownout/faults/inject", timeout=10,
+        data={"kind": "network-latency", "target": "nosuch", "latency_ms": "250", "csrf_token": token},
+    )  # fmt: skip
+    assert by_browser.status_code == 400 and "field &#39;target&#39;" in by_browser.text
+    assert 'value="nosuch"' in by_browser.text and 'value="250"' in by_browser.text  # the form kept as typed
+    assert '<option value="network-latency" selected>' in by_browser.text
+    assert ui.tab()["load now"]["state"].startswith("step 1 of 2")
     injected = requests.post(
         f"{ui.url}/brownout/faults/inject", data={"kind": "network-down", "target": "notifier", "csrf_token": token},
         allow_redirects=False, timeout=10,
     )  # fmt: skip
     assert injected.status_code == 303, injected.text
     name = "manual-1-notifier-down"
-    wait_until(lambda: ui.rows().get(name, {}).get("state") == "active", f"{name} to be active")
+    wait_until(lambda: ui.rows().get(name, {}).get("state") == "● active", f"{name} to be active")
     row = ui.rows()[name]
     assert (row["target"], row["kind"], row["planned"]) == ("notifier", "network down", "by hand")
     assert row["started"].startswith("+") and row["ended"] == ""
     assert "heal now" in requests.get(f"{ui.url}/brownout/faults", timeout=5).text
+    assert row["state"] == "● active"
 
     healed = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
                            allow_redirects=False, timeout=10)  # fmt: skip
     assert healed.status_code == 303, healed.text
-    wait_until(lambda: ui.rows()[name]["state"] == "healed", f"{name} to be healed")
-    assert ui.rows()[name]["outcome"] == "healed"
+    wait_until(lambda: ui.rows()[name]["state"] == "✓ healed", f"{name} to be healed")
     again = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
                           headers={"Accept": "application/json"}, timeout=10)  # fmt: skip
     assert again.status_code == 409
@@ -185,15 +152,18 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
                          json={"kind": "network-latency", "target": "notifier", "latency_ms": 50})  # fmt: skip
     assert slow.status_code == 200, slow.text
     assert slow.json()["name"] == "manual-2-notifier-latency"
-    wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "active", "the latency toxic")
+    wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "● active", "the latency toxic")
     healing = requests.post(f"{ui.url}/brownout/faults/heal", headers=script, timeout=10,
                             json={"name": "manual-2-notifier-latency"})  # fmt: skip
     assert healing.status_code == 200, healing.text
 
     # The scenario's own schedule runs alongside: upstream-slow fires at +4 s.
-    wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "pending", "upstream-slow to fire")
+    wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "○ pending", "upstream-slow to fire")
     ui.stop_run()
-    journal = _faults_csv(ui.out)
+    assert ui.rows()["upstream-errors"]["state"] in ("– not started: test stopped", "◼ cut short by stop")
+    number = ui.page_state()["test"]["number"]
+    ui.wait_written_up(number)
+    journal = _faults_csv(out)
     assert journal[name]["outcome"] == "healed"
     assert journal[name]["actual_start"] and journal[name]["actual_end"] and not journal[name]["planned_end"]
     assert journal["manual-2-notifier-latency"]["outcome"] == "healed"
@@ -214,13 +184,13 @@ def test_the_no_faults_option_from_the_start_form_is_honoured(ui: LocustUI) -> N
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json()["name"] == "manual-1-gateway-errors"
-    wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "active", "the app fault")
+    wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "● active", "the app fault")
     ui.stop_run()
     assert set(ui.rows()) == {"manual-1-gateway-errors"}
-    assert ui.rows()["manual-1-gateway-errors"]["outcome"] == "aborted"  # healed by the stop, not by hand
+    assert ui.rows()["manual-1-gateway-errors"]["state"] == "◼ healed at stop"  # by the stop, not by hand
 
 
-def test_the_start_form_can_pick_some_of_the_scenarios_faults(ui: LocustUI) -> None:
+def test_the_start_form_can_name_some_of_the_scenarios_faults(ui: LocustUI) -> None:
     ui.start_run(no_faults=False, faults="upstream-errors")
     assert set(ui.rows()) == {"upstream-errors"}
     ui.stop_run()

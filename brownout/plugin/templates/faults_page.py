@@ -1,40 +1,63 @@
-"""The manual fault page (`/brownout/faults`): Jinja, rendered with Flask's autoescaping."""
+"""The plugin's page (`/brownout/faults`): Jinja, rendered with Flask's autoescaping; the script refreshes
+the header, the chart, the faults and the tests from `state.json` every two seconds (the forms stay as typed).
+"""
 
-PAGE = """<!doctype html>
+from brownout.plugin.templates.page_script import SCRIPT
+
+PAGE = (
+    """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>brownout: faults ({{ scenario }})</title>
+<title>brownout: {{ scenario.name }}</title>
 <style>
-  body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem; max-width: 80rem; color: #222; }
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 1.2rem 1.5rem; max-width: 84rem; color: #222; }
+  h1 { font-size: 1.4rem; margin: 0 0 .3rem; } h2 { font-size: 1.1rem; margin: 1.4rem 0 .4rem; }
   table { border-collapse: collapse; width: 100%; }
   th, td { border-bottom: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }
-  tr.active, tr.injecting, tr.healing { background: #fff3cd; }
-  tr.failed { background: #f8d7da; }
-  tr.healed { color: #555; }
-  .msg { background: #d1e7dd; padding: .5rem; }
-  .err { background: #f8d7da; padding: .5rem; }
-  fieldset { margin: 1rem 0; }
-  label { margin-right: 1rem; }
+  .tone-pending td:nth-child(2) { color: #555; }
+  .tone-busy { background: #fff8e1; } .tone-active { background: #ffe8cc; }
+  .tone-active td:nth-child(2) { color: #b35900; font-weight: 600; }
+  .tone-healed td:nth-child(2) { color: #0a7a28; } .tone-cut td:nth-child(2) { color: #1f5fa8; }
+  .tone-skipped { color: #777; } .tone-failed { background: #fde2e1; }
+  .tone-failed td:nth-child(2) { color: #b00020; font-weight: 600; }
+  .msg { background: #d1e7dd; padding: .5rem; } .err { background: #f8d7da; padding: .5rem; }
+  .bar { background: #f3f5f8; padding: .5rem .7rem; border-radius: 4px; }
+  .bar b { font-weight: 600; } .muted { color: #666; }
+  fieldset { margin: .8rem 0; } label { margin-right: 1rem; }
+  #chart svg { display: block; } #chart text { font: 11px system-ui, sans-serif; }
+  .legend span { margin-right: 1rem; white-space: nowrap; } .swatch { display: inline-block; width: .9rem;
+    height: .7rem; margin-right: .25rem; vertical-align: middle; }
+  .verdict-PASS { color: #0a7a28; font-weight: 600; } .verdict-FAIL { color: #b00020; font-weight: 600; }
+  .verdict-UNKNOWN { color: #9a6700; font-weight: 600; }
 </style>
 </head>
 <body>
-<h1>brownout: faults <small>scenario {{ scenario }}</small></h1>
-<p>
-  <a href="{{ base }}/?tab=faults">back to Locust</a> &middot; <a href="{{ base }}/brownout/faults">refresh</a> &middot;
-  {% if run %}run {{ "finished" if run.finished else "in progress" }}, results in <code>{{ run.out }}</code>
-  {% else %}no run started yet: start one in Locust, then inject{% endif %}
-  {% if faults_off %} &middot; scheduled faults off (--brownout-no-faults){% endif %}
-</p>
+<h1>brownout <span class="muted">scenario {{ scenario.name }}</span></h1>
+<p><a href="{{ base }}/?tab=faults">back to Locust</a> &middot; <a href="{{ base }}/brownout/faults">reload</a>
+ &middot; <a href="#tests">reports</a>{% if token %} &middot; <a href="#inject">inject by hand</a>{% endif %}</p>
+<p class="bar" id="status" role="status">{% if state.test %}test {{ state.test.number }}: {{ state.test.state }}
+{% else %}no test started yet: start one in Locust{% endif %}</p>
 {% if message %}<p class="msg" role="status">{{ message }}</p>{% endif %}
 {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
+{% if token %}
+<h2>Plan</h2>
+<p>Load: {{ load_plan }}</p>
+<p>Faults: {% for fault in scenario.faults %}<b>{{ fault.name }}</b> {{ fault_plan(fault) }}{{ "; " if not loop.last }}
+{% else %}none{% endfor %}</p>
+
+<h2>Chart</h2>
+<div id="chart"><p class="muted">the chart appears when a test runs (it needs JavaScript)</p></div>
+<p class="legend" id="legend"></p>
+
+<h2>Faults of {{ "test " ~ state.test.number if state.test else "the next test" }}</h2>
 <table>
   <thead><tr>{% for key, title in columns %}<th>{{ title }}</th>{% endfor %}<th></th></tr></thead>
-  <tbody>
-  {% for row in rows %}
-    <tr class="{{ row.state }}">
+  <tbody id="faults">
+  {% for row in state.faults %}
+    <tr class="tone-{{ row.tone }}">
       {% for key, title in columns %}<td>{{ row[key] }}</td>{% endfor %}
-      <td>{% if row.state == "active" and token %}
+      <td>{% if row.tone == "active" %}
         <form method="post" action="{{ base }}/brownout/faults/heal">
           <input type="hidden" name="csrf_token" value="{{ token }}">
           <input type="hidden" name="name" value="{{ row.name }}">
@@ -42,48 +65,73 @@ PAGE = """<!doctype html>
         </form>{% endif %}</td>
     </tr>
   {% else %}
-    <tr><td colspan="{{ columns | length + 1 }}">no faults in this run</td></tr>
+    <tr><td colspan="{{ columns | length + 1 }}">no faults in this test</td></tr>
   {% endfor %}
   </tbody>
 </table>
-{% if token %}
-<h2>Inject now</h2>
+
+<h2 id="tests">Tests of this session</h2>
+<ul id="test-list">
+{% for test in state.tests %}
+  <li>test {{ test.number }}: {{ test.state }}{% if test.verdict %}, verdict
+    <span class="verdict-{{ test.verdict }}">{{ test.verdict }}</span>{% endif %}
+    {% for file in test.files %} &middot; <a href="{{ file.href }}">{{ file.name }}</a>{% endfor %}
+    &middot; <a href="{{ test.folder }}">results folder</a> <code>{{ test.out }}</code></li>
+{% else %}
+  <li>none yet: each test you start and stop in Locust gets its own results folder and report here</li>
+{% endfor %}
+</ul>
+
+<h2 id="inject">Inject now</h2>
 <form method="post" action="{{ base }}/brownout/faults/inject">
   <fieldset>
     <legend>One of the scenario's faults</legend>
     <input type="hidden" name="csrf_token" value="{{ token }}">
     <input type="hidden" name="kind" value="scenario">
     <select name="fault">
-      {% for fault in scenario_faults %}
-      <option value="{{ fault.name }}">{{ fault.name }} ({{ fault.kind }} on {{ fault.target }})</option>
+      {% for fault in scenario.faults %}
+      <option value="{{ fault.name }}" {{ "selected" if form.fault == fault.name }}>{{ fault.name }}
+        ({{ fault.kind }} on {{ fault.target }})</option>
       {% endfor %}
     </select>
-    <button {% if not scenario_faults %}disabled{% endif %}>inject now</button>
+    <button {% if not scenario.faults %}disabled{% endif %}>inject now</button>
   </fieldset>
 </form>
-<form method="post" action="{{ base }}/brownout/faults/inject">
+<form method="post" action="{{ base }}/brownout/faults/inject" id="any-fault">
   <fieldset>
     <legend>Any fault</legend>
     <input type="hidden" name="csrf_token" value="{{ token }}">
-    <label>kind <select name="kind">
-      {% for kind, info in kinds.items() %}<option value="{{ kind }}">{{ kind }}: {{ info[0] }}</option>{% endfor %}
+    <label>kind <select name="kind" id="kind">
+      {% for kind, info in kinds.items() %}<option value="{{ kind }}" {{ "selected" if form.kind == kind }}>{{ kind }}:
+        {{ info[0] }}</option>{% endfor %}
     </select></label>
-    <label>target <input name="target" list="brownout-names" required placeholder="proxy or component"></label>
+    <label>target <input name="target" list="brownout-names" required placeholder="proxy or component"
+      value="{{ form.target or '' }}"></label>
     <datalist id="brownout-names">{% for name in names %}<option value="{{ name }}">{% endfor %}</datalist>
-    <p>network-latency:
-      <label>latency ms <input name="latency_ms" type="number" min="1" value="1000"></label>
-      <label>jitter ms <input name="jitter_ms" type="number" min="0" value="0"></label></p>
-    <p>app-errors (target: the component with the admin API, e.g. the gateway):
+    <p data-kind="network-latency">
+      <label>latency ms <input name="latency_ms" type="number" min="1" value="{{ form.latency_ms or 1000 }}"></label>
+      <label>jitter ms <input name="jitter_ms" type="number" min="0" value="{{ form.jitter_ms or 0 }}"></label></p>
+    <p data-kind="app-errors">target: the component with the admin API, e.g. the gateway;
       <label>dependency <select name="dependency">
-        {% for dependency in dependencies %}<option>{{ dependency }}</option>{% endfor %}
+        {% for dependency in dependencies %}
+        <option {{ "selected" if form.dependency == dependency }}>{{ dependency }}</option>{% endfor %}
       </select></label>
-      <label>error rate <input name="error_rate" type="number" min="0" max="1" step="0.05" value="1"></label>
-      <label>latency ms <input name="app_latency_ms" type="number" min="0" value="0"></label></p>
+      <label>error rate <input name="error_rate" type="number" min="0" max="1" step="0.05"
+        value="{{ form.error_rate or 1 }}"></label>
+      <label>latency ms <input name="app_latency_ms" type="number" min="0"
+        value="{{ form.app_latency_ms or 0 }}"></label></p>
     <button>inject now</button>
-    <small>A fault stays in force until you heal it here or the run stops; one fault per target at a time.</small>
+    <small>A fault stays in force until you heal it here or the test stops; one fault per target at a time.</small>
   </fieldset>
 </form>
+<script>
+const BROWNOUT = {base: {{ base | tojson }}, token: {{ token | tojson }}, columns: {{ columns | tojson }}};
+</script>
+<script>{% raw %}"""
+    + SCRIPT
+    + """{% endraw %}</script>
 {% endif %}
 </body>
 </html>
 """
+)

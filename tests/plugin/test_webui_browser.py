@@ -1,0 +1,145 @@
+"""The web UI as a new user meets it: Debian's Chromium driven by Playwright against a real Locust running the
+smoke scenario. Two tests in one session, an unknown fault name, the fault windows on the chart, the report
+one click away. Screenshots go to $BROWNOUT_SCREENSHOTS (default: the test's tmp dir), printed at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brownout.history import load_history
+from tests.plugin.locust_ui import LocustUI, locust_ui, wait_until
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: apt-get install -y chromium"),
+    pytest.mark.timeout(300),  # a Locust with its stack, two tests, two write-ups
+]
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocustUI]:
+    with locust_ui(tmp_path_factory.mktemp("browser")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = Path(os.environ.get("BROWNOUT_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    print(f"\nscreenshots: {folder}")
+
+
+def _locust_total(run_dir: Path) -> int:
+    with (run_dir / "locust_stats.csv").open() as handle:
+        return next(int(row["Request Count"]) for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+
+
+def _open_start_form(page: Any) -> None:
+    if page.get_by_role("button", name="New").count():
+        page.get_by_role("button", name="New").click()
+    page.get_by_text("Custom parameters").click()
+
+
+def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart(
+    ui: LocustUI, browser: Any, shots: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{ui.url}/")
+    _open_start_form(page)
+    form = page.locator("form")
+    assert form.get_by_text("3 users (+3/s) for 8s, then 5 users (+5/s) for 12s").count() == 1  # the load plan
+    assert page.locator("input[name=brownoutFaultUpstreamSlow]").is_checked()
+    assert page.locator("input[name=brownoutFaultUpstreamErrors]").is_checked()
+    page.screenshot(path=shots / "1-start-form.png", full_page=True)
+
+    # An unknown name: the form says so, nothing starts.
+    page.locator("input[name=brownoutFaults]").fill("upstream-slow, nosuch")
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("no fault nosuch").wait_for(timeout=10_000)
+    page.screenshot(path=shots / "2-unknown-fault-refused.png", full_page=True)
+    assert ui.state() == "ready" and ui.page_state()["tests"] == []
+
+    # Test 1, all faults: the faults page draws the window of upstream-slow (+3 s) over the series.
+    page.locator("input[name=brownoutFaults]").fill("")
+    page.get_by_role("button", name="Start").click()
+    wait_until(lambda: ui.state() in ("spawning", "running"), "test 1 to start")
+    faults = browser.new_page(viewport={"width": 1280, "height": 1100})
+    faults.goto(f"{ui.url}/brownout/faults")
+    faults.locator("rect.fault-band[data-fault=upstream-slow]").first.wait_for(timeout=15_000)
+    faults.locator("path.series-rps").wait_for(timeout=10_000)
+    faults.wait_for_timeout(2500)  # one more refresh: the band grows, the series goes on
+    faults.screenshot(path=shots / "3-faults-page-chart.png", full_page=True)
+    faults.select_option("#kind", "network-latency")  # the hand-made form shows only that kind's fields
+    assert faults.locator("input[name=latency_ms]").is_visible()
+    assert not faults.locator("input[name=error_rate]").is_visible()
+    faults.select_option("#kind", "app-errors")
+    assert faults.locator("input[name=error_rate]").is_visible()
+    assert not faults.locator("input[name=latency_ms]").is_visible()
+    page.goto(f"{ui.url}/?tab=faults")
+    page.get_by_text("upstream-slow").first.wait_for()
+    page.screenshot(path=shots / "4-locust-faults-tab.png", full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    wait_until(lambda: ui.state() == "stopped", "test 1 to stop")
+
+    # Its report, one click away on the faults page once written up.
+    ui.wait_written_up(1)
+    faults.locator("#test-list a", has_text="report.html").first.click()
+    faults.get_by_text("brownout verdict").first.wait_for(timeout=10_000)
+    faults.screenshot(path=shots / "5-report-of-test-1.png", full_page=True)
+
+    # Test 2 from Locust's "New" form, no faults ticked this time; stopped early as well.
+    page.goto(f"{ui.url}/")
+    _open_start_form(page)
+    page.locator("input[name=brownoutFaultUpstreamSlow]").uncheck()
+    page.locator("input[name=brownoutFaultUpstreamErrors]").uncheck()
+    page.get_by_role("button", name="Start").click()
+    wait_until(lambda: ui.state() in ("spawning", "running"), "test 2 to start")
+    page.wait_for_timeout(4000)
+    page.get_by_role("button", name="Stop").click()
+    wait_until(lambda: ui.state() == "stopped", "test 2 to stop")
+    second = ui.wait_written_up(2)
+    assert {f["name"] for f in second["files"]} >= {"report.html", "report.md", "junit.xml"}
+    page.goto(f"{ui.url}/brownout/tests/latest/")
+    page.screenshot(path=shots / "6-results-folder-of-test-2.png", full_page=True)
+    assert page.get_by_text("locust_stats.csv").count() == 1
+    faults.goto(f"{ui.url}/brownout/faults#tests")
+    faults.locator("#test-list li").nth(1).wait_for()
+    faults.screenshot(path=shots / "7-faults-page-after-two-tests.png", full_page=True)
+
+    first, latest = ui.out, ui.out.with_name(f"{ui.out.name}-2")
+    for run_dir in (first, latest):
+        history = load_history(run_dir)
+        assert _locust_total(run_dir) == history.timeline.window(0, 1e12).total > 0  # only its own requests
+        assert (run_dir / "report.html").is_file() and (run_dir / "junit.xml").is_file()
+    with (latest / "faults.csv").open() as handle:
+        assert list(csv.DictReader(handle)) == []  # test 2 ran without faults
+    for run_dir in (first, latest):  # each ledger holds its own test's acknowledgements, not the sum so far
+        integrity = json.loads((run_dir / "integrity.json").read_text())
+        assert integrity["verified"] and integrity["acknowledged"]["messages"] > 0
+        assert integrity["stream"]["users"] == 1  # one StreamUser per test (the sum was 1, 2, 3, ... before)
