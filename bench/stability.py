@@ -8,6 +8,7 @@ on same-build pairs, and does it flag a real slowdown?
     python -m bench.stability detect results/stability/ci results/stability/ci-slow   # run i vs run i
     python -m bench.stability rejudge results/stability/smoke   # the same histories through today's checks
     python -m bench.stability accuracy -n 5    # measured recovery vs the gateway's own log of its breaker closing
+    python -m bench.stability totals -n 10     # short runs: timeline.csv's totals against locust_stats.csv's
 
 Variants change a copy of the scenario's stack file: `upstream-latency=MS` (the model provider's latency,
 20 ms in the sample) and `breaker-reset=S` (the gateway breakers' reset timeout, 5 s in the sample).
@@ -189,6 +190,33 @@ def accuracy(count: int, out: Path) -> list[float]:
     return errors
 
 
+def _locust_totals(run: Path) -> tuple[int, int]:
+    import csv
+
+    with (run / "locust_stats.csv").open() as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    return int(row["Request Count"]), int(row["Failure Count"])
+
+
+def totals(count: int, out: Path, scenario: Path) -> int:
+    """Run a short scenario `count` times; count the runs whose timeline totals differ from Locust's."""
+    from brownout.history import load_history
+
+    differ = 0
+    for i in range(count):
+        subprocess.run([*CLI, "run", str(scenario), "--out", str(out), "--no-report"], capture_output=True,
+                       cwd=ROOT, timeout=600)  # fmt: skip
+        run = max(_runs(out, "manifest.json"))
+        stats = load_history(run).timeline.window(0, 1e12)
+        ours = (stats.total, stats.failed)
+        theirs = _locust_totals(run)
+        differ += ours != theirs
+        print(f"totals run {i + 1}: timeline {ours[0]} requests / {ours[1]} failed, Locust {theirs[0]} / {theirs[1]}"
+              + ("" if ours == theirs else "  <- differ"), flush=True)  # fmt: skip
+    print(f"totals: {count - differ} of {count} runs equal ({_load()})")
+    return differ
+
+
 def _plan(out: Path) -> int:
     print(f"stability: {_load()}", flush=True)
     summary, all_passed = [], True
@@ -217,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     det.add_argument("--metric", help="count only pairs flagged on this metric (e.g. recovery_s)")
     acc = sub.add_parser("accuracy", help="recovery measured vs the breaker log (tests/run/scenarios/accuracy.toml)")
     acc.add_argument("-n", type=int, default=5)
+    tot = sub.add_parser("totals", help="short runs: do timeline.csv's totals equal locust_stats.csv's?")
+    tot.add_argument("-n", type=int, default=10)
+    tot.add_argument("--scenario", type=Path, default=ROOT / "tests" / "run" / "scenarios" / "steady.toml")
     again = sub.add_parser("rejudge", help="judge every run of a directory again with today's checks")
     again.add_argument("directory", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "stability")
@@ -230,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "accuracy":
         accuracy(args.n, args.out / "accuracy")
         return 0
+    if args.command == "totals":
+        return 1 if totals(args.n, args.out / "totals", args.scenario) else 0
     if args.command == "rejudge":
         passes, count = rejudge(args.directory)
         return 0 if passes == count else 1

@@ -65,11 +65,14 @@ def locust_command(
         sys.executable, "-m", "locust", "-f", str(locustfile),
         "--brownout-scenario", str(scenario.path), "--brownout-out", str(results_dir),
     ]  # fmt: skip
-    if ui:  # each test of the web UI gets its own Locust CSVs from the plugin, in its own directory
+    # The plugin writes each test's Locust CSVs itself (the web UI's tests each into their own directory,
+    # and a local run's after its last request), except on a headless master: Locust's writer there.
+    if ui:
         argv += ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
     else:
-        argv += ["--csv", str(results_dir / "locust"), "--csv-full-history"]
         argv += ["--headless", "--only-summary", "--brownout-progress", "5"]
+        if workers > 0:
+            argv += ["--csv", str(results_dir / "locust"), "--csv-full-history"]
     if workers > 0:
         argv += ["--processes", str(workers)]
     if host:

@@ -82,6 +82,12 @@ class TestRun:
         self.ledger = Ledger()
         self.books.ledger = self.ledger
         self.complete = session.web_ui  # a web UI test: own Locust CSVs and own report
+        # Locust's own --csv writer rewrites its tables once a second and never after the last request, so a
+        # request finishing on the stop path can be in the timeline and not in locust_stats.csv. The plugin
+        # writes the tables itself once the test has stopped, from the same in-memory stats, except for a
+        # headless master (`brownout run --workers`), whose workers' last stats arrive only when they quit.
+        distributed = isinstance(self.environment.runner, MasterRunner)
+        self.own_locust_csv = session.web_ui or not distributed
         self.locust_csv: LocustCsv | None = None
         self.settled = gevent.event.Event()  # healed and counted: the next test may start
         self.report: ReportOutcome | None = None
@@ -104,7 +110,7 @@ class TestRun:
         session.books.final_reports.clear()
         run = cls(session, out, scheduler, number)
         run._write_manifest(ended_at=run.started_at)
-        if run.complete:
+        if run.own_locust_csv:
             run.locust_csv = LocustCsv(run.environment, out)
         if scheduler is not None:
             scheduler.start()
