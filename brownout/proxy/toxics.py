@@ -35,6 +35,7 @@ TOXIC_ATTRIBUTES: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "reset_peer": {"timeout": 0},
         "slicer": {"average_size": 0, "size_variation": 0, "delay": 0},
         "limit_data": {"bytes": 0},
+        "noop": {},
     }
 )
 
@@ -86,7 +87,7 @@ def parse_toxic(body: object, lenient: bool = False) -> ToxicSpec:
     if type_ not in TOXIC_ATTRIBUTES:
         known = ", ".join(TOXIC_ATTRIBUTES)
         raise ApiError(f"invalid toxic type {type_!r}: use one of {known}")
-    stream = body.get("stream") or DOWNSTREAM  # the Go client leaves it out, meaning downstream
+    stream = body.get("stream", DOWNSTREAM)  # the Go client leaves it out, meaning downstream
     if not isinstance(stream, str) or stream.lower() not in STREAMS:
         raise ApiError(f"stream was invalid ({stream!r}), can be either upstream or downstream")
     name = body.get("name") or f"{type_}_{stream}"

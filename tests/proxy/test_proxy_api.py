@@ -60,6 +60,7 @@ def test_proxy_lifecycle_uses_toxiproxy_shapes_and_codes(api: Api, echo_port: in
         ({"type": "latency", "toxicity": 1.5}, ["toxicity", "0 to 1"]),
         ({"type": "latency", "toxicity": -0.1}, ["toxicity"]),
         ({"type": "latency", "stream": "sideways"}, ["stream", "upstream or downstream"]),
+        ({"type": "latency", "stream": ""}, ["stream"]),
         (["not", "an", "object"], ["JSON object"]),
     ],
 )

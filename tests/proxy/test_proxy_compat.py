@@ -166,6 +166,14 @@ def test_stream_in_any_case_is_kept_as_given_and_listed_upstream_first(api: Api,
     assert api.call("GET", "/proxies/svc").json()["toxics"] == listed
 
 
+def test_every_toxiproxy_toxic_type_is_known(api: Api, echo_port: int) -> None:
+    api.create_proxy("svc", echo_port)
+    attributes = {"slicer": {"average_size": 10}}
+    for type_ in ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "noop"):
+        body = {"type": type_, "toxicity": 0, "attributes": attributes.get(type_, {})}
+        assert api.call("POST", "/proxies/svc/toxics", body).status_code == 200, type_
+
+
 def test_toxic_update_may_repeat_type_and_stream(api: Api, echo_port: int) -> None:
     api.create_proxy("svc", echo_port)
     api.add_toxic("svc", "latency", stream="upstream", latency=10)

@@ -331,3 +331,14 @@ def test_bandwidth_rate_is_kept_not_exceeded(api: Api, echo_port: int) -> None:
         assert recv_exactly(sock, len(payload)) == payload
         elapsed = time.monotonic() - started
     assert 1.35 <= elapsed < 4.0, elapsed
+
+
+def test_a_half_close_is_passed_on_and_the_answer_still_arrives(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    for toxic in (None, "latency"):  # both the direct path and the toxics' writer
+        if toxic:
+            api.add_toxic("svc", toxic, latency=50)
+        with connect(port) as sock:
+            sock.sendall(b"request")
+            sock.shutdown(socket.SHUT_WR)
+            assert recv_until_closed(sock) == b"request"
