@@ -71,7 +71,8 @@ class Connection:
         self._source = source
         self._rolls: dict[int, bool] = {}  # toxic uid -> does it apply to this connection
         self._passed: dict[int, int] = {}  # limit_data uid -> bytes passed through it
-        self._clocks: dict[int, float] = {}  # bandwidth / slicer uid -> when it is free again
+        self._clocks: dict[int, float] = {}  # slicer uid -> when it is free again
+        self._carry: dict[int, float] = {}  # bandwidth uid -> time overslept, taken off the next wait
         self._timers: dict[int, Greenlet] = {}  # timeout uid -> the greenlet that closes us
         self._directions = (
             _Direction(self, self._client, self._upstream, UPSTREAM),
@@ -220,11 +221,15 @@ class Connection:
             if not rate:
                 return self.deliver(Chunk(bytes(view), chunk.at), direction, done)
             piece = view[: max(1, int(rate / 10))]  # 100 ms worth, as Toxiproxy slices
-            # The toxic's own clock, not "now": oversleeping one piece is made up on the next, as Toxiproxy
-            # does, while an idle stream earns no credit.
-            start = max(time.monotonic(), self._clocks.get(toxic.uid, 0.0))
-            self._hold(lambda: start + len(piece) / (bytes_per_second() or float("inf")))  # noqa: B023
-            self._clocks[toxic.uid] = start + len(piece) / (bytes_per_second() or float("inf"))
+            # As Toxiproxy: time overslept on one piece is taken off the next (carried as a negative
+            # wait), while an idle stream earns no credit.
+            started, carried = time.monotonic(), self._carry.get(toxic.uid, 0.0)
+
+            def send_at() -> float:
+                return started + carried + len(piece) / (bytes_per_second() or float("inf"))  # noqa: B023
+
+            self._hold(send_at)
+            self._carry[toxic.uid] = min(0.0, send_at() - time.monotonic())
             if not self.deliver(Chunk(bytes(piece), chunk.at), direction, done):
                 return False
             view = view[len(piece) :]
