@@ -27,6 +27,7 @@ only, requests from a non-loopback peer get 403, and (like Toxiproxy) requests w
 User-Agent is a browser's are refused, so a web page cannot drive the API.
 
 Modules: `toxics` (toxic specs and their validation), `config` (proxy specs from API bodies and config
-files), `link` (piping one connection through the toxics), `proxies` (listeners and the registry), `api`
+files), `chain` (one connection's walk through its toxics), `link` (a connection's
+sockets, both directions), `proxies` (listeners and the registry), `api`
 (the HTTP API), `cli` (the command).
 """

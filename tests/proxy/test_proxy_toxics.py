@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 import pytest
 from proxy_support import Api, free_port
 
-from brownout.proxy.link import slice_bounds
+from brownout.proxy.chain import slice_bounds
 
 READ_TIMEOUT_S = 5.0
 
