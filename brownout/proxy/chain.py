@@ -204,7 +204,6 @@ class ToxicChain:
                 return
 
 
-
 def slice_bounds(size: int, average: int, variation: int, rng: random.Random | None = None) -> list[tuple[int, int]]:
     """Toxiproxy's slicer: halve a chunk (the middle moved by up to +/- variation) until pieces are small."""
     choose = rng or random
