@@ -10,114 +10,181 @@ import dataclasses
 import hmac
 import ipaddress
 import json
+from dataclasses import dataclass
 
-from flask import Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from brownout import __version__
-from brownout.proxy.config import parse_proxy
+from brownout.proxy.config import ProxySpec, parse_proxy
 from brownout.proxy.errors import ApiError
-from brownout.proxy.proxies import ProxyRegistry
+from brownout.proxy.proxies import Proxy, ProxyRegistry
 
+# The Toxiproxy release whose API this one mirrors; brownout's own version rides along as semver build
+# metadata, so a client comparing versions sees 2.8.0.
+TOXIPROXY_VERSION = "2.8.0"
 _OPEN_PATHS = frozenset({"/healthz"})
+
+routes = Blueprint("toxiproxy", __name__)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    registry: ProxyRegistry
+    token: str | None
 
 
 def create_app(registry: ProxyRegistry, token: str | None = None) -> Flask:
     app = Flask("brownout.proxy")
-
-    @app.before_request
-    def _guard() -> None:
-        _check_peer_and_agent()
-        if token and request.path not in _OPEN_PATHS:
-            _check_token(token)
-
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return _json({"status": "ok"})
-
-    @app.get("/version")
-    def version() -> Response:
-        return _json({"version": f"brownout-{__version__}"})
-
-    @app.post("/reset")
-    def reset() -> Response:
-        registry.reset()
-        return Response(status=204)
-
-    @app.get("/proxies")
-    def proxy_index() -> Response:
-        return _json({proxy.name: proxy.as_json() for proxy in registry.all()})
-
-    @app.post("/proxies")
-    def proxy_create() -> Response:
-        proxy = registry.create(parse_proxy(_body()))
-        return _json(proxy.as_json(), 201)
-
-    @app.post("/populate")
-    def populate() -> Response:
-        body = _body()
-        if not isinstance(body, list):
-            raise ApiError("bad request body: populate takes a JSON list of proxies")
-        proxies = registry.populate([parse_proxy(entry) for entry in body])
-        return _json({"proxies": [proxy.as_json() for proxy in proxies]}, 201)
-
-    @app.get("/proxies/<name>")
-    def proxy_show(name: str) -> Response:
-        return _json(registry.get(name).as_json())
-
-    @app.route("/proxies/<name>", methods=["POST", "PATCH"])
-    def proxy_update(name: str) -> Response:
-        proxy = registry.get(name)
-        current = dataclasses.replace(proxy.spec, enabled=proxy.enabled)
-        body = _body()
-        if isinstance(body, dict):
-            body = {**body, "name": name}  # as Toxiproxy: a proxy cannot be renamed
-        proxy.update(parse_proxy(body, defaults=current))
-        return _json(proxy.as_json())
-
-    @app.delete("/proxies/<name>")
-    def proxy_delete(name: str) -> Response:
-        registry.delete(name)
-        return Response(status=204)
-
-    @app.get("/proxies/<name>/toxics")
-    def toxic_index(name: str) -> Response:
-        return _json(registry.get(name).toxics_json())
-
-    @app.post("/proxies/<name>/toxics")
-    def toxic_create(name: str) -> Response:
-        proxy = registry.get(name)
-        return _json(proxy.add_toxic(_body()).as_json())  # Toxiproxy answers 200 here, not 201
-
-    @app.get("/proxies/<name>/toxics/<toxic>")
-    def toxic_show(name: str, toxic: str) -> Response:
-        return _json(registry.get(name).toxic(toxic).as_json())
-
-    @app.route("/proxies/<name>/toxics/<toxic>", methods=["POST", "PATCH"])
-    def toxic_update(name: str, toxic: str) -> Response:
-        proxy = registry.get(name)
-        return _json(proxy.update_toxic(toxic, _body()).as_json())
-
-    @app.delete("/proxies/<name>/toxics/<toxic>")
-    def toxic_delete(name: str, toxic: str) -> Response:
-        registry.get(name).remove_toxic(toxic)
-        return Response(status=204)
-
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return _json(exc.as_json(), exc.status)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        return _json({"error": exc.description or exc.name, "status": status}, status)
-
-    @app.errorhandler(Exception)
-    def unexpected_error(exc: Exception) -> Response:
-        app.logger.exception("unexpected error in %s %s", request.method, request.path)
-        return _json({"error": f"internal error: {type(exc).__name__}: {exc}", "status": 500}, 500)
-
+    app.extensions["brownout.proxy"] = _Settings(registry, token)
+    app.before_request(_guard)
+    app.register_blueprint(routes)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _registry() -> ProxyRegistry:
+    settings: _Settings = current_app.extensions["brownout.proxy"]
+    return settings.registry
+
+
+def _guard() -> None:
+    _check_peer_and_agent()
+    token = current_app.extensions["brownout.proxy"].token
+    if token and request.path not in _OPEN_PATHS:
+        _check_token(token)
+
+
+# --- server ----------------------------------------------------------------------------------------------
+
+
+@routes.get("/healthz")
+def healthz() -> Response:
+    return _json({"status": "ok"})
+
+
+@routes.get("/version")
+def version() -> Response:
+    return _json({"version": f"{TOXIPROXY_VERSION}+brownout.{__version__}"})
+
+
+@routes.post("/reset")
+def reset() -> Response:
+    _registry().reset()
+    return Response(status=204)
+
+
+# --- proxies ---------------------------------------------------------------------------------------------
+
+
+@routes.get("/proxies")
+def proxy_index() -> Response:
+    return _json({proxy.name: proxy.as_json() for proxy in _registry().all()})
+
+
+@routes.post("/proxies")
+def proxy_create() -> Response:
+    proxy = _registry().create(parse_proxy(_body()))
+    return _json(proxy.as_json(), 201)
+
+
+@routes.post("/populate")
+def populate() -> Response:
+    """Every entry is checked before anything changes; a failure answers with the proxies applied so far."""
+    applied: list[Proxy] = []
+    try:
+        for spec in _populate_specs(_body()):
+            applied.append(_registry().populate_one(spec))
+    except ApiError as exc:
+        return _json({**exc.as_json(), "proxies": [p.as_json() for p in applied]}, exc.status)
+    return _json({"proxies": [proxy.as_json() for proxy in applied]}, 201)
+
+
+def _populate_specs(body: object) -> list[ProxySpec]:
+    if not isinstance(body, list):
+        raise ApiError("bad request body: populate takes a JSON list of proxies")
+    specs: list[ProxySpec] = []
+    for number, entry in enumerate(body, start=1):
+        try:
+            spec = parse_proxy(entry)
+        except ApiError as exc:
+            raise ApiError(f"{exc.message} at proxy {number}", exc.status) from None
+        if any(seen.name == spec.name for seen in specs):
+            raise ApiError(f"duplicate proxy name {spec.name!r} at proxy {number}")
+        specs.append(spec)
+    return specs
+
+
+@routes.get("/proxies/<name>")
+def proxy_show(name: str) -> Response:
+    return _json(_registry().get(name).as_json())
+
+
+@routes.route("/proxies/<name>", methods=["POST", "PATCH"])
+def proxy_update(name: str) -> Response:
+    proxy = _registry().get(name)
+    current = dataclasses.replace(proxy.spec, enabled=proxy.enabled)
+    body = _body()
+    if isinstance(body, dict):
+        body = {**body, "name": name}  # as Toxiproxy: a proxy cannot be renamed
+    proxy.update(parse_proxy(body, defaults=current))
+    return _json(proxy.as_json())
+
+
+@routes.delete("/proxies/<name>")
+def proxy_delete(name: str) -> Response:
+    _registry().delete(name)
+    return Response(status=204)
+
+
+# --- toxics ----------------------------------------------------------------------------------------------
+
+
+@routes.get("/proxies/<name>/toxics")
+def toxic_index(name: str) -> Response:
+    return _json(_registry().get(name).toxics_json())
+
+
+@routes.post("/proxies/<name>/toxics")
+def toxic_create(name: str) -> Response:
+    proxy = _registry().get(name)
+    return _json(proxy.add_toxic(_body()).as_json())  # Toxiproxy answers 200 here, not 201
+
+
+@routes.get("/proxies/<name>/toxics/<toxic>")
+def toxic_show(name: str, toxic: str) -> Response:
+    return _json(_registry().get(name).toxic(toxic).as_json())
+
+
+@routes.route("/proxies/<name>/toxics/<toxic>", methods=["POST", "PATCH"])
+def toxic_update(name: str, toxic: str) -> Response:
+    proxy = _registry().get(name)
+    return _json(proxy.update_toxic(toxic, _body()).as_json())
+
+
+@routes.delete("/proxies/<name>/toxics/<toxic>")
+def toxic_delete(name: str, toxic: str) -> Response:
+    _registry().get(name).remove_toxic(toxic)
+    return Response(status=204)
+
+
+# --- errors and helpers ----------------------------------------------------------------------------------
+
+
+def _api_error(exc: ApiError) -> Response:
+    return _json(exc.as_json(), exc.status)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    return _json({"error": exc.description or exc.name, "status": status}, status)
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    current_app.logger.exception("unexpected error in %s %s", request.method, request.path)
+    return _json({"error": f"internal error: {type(exc).__name__}: {exc}", "status": 500}, 500)
 
 
 def _body() -> object:

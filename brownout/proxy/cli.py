@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     if not _is_loopback(args.host):
         raise InputError(f"--host {args.host!r} is not a loopback address: use 127.0.0.1")
     specs = load_config_file(Path(args.config)) if args.config else []
-    registry = ProxyRegistry()
+    registry = ProxyRegistry(lenient=args.lenient)
     try:
         for spec in specs:
             try:
@@ -41,7 +41,8 @@ def main(argv: list[str]) -> int:
             raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
         print(
             f"brownout proxy: API on http://{args.host}:{server.server_port} "
-            f"({len(specs)} proxies, token {'required' if args.token else 'off'})",
+            f"({len(specs)} proxies, token {'required' if args.token else 'off'}"
+            f"{', lenient' if args.lenient else ''})",
             flush=True,
         )
         stopping = Event()
@@ -66,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         "--token",
         default=os.environ.get("BROWNOUT_TOKEN"),
         help="require Authorization: Bearer TOKEN on the API (default: env BROWNOUT_TOKEN; unset = open)",
+    )
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="accept toxics as Toxiproxy does: ignore unknown attributes and a changed type/stream in an "
+        "update, allow negative values and a toxicity outside 0..1 (default: refuse them with a 400)",
     )
     return parser
 

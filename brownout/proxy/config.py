@@ -1,11 +1,13 @@
 """Proxy definitions: from an API body or from a Toxiproxy `-config` file, validated into ProxySpec.
 
 A config file is Toxiproxy's: a JSON list of `{"name", "listen", "upstream", "enabled"}` objects.
+Addresses are kept as written (`localhost:6379` stays `localhost:6379`), so a client comparing what it
+sent with what it reads back (toxiproxy-python's populate does) sees no change. A proxy may listen on any
+address its client names (`0.0.0.0:0`, `[::]:0`); with none it listens on loopback.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +47,6 @@ def parse_proxy(body: object, defaults: ProxySpec | None = None) -> ProxySpec:
     listen = parse_address(body["listen"], "listen") if body.get("listen") else None
     if listen is None:
         listen = defaults.listen if defaults else parse_address(DEFAULT_LISTEN, "listen")
-    if not _is_loopback(listen.host):
-        raise ApiError(f"listen address {body.get('listen')!r} is not on loopback: use 127.0.0.1:PORT")
     upstream = parse_address(body["upstream"], "upstream") if body.get("upstream") else None
     if upstream is None:
         assert defaults is not None  # checked above: a new proxy has an upstream
@@ -58,7 +58,7 @@ def parse_proxy(body: object, defaults: ProxySpec | None = None) -> ProxySpec:
 
 
 def parse_address(text: object, field: str) -> Address:
-    """`host:port` or `[v6]:port`; `localhost` means 127.0.0.1, so a listener never lands on ::1 by luck."""
+    """`host:port` or `[v6]:port`, the host kept as written."""
     if not isinstance(text, str) or ":" not in text:
         raise ApiError(f"{field} must be a string host:port, got {text!r}")
     host, _, port_text = text.rpartition(":")
@@ -73,7 +73,7 @@ def parse_address(text: object, field: str) -> Address:
         raise ApiError(f"{field} {text!r} has a port outside 0..65535")
     if port == 0 and field == "upstream":
         raise ApiError(f"upstream {text!r} needs a real port, not 0")
-    return Address("127.0.0.1" if host == "localhost" else host, port)
+    return Address(host, port)
 
 
 def load_config_file(path: Path) -> list[ProxySpec]:
@@ -100,8 +100,6 @@ def load_config_file(path: Path) -> list[ProxySpec]:
     return specs
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def bind_host(host: str) -> str:
+    """Where a listener binds: `localhost` means 127.0.0.1, so it never lands on ::1 by luck."""
+    return "127.0.0.1" if host.lower() == "localhost" else host

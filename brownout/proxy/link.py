@@ -1,73 +1,76 @@
-"""One proxied TCP connection: two pumps (client -> upstream, upstream -> client) through the toxics.
+"""One proxied TCP connection: two directions (client -> upstream, upstream -> client) through the toxics.
 
-Each pump reads a chunk, looks at the toxics in force on its stream *now* and applies them, so toxics
-added, changed or removed while a connection is open act on its next chunk; a pump waiting on a toxic
-(latency, bandwidth, reset_peer, slow_close) wakes when the toxics change and re-reads them. With no
-toxics a chunk goes straight through. Toxicity is rolled once per connection and toxic version.
+Each direction reads in a libev callback, not a greenlet: with no toxic on its stream a chunk is sent on
+at once from the callback (no greenlet switch at all, which is what makes the proxy as fast as Toxiproxy).
+With toxics, the callback stamps each chunk with its arrival time and queues it, and a writer greenlet
+takes the chunks in order through the connection's ToxicChain (chain.py); reading goes on meanwhile, up
+to a bounded queue like Toxiproxy's latency buffer, so every chunk is timed from its own arrival.
 
-Semantics follow Toxiproxy's toxics: latency delays each chunk by latency +/- jitter from when it was read;
-timeout drops all data and, when > 0, closes the connection that long after the toxic took hold (removing
-a timeout toxic closes the connections it held, since their data is lost); reset_peer waits for the first
-data on its stream, then `timeout` ms, then resets both sides (SO_LINGER 0: TCP RST); bandwidth paces data
-at `rate` KB/s in slices of 100 ms; slow_close delays passing on a close; limit_data closes the connection
-once `bytes` bytes have passed. Half-closes are passed on, so request-then-shutdown clients work.
+The connection also owns what is not per chunk: timeout toxics' timers (a timeout > 0 closes the
+connection that long after the toxic took hold; removing a timeout toxic closes the connections it held,
+since their data is lost), resets (TCP RST via SO_LINGER 0) and closes. Half-closes are passed on, so
+request-then-shutdown clients work.
 """
 
 from __future__ import annotations
 
-import random
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections import deque
 from typing import Protocol
 
 import gevent
 from gevent import Greenlet
+from gevent.event import Event
+from gevent.socket import wait_write
 
+from brownout.proxy.chain import Chunk, ToxicChain
+from brownout.proxy.chain import ToxicSource as _ToxicSource
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec
 
 _CHUNK = 64 * 1024
+# A queue as big as Toxiproxy's latency buffer (1024 chunks of 32 KiB): a large answer is read (and so
+# timed) as it arrives, not when the toxics get round to it.
+_QUEUE_LIMIT = 32 * 1024 * 1024
 _RESET_LINGER = struct.pack("ii", 1, 0)
 
 
-class ToxicSource(Protocol):
-    """What a connection needs from its proxy."""
-
-    def toxics_on(self, stream: str) -> tuple[ToxicSpec, ...]: ...
-
-    def wait_for_change(self, seconds: float) -> bool:
-        """Block up to `seconds`; True if the toxics changed meanwhile."""
-        ...
+class ToxicSource(_ToxicSource, Protocol):
+    """What a connection needs from its proxy: its toxics, and to hear when the connection closed."""
 
     def connection_closed(self, connection: Connection) -> None: ...
 
 
 class Connection:
     def __init__(self, client: socket.socket, upstream: socket.socket, source: ToxicSource) -> None:
-        self._client = client
-        self._upstream = upstream
+        self._client = _plain(client)
+        self._upstream = _plain(upstream)
         self._source = source
-        self._rolls: dict[int, bool] = {}  # toxic uid -> does it apply to this connection
-        self._passed: dict[int, int] = {}  # limit_data uid -> bytes passed through it
+        self.chain = ToxicChain(source, lambda reset: self.close(reset=reset))
         self._timers: dict[int, Greenlet] = {}  # timeout uid -> the greenlet that closes us
-        self._pumps: list[Greenlet] = []
+        self._directions = (
+            _Direction(self, self._client, self._upstream, UPSTREAM),
+            _Direction(self, self._upstream, self._client, DOWNSTREAM),
+        )
         self._streams_ended = 0
+        self._done = Event()
         self.closed = False
 
     def run(self) -> None:
-        """Pipe both ways until the connection ends; runs in (and blocks) the accepting greenlet."""
+        """Pipe both ways until the connection ends; blocks the calling (accepting) greenlet until then."""
         for toxic in self._source.toxics_on(UPSTREAM) + self._source.toxics_on(DOWNSTREAM):
             self._arm_timeout(toxic)
-        downstream = gevent.spawn(self._pump, self._upstream, self._client, DOWNSTREAM)
-        self._pumps = [gevent.getcurrent(), downstream]
-        self._pump(self._client, self._upstream, UPSTREAM)
-        downstream.join()
+        for direction in self._directions:
+            direction.start()
+        self._done.wait()
 
     def close(self, reset: bool = False) -> None:
         if self.closed:
             return
         self.closed = True
+        for direction in self._directions:
+            direction.stop()
         for sock in (self._client, self._upstream):
             try:
                 if reset:
@@ -76,9 +79,10 @@ class Connection:
             except OSError:
                 pass
         current = gevent.getcurrent()
-        for greenlet in [*self._timers.values(), *self._pumps]:
+        for greenlet in [*self._timers.values(), *(d.writer for d in self._directions if d.writer)]:
             if greenlet is not current:
                 greenlet.kill(block=False)
+        self._done.set()
         self._source.connection_closed(self)
 
     def toxics_changed(self, before: tuple[ToxicSpec, ...], after: tuple[ToxicSpec, ...]) -> None:
@@ -92,7 +96,7 @@ class Connection:
             timer = self._timers.pop(old.uid, None)
             if timer is not None:
                 timer.kill(block=False)
-            if old.name not in still_there and self._rolls.get(old.uid):
+            if old.name not in still_there and self.chain.rolled_in(old):
                 self.close()  # as Toxiproxy: the data it swallowed is lost, so the stream is unusable
                 return
         known = {toxic.uid for toxic in before}
@@ -100,75 +104,8 @@ class Connection:
             if toxic.uid not in known:
                 self._arm_timeout(toxic)
 
-    # --- the pumps -------------------------------------------------------------------------------------
-
-    def _pump(self, source: socket.socket, dest: socket.socket, stream: str) -> None:
-        try:
-            while True:
-                data = source.recv(_CHUNK)
-                if not data:
-                    self._pass_on_close(dest, stream)
-                    return
-                if not self._source.toxics_on(stream):
-                    # One plain send usually takes it all and costs less than gevent's sendall machinery.
-                    sent = dest.send(data)
-                    if sent < len(data):
-                        dest.sendall(memoryview(data)[sent:])
-                elif not self._deliver(data, dest, stream, time.monotonic()):
-                    return
-        except ConnectionResetError:
-            self.close(reset=True)
-        except OSError:
-            self.close()
-
-    def _deliver(self, data: bytes, dest: socket.socket, stream: str, read_at: float) -> bool:
-        """Send `data` through the toxics on `stream`; False when the toxics ended the connection."""
-        jitters: dict[int, float] = {}
-        self._hold(lambda: read_at + sum(self._latency(t, jitters) for t in self._mine(stream, "latency")))
-        if self._mine(stream, "timeout"):
-            return True  # a black hole: the data is dropped
-        if self._mine(stream, "reset_peer"):
-            seen_at = time.monotonic()
-
-            def reset_at() -> float:
-                resets = self._mine(stream, "reset_peer")
-                return seen_at + min(t.seconds("timeout") for t in resets) if resets else seen_at
-
-            self._hold(reset_at)
-            if self._mine(stream, "reset_peer"):
-                self.close(reset=True)
-                return False
-        limits = self._mine(stream, "limit_data")
-        for toxic in limits:
-            data = data[: max(0, int(toxic.value("bytes")) - self._passed.get(toxic.uid, 0))]
-        self._send_paced(data, dest, stream)
-        for toxic in limits:
-            self._passed[toxic.uid] = self._passed.get(toxic.uid, 0) + len(data)
-        if any(self._passed[t.uid] >= t.value("bytes") for t in limits):
-            self.close()
-            return False
-        return True
-
-    def _send_paced(self, data: bytes, dest: socket.socket, stream: str) -> None:
-        def bytes_per_second() -> float:
-            rates = [t.value("rate") for t in self._mine(stream, "bandwidth") if t.value("rate") > 0]
-            return min(rates) * 1000.0 if rates else 0.0
-
-        view = memoryview(data)
-        while view:
-            rate = bytes_per_second()
-            if not rate:
-                dest.sendall(view)
-                return
-            piece = view[: max(1, int(rate / 10))]  # 100 ms worth, as Toxiproxy slices
-            started = time.monotonic()
-            self._hold(lambda: started + len(piece) / (bytes_per_second() or float("inf")))  # noqa: B023
-            dest.sendall(piece)
-            view = view[len(piece) :]
-
-    def _pass_on_close(self, dest: socket.socket, stream: str) -> None:
-        ended_at = time.monotonic()
-        self._hold(lambda: ended_at + sum(t.seconds("delay") for t in self._mine(stream, "slow_close")))
+    def stream_ended(self, dest: socket.socket) -> None:
+        """One side closed its sending half: pass that on; the second close ends the connection."""
         self._streams_ended += 1
         if self._streams_ended == 2:
             self.close()
@@ -178,36 +115,147 @@ class Connection:
         except OSError:
             self.close()
 
-    # --- helpers ---------------------------------------------------------------------------------------
-
-    def _mine(self, stream: str, type_: str) -> list[ToxicSpec]:
-        """The toxics of `type_` in force on `stream` that apply to this connection."""
-        return [t for t in self._source.toxics_on(stream) if t.type == type_ and self._applies(t)]
-
-    def _applies(self, toxic: ToxicSpec) -> bool:
-        hit = self._rolls.get(toxic.uid)
-        if hit is None:
-            hit = self._rolls[toxic.uid] = random.random() < toxic.toxicity
-        return hit
-
-    @staticmethod
-    def _latency(toxic: ToxicSpec, jitters: dict[int, float]) -> float:
-        if toxic.uid not in jitters:
-            jitter = toxic.seconds("jitter")
-            jitters[toxic.uid] = random.uniform(-jitter, jitter) if jitter else 0.0
-        return max(0.0, toxic.seconds("latency") + jitters[toxic.uid])
-
-    def _hold(self, deadline: Callable[[], float]) -> None:
-        """Wait until `deadline()`, re-evaluating it whenever the toxics change."""
-        while (left := deadline() - time.monotonic()) > 0:
-            if not self._source.wait_for_change(left):
-                return
-
     def _arm_timeout(self, toxic: ToxicSpec) -> None:
         # Rolled here even for timeout 0, so removing the toxic closes every connection it held, idle or not.
-        if toxic.type == "timeout" and self._applies(toxic) and toxic.value("timeout") > 0:
+        if toxic.type == "timeout" and self.chain.applies(toxic) and toxic.value("timeout") > 0:
             self._timers[toxic.uid] = gevent.spawn_later(toxic.seconds("timeout"), self._time_out, toxic.uid)
 
     def _time_out(self, uid: int) -> None:
         self._timers.pop(uid, None)
         self.close()
+
+
+class _Direction:
+    """One direction of a connection: reads in a libev callback, sends directly or via a writer greenlet."""
+
+    def __init__(self, connection: Connection, source: socket.socket, dest: socket.socket, stream: str) -> None:
+        loop = gevent.get_hub().loop
+        self.connection = connection
+        self.source = source
+        self.dest = dest
+        self.stream = stream
+        self._toxics_on = connection._source.toxics_on  # noqa: SLF001 (hot path: one lookup per chunk)
+        self._readable = loop.io(source.fileno(), 1)
+        self._writable = loop.io(dest.fileno(), 2)
+        self._unsent: memoryview | None = None  # the rest of a direct send the peer could not take yet
+        self._queue: deque[Chunk | None] = deque()  # None: the source closed
+        self._queued = 0
+        self._wake = Event()
+        self.writer: Greenlet | None = None
+
+    def start(self) -> None:
+        self._readable.start(self._on_readable)
+
+    def stop(self) -> None:
+        for watcher in (self._readable, self._writable):
+            watcher.stop()
+            watcher.close()
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.source.recv(_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except ConnectionResetError:
+            self.connection.close(reset=True)
+            return
+        except OSError:
+            self.connection.close()
+            return
+        if self.writer is None and not self._toxics_on(self.stream):
+            if data:
+                self._send_now(data)
+            else:
+                self._readable.stop()
+                self.connection.stream_ended(self.dest)
+            return
+        self._enqueue(Chunk(data, time.monotonic()) if data else None)
+
+    def _send_now(self, data: bytes) -> None:
+        try:
+            sent = self.dest.send(data)
+        except BlockingIOError:
+            sent = 0
+        except ConnectionResetError:
+            self.connection.close(reset=True)
+            return
+        except OSError:
+            self.connection.close()
+            return
+        if sent < len(data):
+            self._unsent = memoryview(data)[sent:]
+            self._readable.stop()
+            self._writable.start(self._on_writable)
+
+    def _on_writable(self) -> None:
+        assert self._unsent is not None
+        try:
+            sent = self.dest.send(self._unsent)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.connection.close()
+            return
+        self._unsent = self._unsent[sent:]
+        if not self._unsent:
+            self._unsent = None
+            self._writable.stop()
+            self._readable.start(self._on_readable)
+
+    def _enqueue(self, chunk: Chunk | None) -> None:
+        self._queue.append(chunk)
+        if chunk is None:
+            self._readable.stop()
+        else:
+            self._queued += len(chunk.data)
+            if self._queued >= _QUEUE_LIMIT:
+                self._readable.stop()  # back-pressure: resumed once the writer has caught up
+        if self.writer is None:
+            self.writer = gevent.spawn(self._write_through_toxics)
+        else:
+            self._wake.set()
+
+    def _write_through_toxics(self) -> None:
+        try:
+            while not self.connection.closed:
+                if not self._queue:
+                    if not self._toxics_on(self.stream):
+                        return  # back to direct sends
+                    self._wake.clear()
+                    self._wake.wait()
+                    continue
+                chunk = self._queue.popleft()
+                if chunk is None:
+                    self.connection.chain.hold_close(self.stream)
+                    self.connection.stream_ended(self.dest)
+                    return
+                self._queued -= len(chunk.data)
+                if self._queued < _QUEUE_LIMIT // 2 and not self._readable.active and not self.connection.closed:
+                    self._readable.start(self._on_readable)
+                if not self.connection.chain.deliver(chunk, self):
+                    return
+        except ConnectionResetError:
+            self.connection.close(reset=True)
+        except OSError:
+            self.connection.close()
+        finally:
+            if self.writer is gevent.getcurrent():
+                self.writer = None
+
+    def send_all(self, data: bytes) -> None:
+        """Send from the writer greenlet, waiting cooperatively while the peer's window is full."""
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.dest.send(view)
+            except BlockingIOError:
+                wait_write(self.dest.fileno())
+                continue
+            view = view[sent:]
+
+
+def _plain(sock: socket.socket) -> socket.socket:
+    """The same connection as a plain non-blocking socket, for the libev callbacks."""
+    plain = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+    plain.setblocking(False)
+    return plain

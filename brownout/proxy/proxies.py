@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import Iterable
 
 from gevent import socket as gsocket
 from gevent.event import Event
 from gevent.server import StreamServer
 
-from brownout.proxy.config import Address, ProxySpec
+from brownout.proxy.config import Address, ProxySpec, bind_host
 from brownout.proxy.errors import ApiError
 from brownout.proxy.link import Connection
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec, parse_toxic, updated_toxic
@@ -23,8 +22,9 @@ _CONNECT_TIMEOUT_S = 5.0
 
 
 class Proxy:
-    def __init__(self, spec: ProxySpec) -> None:
+    def __init__(self, spec: ProxySpec, lenient: bool = False) -> None:
         self.spec = spec
+        self.lenient = lenient
         self._toxics: tuple[ToxicSpec, ...] = ()
         self._by_stream: dict[str, tuple[ToxicSpec, ...]] = {UPSTREAM: (), DOWNSTREAM: ()}
         self._changed = Event()
@@ -49,7 +49,8 @@ class Proxy:
         }
 
     def toxics_json(self) -> list[dict[str, object]]:
-        return [toxic.as_json() for toxic in self._toxics]
+        """Upstream toxics first, then downstream, each in the order added: Toxiproxy's listing."""
+        return [toxic.as_json() for stream in (UPSTREAM, DOWNSTREAM) for toxic in self._by_stream[stream]]
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -57,11 +58,11 @@ class Proxy:
         if self._server is not None:
             return
         listen = self.spec.listen
-        server = StreamServer((listen.host, listen.port), self._handle)
+        server = StreamServer((bind_host(listen.host), listen.port), self._handle)
         try:
             server.start()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+        except (OSError, ValueError) as exc:  # busy, not ours, or a host name that does not resolve
+            reason = getattr(exc, "strerror", None) or str(exc)
             raise ApiError(f"proxy {self.name!r} cannot listen on {listen}: {reason}", 409) from None
         self._server = server
         # Like Toxiproxy, a proxy asked for port 0 reports (and keeps, across disable/enable) the real port.
@@ -93,14 +94,14 @@ class Proxy:
         raise ApiError(f"toxic not found: {name!r} on proxy {self.name!r}", 404)
 
     def add_toxic(self, body: object) -> ToxicSpec:
-        toxic = parse_toxic(body)
+        toxic = parse_toxic(body, self.lenient)
         if any(t.name == toxic.name for t in self._toxics):
             raise ApiError(f"toxic already exists: {toxic.name!r} on proxy {self.name!r}", 409)
         self._set_toxics((*self._toxics, toxic))
         return toxic
 
     def update_toxic(self, name: str, body: object) -> ToxicSpec:
-        new = updated_toxic(self.toxic(name), body)
+        new = updated_toxic(self.toxic(name), body, self.lenient)
         self._set_toxics(tuple(new if t.name == name else t for t in self._toxics))
         return new
 
@@ -113,7 +114,7 @@ class Proxy:
 
     def _set_toxics(self, toxics: tuple[ToxicSpec, ...]) -> None:
         before, self._toxics = self._toxics, toxics
-        self._by_stream = {s: tuple(t for t in toxics if t.stream == s) for s in (UPSTREAM, DOWNSTREAM)}
+        self._by_stream = {s: tuple(t for t in toxics if t.direction == s) for s in (UPSTREAM, DOWNSTREAM)}
         for connection in list(self._connections):
             connection.toxics_changed(before, toxics)
         changed, self._changed = self._changed, Event()
@@ -158,8 +159,9 @@ class Proxy:
 class ProxyRegistry:
     """All proxies by name: the state behind the API."""
 
-    def __init__(self) -> None:
+    def __init__(self, lenient: bool = False) -> None:
         self._proxies: dict[str, Proxy] = {}
+        self.lenient = lenient
 
     def all(self) -> list[Proxy]:
         return list(self._proxies.values())
@@ -173,26 +175,24 @@ class ProxyRegistry:
     def create(self, spec: ProxySpec) -> Proxy:
         if spec.name in self._proxies:
             raise ApiError(f"proxy already exists: {spec.name!r}", 409)
-        proxy = Proxy(spec)
+        proxy = Proxy(spec, self.lenient)
         if spec.enabled:
             proxy.start()
         self._proxies[spec.name] = proxy
         return proxy
 
-    def populate(self, specs: Iterable[ProxySpec]) -> list[Proxy]:
-        """Create or replace each proxy, as Toxiproxy's /populate: unchanged addresses keep their toxics."""
-        result = []
-        for spec in specs:
-            current = self._proxies.get(spec.name)
-            same_addresses = current is not None and current.spec.listen == spec.listen
-            if current is not None and same_addresses and current.spec.upstream == spec.upstream:
-                current.update(spec)
-                result.append(current)
-                continue
-            if current is not None:
-                self.delete(spec.name)
-            result.append(self.create(spec))
-        return result
+    def populate_one(self, spec: ProxySpec) -> Proxy:
+        """Toxiproxy's /populate for one proxy: created, replaced if its addresses changed, else left alone.
+
+        Left alone entirely, as Toxiproxy does: its toxics stay and its `enabled` is not touched (so a
+        populate cannot take a proxy down that a fault had just enabled, or the reverse).
+        """
+        current = self._proxies.get(spec.name)
+        if current is not None:
+            if str(current.spec.listen) == str(spec.listen) and current.spec.upstream == spec.upstream:
+                return current
+            self.delete(spec.name)
+        return self.create(spec)
 
     def delete(self, name: str) -> None:
         self.get(name).stop()

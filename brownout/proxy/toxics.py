@@ -2,6 +2,12 @@
 
 A toxic is immutable; an update makes a new one with a new `uid`, so every open connection rolls its
 toxicity again (as Toxiproxy restarts a toxic on update) and nobody sees a toxic half-changed.
+
+Strict by default where Toxiproxy silently ignores a mistake (an unknown attribute name, a negative value,
+a toxicity outside 0..1, a different type or stream in an update): the 400 says what is wrong and that
+Toxiproxy would have ignored it. `lenient=True` (`brownout proxy --lenient`) accepts all of that as
+Toxiproxy does: unknown attributes are dropped, negative values act as 0, the type and stream of an update
+are ignored.
 """
 
 from __future__ import annotations
@@ -18,18 +24,22 @@ UPSTREAM = "upstream"
 DOWNSTREAM = "downstream"
 STREAMS = (UPSTREAM, DOWNSTREAM)
 
-# type -> attribute -> default. Times are milliseconds, bandwidth rate is KB/s (1 KB = 1000 bytes, as in
-# Toxiproxy), limit_data counts bytes.
+# type -> attribute -> default. Times are milliseconds except slicer's delay (microseconds, as in
+# Toxiproxy); bandwidth rate is KB/s (1 KB = 1000 bytes); limit_data and slicer sizes count bytes.
 TOXIC_ATTRIBUTES: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {
         "latency": {"latency": 0, "jitter": 0},
-        "timeout": {"timeout": 0},
-        "reset_peer": {"timeout": 0},
         "bandwidth": {"rate": 0},
         "slow_close": {"delay": 0},
+        "timeout": {"timeout": 0},
+        "reset_peer": {"timeout": 0},
+        "slicer": {"average_size": 0, "size_variation": 0, "delay": 0},
         "limit_data": {"bytes": 0},
+        "noop": {},
     }
 )
+
+_LENIENT_HINT = "Toxiproxy would have ignored it; `brownout proxy --lenient` accepts it too"
 
 _uids = itertools.count(1)
 
@@ -42,14 +52,19 @@ def next_uid() -> int:
 class ToxicSpec:
     name: str
     type: str
-    stream: str = DOWNSTREAM
+    stream: str = DOWNSTREAM  # as the client spelled it (Toxiproxy echoes "UPSTREAM" back as given)
     toxicity: float = 1.0
     attributes: Mapping[str, float] = field(default_factory=dict)
     # Identity of this version of the toxic: connections key their toxicity roll and state on it.
     uid: int = field(default_factory=next_uid, compare=False)
 
+    @property
+    def direction(self) -> str:
+        return self.stream.lower()
+
     def value(self, attribute: str) -> float:
-        return float(self.attributes.get(attribute, TOXIC_ATTRIBUTES[self.type][attribute]))
+        """The attribute as the data plane uses it: a negative value (accepted with --lenient) acts as 0."""
+        return max(0.0, float(self.attributes.get(attribute, TOXIC_ATTRIBUTES[self.type][attribute])))
 
     def seconds(self, attribute: str) -> float:
         return self.value(attribute) / 1000.0
@@ -59,12 +74,12 @@ class ToxicSpec:
             "name": self.name,
             "type": self.type,
             "stream": self.stream,
-            "toxicity": self.toxicity,
+            "toxicity": _plain_number(self.toxicity),
             "attributes": {key: _plain_number(value) for key, value in self.attributes.items()},
         }
 
 
-def parse_toxic(body: object) -> ToxicSpec:
+def parse_toxic(body: object, lenient: bool = False) -> ToxicSpec:
     """A new toxic from a `POST /proxies/{name}/toxics` body; ApiError(400) says what is wrong."""
     if not isinstance(body, dict):
         raise ApiError("bad request body: a toxic must be a JSON object")
@@ -72,47 +87,79 @@ def parse_toxic(body: object) -> ToxicSpec:
     if type_ not in TOXIC_ATTRIBUTES:
         known = ", ".join(TOXIC_ATTRIBUTES)
         raise ApiError(f"invalid toxic type {type_!r}: use one of {known}")
-    stream = body.get("stream", DOWNSTREAM)
-    if stream not in STREAMS:
+    stream = body.get("stream", DOWNSTREAM)  # the Go client leaves it out, meaning downstream
+    if not isinstance(stream, str) or stream.lower() not in STREAMS:
         raise ApiError(f"stream was invalid ({stream!r}), can be either upstream or downstream")
     name = body.get("name") or f"{type_}_{stream}"
     if not isinstance(name, str):
         raise ApiError(f"toxic name must be a string, got {name!r}")
-    toxicity = _toxicity(body.get("toxicity", 1.0))
-    attributes = _attributes(str(type_), body.get("attributes", {}), {})
+    toxicity = _toxicity(body.get("toxicity", 1.0), lenient)
+    attributes = _attributes(str(type_), body.get("attributes"), {}, lenient)
+    _check_slicer(str(type_), attributes, lenient)
     return ToxicSpec(name=name, type=str(type_), stream=stream, toxicity=toxicity, attributes=attributes)
 
 
-def updated_toxic(current: ToxicSpec, body: object) -> ToxicSpec:
-    """`current` changed by a `POST /proxies/{name}/toxics/{toxic}` body: attributes and toxicity only."""
+def updated_toxic(current: ToxicSpec, body: object, lenient: bool = False) -> ToxicSpec:
+    """`current` changed by a `POST|PATCH /proxies/{name}/toxics/{toxic}` body: attributes and toxicity.
+
+    A body may repeat the toxic's type and stream (clients send the whole toxic back); a different one is
+    refused unless lenient, because Toxiproxy would silently keep the old one.
+    """
     if not isinstance(body, dict):
         raise ApiError("bad request body: a toxic update must be a JSON object")
-    for key in ("type", "stream"):
-        if key in body and body[key] != getattr(current, key):
-            raise ApiError(f"cannot change the {key} of toxic {current.name!r}: delete it, create a new one")
-    toxicity = _toxicity(body.get("toxicity", current.toxicity))
-    attributes = _attributes(current.type, body.get("attributes", {}), current.attributes)
+    for key, now in (("type", current.type), ("stream", current.stream)):
+        given = body.get(key)
+        if given in (None, "") or lenient or (isinstance(given, str) and given.lower() == now.lower()):
+            continue
+        raise ApiError(
+            f"cannot change the {key} of toxic {current.name!r} from {now!r} to {given!r}: delete it and "
+            f"create a new one ({_LENIENT_HINT}, keeping {now!r})"
+        )
+    toxicity = _toxicity(body.get("toxicity", current.toxicity), lenient)
+    attributes = _attributes(current.type, body.get("attributes"), current.attributes, lenient)
+    _check_slicer(current.type, attributes, lenient)
     return ToxicSpec(current.name, current.type, current.stream, toxicity, attributes)
 
 
-def _toxicity(value: object) -> float:
-    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
+def _toxicity(value: object, lenient: bool) -> float:
+    if not _is_number(value):
         raise ApiError(f"toxicity must be a number from 0 to 1, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    number = float(value)  # type: ignore[arg-type]
+    if not lenient and not 0.0 <= number <= 1.0:
+        raise ApiError(f"toxicity must be a number from 0 to 1, got {value!r} ({_LENIENT_HINT})")
+    return number
 
 
-def _attributes(type_: str, given: object, base: Mapping[str, float]) -> Mapping[str, float]:
+def _attributes(type_: str, given: object, base: Mapping[str, float], lenient: bool) -> Mapping[str, float]:
+    if given is None:  # the Go client sends `"attributes": null` when it has none
+        given = {}
     if not isinstance(given, dict):
         raise ApiError(f"attributes of a {type_} toxic must be a JSON object, got {given!r}")
     allowed = TOXIC_ATTRIBUTES[type_]
     merged = {key: base.get(key, default) for key, default in allowed.items()}
     for key, value in given.items():
         if key not in allowed:
-            raise ApiError(f"unknown attribute {key!r} for a {type_} toxic: use {', '.join(allowed)}")
-        if not _is_number(value) or float(value) < 0:
+            if lenient:
+                continue
+            raise ApiError(
+                f"unknown attribute {key!r} for a {type_} toxic: use {', '.join(allowed)} ({_LENIENT_HINT})"
+            )
+        if not _is_number(value):
             raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r}")
+        if float(value) < 0 and not lenient:
+            raise ApiError(
+                f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r} ({_LENIENT_HINT})"
+            )
         merged[key] = value
     return MappingProxyType(merged)
+
+
+def _check_slicer(type_: str, attributes: Mapping[str, float], lenient: bool) -> None:
+    if type_ == "slicer" and not lenient and attributes["average_size"] < 1:
+        raise ApiError(
+            "attribute 'average_size' of a slicer toxic must be >= 1 byte (Toxiproxy 2.8.0 accepts 0 and then "
+            "never delivers the data; `brownout proxy --lenient` accepts it and passes data unsliced)"
+        )
 
 
 def _is_number(value: object) -> bool:

@@ -60,6 +60,7 @@ def test_proxy_lifecycle_uses_toxiproxy_shapes_and_codes(api: Api, echo_port: in
         ({"type": "latency", "toxicity": 1.5}, ["toxicity", "0 to 1"]),
         ({"type": "latency", "toxicity": -0.1}, ["toxicity"]),
         ({"type": "latency", "stream": "sideways"}, ["stream", "upstream or downstream"]),
+        ({"type": "latency", "stream": ""}, ["stream"]),
         (["not", "an", "object"], ["JSON object"]),
     ],
 )
@@ -93,8 +94,9 @@ def test_lookups_duplicates_and_malformed_json_give_4xx_json(api: Api, echo_port
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"name": "x", "listen": "0.0.0.0:0", "upstream": "127.0.0.1:1"}, ["loopback", "0.0.0.0"]),
-        ({"name": "x", "listen": "10.1.2.3:9000", "upstream": "127.0.0.1:1"}, ["loopback"]),
+        ({"name": "x", "listen": "127.0.0.1", "upstream": "127.0.0.1:1"}, ["listen", "host:port"]),
+        ({"name": "x", "listen": "127.0.0.1:70000", "upstream": "127.0.0.1:1"}, ["port outside"]),
+        ({"name": "x", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:0"}, ["upstream", "real port"]),
         ({"name": "x", "listen": ":9000", "upstream": "127.0.0.1:1"}, ["no host"]),
         ({"name": "x", "listen": "127.0.0.1:0"}, ["missing required field", "upstream"]),
         ({"listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"}, ["missing required field", "name"]),
@@ -143,7 +145,8 @@ def test_populate_creates_and_keeps_unchanged_proxies(api: Api, echo_port: int) 
 
 
 def test_version_and_healthz(api: Api) -> None:
-    assert api.call("GET", "/version").json()["version"].startswith("brownout-")
+    # Like Toxiproxy's ("2.8.0"), with brownout's own version as semver build metadata.
+    assert api.call("GET", "/version").json()["version"].startswith("2.8.0+brownout.")
     assert api.call("GET", "/healthz").status_code == 200
 
 

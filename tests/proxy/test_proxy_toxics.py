@@ -6,13 +6,17 @@ data arriving within a generous read timeout while an applying toxic would hold 
 
 from __future__ import annotations
 
+import random
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import pytest
 from proxy_support import Api, free_port
+
+from brownout.proxy.chain import slice_bounds
 
 READ_TIMEOUT_S = 5.0
 
@@ -214,3 +218,127 @@ def test_unreachable_upstream_closes_the_client_connection(api: Api) -> None:
     port = api.create_proxy("svc", free_port())  # nothing listens there
     with connect(port) as sock, suppress(ConnectionResetError):
         assert sock.recv(16) == b""
+
+
+# --- the latency pipeline: each chunk is held from its own arrival, not after the chunk before it ---------
+
+
+def test_latency_pipelines_a_large_answer(api: Api, echo_port: int) -> None:
+    """1 MiB through latency=300 takes about 0.3 s, as in Toxiproxy. A pump that holds each 64 KiB read
+    for the latency before reading the next takes at least 16 x 0.3 = 4.8 s."""
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "latency", latency=300)
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    with connect(port, timeout=30) as sock:
+        started = time.monotonic()
+        sock.sendall(payload)
+        assert recv_exactly(sock, len(payload)) == payload
+        elapsed = time.monotonic() - started
+    assert 0.27 <= elapsed < 2.5, elapsed
+
+
+def test_latency_keeps_the_spacing_of_what_was_sent(api: Api, echo_port: int) -> None:
+    """Five pings 200 ms apart through latency=1000 arrive 200 ms apart, each about 1 s after it was sent.
+    A queue of sleeps reads pings 2-5 together after the first one's second, and sends them together."""
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "latency", latency=1000)
+    sent: list[float] = []
+    arrived: list[float] = []
+    with connect(port, timeout=10) as sock:
+
+        def reader() -> None:
+            for _ in range(5):
+                assert recv_exactly(sock, 5) == b"ping\n"
+                arrived.append(time.monotonic())
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        for _ in range(5):
+            sent.append(time.monotonic())
+            sock.sendall(b"ping\n")
+            time.sleep(0.2)
+        thread.join(timeout=15)
+    assert len(arrived) == 5
+    assert all(a - s >= 0.95 for s, a in zip(sent, arrived, strict=True))
+    # Structural: pings 2..5 are released one by one as their own seconds end, not in one burst.
+    assert arrived[4] - arrived[1] >= 0.3, [round(a - sent[0], 3) for a in arrived]
+
+
+def test_two_latencies_add_up_per_chunk(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "latency", latency=200)
+    api.call("POST", "/proxies/svc/toxics", {"name": "more", "type": "latency", "attributes": {"latency": 300}})
+    with connect(port) as sock:
+        assert round_trip_s(sock) >= 0.47
+
+
+def test_latency_on_a_connection_whose_toxic_arrives_mid_stream(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    with connect(port) as sock:
+        assert round_trip_s(sock) < READ_TIMEOUT_S
+        api.add_toxic("svc", "latency", stream="upstream", latency=300)
+        assert round_trip_s(sock) >= 0.27
+        api.call("DELETE", "/proxies/svc/toxics/latency_upstream")
+        for _ in range(3):  # back to direct sends: still in order, nothing lost
+            payload = bytes(range(256)) * 64
+            sock.sendall(payload)
+            assert recv_exactly(sock, len(payload)) == payload
+
+
+# --- slicer ----------------------------------------------------------------------------------------------
+
+
+def test_slicer_delivers_everything_in_pieces_spaced_by_its_delay(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "slicer", average_size=100, size_variation=0, delay=60_000)  # delay in us
+    payload = bytes(range(250)) * 2  # 500 bytes: 5 pieces about 100 bytes, 60 ms apart
+    with connect(port) as sock:
+        started = time.monotonic()
+        sock.sendall(payload)
+        received = b""
+        reads = 0
+        while len(received) < len(payload):
+            chunk = sock.recv(65536)
+            assert chunk, "closed early"
+            received += chunk
+            reads += 1
+        elapsed = time.monotonic() - started
+    assert received == payload
+    assert reads >= 2  # pieces 60 ms apart do not arrive as one read
+    assert elapsed >= 0.2
+
+
+@pytest.mark.parametrize(("size", "average", "variation"), [(1000, 100, 0), (65536, 50, 20), (7, 3, 10), (1, 1, 0)])
+def test_slice_bounds_cover_the_chunk_in_order(size: int, average: int, variation: int) -> None:
+    bounds = slice_bounds(size, average, variation, random.Random(7))
+    assert bounds[0][0] == 0 and bounds[-1][1] == size
+    assert all(low < high for low, high in bounds)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    if variation < average:
+        assert all(high - low <= average + variation for low, high in bounds)
+
+
+# --- bandwidth keeps its rate --------------------------------------------------------------------------
+
+
+def test_bandwidth_rate_is_kept_not_exceeded(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "bandwidth", rate=200)  # 200 KB/s
+    payload = b"y" * 300_000  # 1.5 s at 200 KB/s
+    with connect(port, timeout=20) as sock:
+        started = time.monotonic()
+        sock.sendall(payload)
+        assert recv_exactly(sock, len(payload)) == payload
+        elapsed = time.monotonic() - started
+    assert 1.35 <= elapsed < 4.0, elapsed
+
+
+def test_a_half_close_is_passed_on_and_the_answer_still_arrives(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    for toxic in (None, "latency"):  # both the direct path and the toxics' writer
+        if toxic:
+            api.add_toxic("svc", toxic, latency=50)
+        with connect(port) as sock:
+            sock.sendall(b"request")
+            sock.shutdown(socket.SHUT_WR)
+            assert recv_until_closed(sock) == b"request"
