@@ -19,6 +19,7 @@ import psutil
 import requests
 
 from brownout.errors import InputError, StackError
+from brownout.loopback import loopback_session
 from brownout.stack import Stack
 
 STATE_FILE = "stack.json"
@@ -134,16 +135,10 @@ def _read_state(path: Path) -> dict[str, Any]:
     return data
 
 
-def _session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # never send loopback control traffic through an HTTP proxy
-    return session
-
-
 def _status(run_dir: Path, as_json: bool) -> int:
     state = _read_state(run_dir / STATE_FILE)
     try:
-        response = _session().get(
+        response = loopback_session().get(
             f"{state['control_url']}/components",
             headers={"Authorization": f"Bearer {state['token']}"},
             timeout=10,
@@ -189,7 +184,7 @@ def _down(run_dir: Path, timeout_s: float) -> int:
         print(f"brownout stack: no stack running in {run_dir} (removed its stale {STATE_FILE})")
         return 0
     try:
-        _session().post(
+        loopback_session().post(
             f"{state['control_url']}/shutdown",
             headers={"Authorization": f"Bearer {state['token']}"},
             timeout=10,

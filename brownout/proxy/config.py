@@ -5,11 +5,11 @@ A config file is Toxiproxy's: a JSON list of `{"name", "listen", "upstream", "en
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from brownout.auth import is_loopback_address
 from brownout.errors import InputError
 from brownout.proxy.errors import ApiError
 
@@ -45,7 +45,7 @@ def parse_proxy(body: object, defaults: ProxySpec | None = None) -> ProxySpec:
     listen = parse_address(body["listen"], "listen") if body.get("listen") else None
     if listen is None:
         listen = defaults.listen if defaults else parse_address(DEFAULT_LISTEN, "listen")
-    if not _is_loopback(listen.host):
+    if not is_loopback_address(listen.host):
         raise ApiError(f"listen address {body.get('listen')!r} is not on loopback: use 127.0.0.1:PORT")
     upstream = parse_address(body["upstream"], "upstream") if body.get("upstream") else None
     if upstream is None:
@@ -99,9 +99,3 @@ def load_config_file(path: Path) -> list[ProxySpec]:
         specs.append(spec)
     return specs
 
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -9,8 +9,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call, session_for
+from brownout.faults.drivers.base import call
 from brownout.faults.kinds import NetworkParams
+from brownout.loopback import session_for
 
 
 class ToxiproxyDriver:
