@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from brownout.ports import free_ports
-from tests.helpers import stop_process
+from tests.helpers import BROWNOUT, stop_process, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_BLOCKS = 10
@@ -98,26 +98,13 @@ def _throughput(port: int, path: str, connections: int) -> float:
     return sum(counts) / THROUGHPUT_WINDOW_S
 
 
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on {port} within {STARTUP_S} s")
-
-
 def main() -> None:
     backend_port, api_port = free_ports(2)
     env = {k: v for k, v in os.environ.items() if k != "BROWNOUT_TOKEN"}
     processes = [
         subprocess.Popen([sys.executable, "-m", "bench.bench_proxy", "--serve-http", str(backend_port)], cwd=ROOT),
         subprocess.Popen(
-            [sys.executable, "-m", "brownout", "proxy", "--port", str(api_port)],
+            [*BROWNOUT, "proxy", "--port", str(api_port)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -125,8 +112,8 @@ def main() -> None:
         ),
     ]
     try:
-        _wait_for(backend_port, processes[0])
-        _wait_for(api_port, processes[1])
+        wait_listening(backend_port, processes[0], STARTUP_S)
+        wait_listening(api_port, processes[1], STARTUP_S)
         body = {"name": "bench", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{backend_port}"}
         request = urllib.request.Request(
             f"http://127.0.0.1:{api_port}/proxies", data=json.dumps(body).encode(), method="POST"

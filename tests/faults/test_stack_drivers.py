@@ -20,10 +20,7 @@ from brownout.faults.endpoints import Endpoints, endpoints_from_stack_json
 from brownout.faults.kinds import AppParams, ComponentParams, DbLockParams, NetworkParams
 from brownout.history import read_faults
 from brownout.scenario import FaultSpec
-from tests.helpers import REPO_ROOT, stop_process
-
-BROWNOUT = REPO_ROOT / ".venv" / "bin" / "brownout"
-COMMAND = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
+from tests.helpers import BROWNOUT, REPO_ROOT, stop_process
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +28,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run_dir = tmp_path_factory.mktemp("stack")
     log = (run_dir / "up.log").open("wb")
     process = subprocess.Popen(
-        [*COMMAND, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
+        [*BROWNOUT, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
         cwd=REPO_ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -267,7 +264,7 @@ duration = "300ms"
 """)
     out = tmp_path / "out"
     done = subprocess.run(
-        [*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
+        [*BROWNOUT, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

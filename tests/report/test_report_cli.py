@@ -3,13 +3,13 @@
 import json
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from brownout.history.synthetic import SyntheticFault, SyntheticRun, write_synthetic_results
+from tests.helpers import BROWNOUT
 
 RUN = SyntheticRun(
     duration_s=40.0,
@@ -20,9 +20,7 @@ RUN = SyntheticRun(
 
 
 def brownout(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("brownout")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "brownout"]
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=90)
+    return subprocess.run([*BROWNOUT, *map(str, args)], capture_output=True, text=True, timeout=90)
 
 
 def test_a_good_run_writes_every_output_and_exits_0(tmp_path):

@@ -3,8 +3,11 @@ breaker opens, when the bulkhead turns calls away, and that policies nest in the
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gevent
 import pytest
+import tenacity
 
 from targets.sample.gateway.resilience import (
     BulkheadFull,
@@ -53,12 +56,21 @@ def test_client_errors_are_never_retried() -> None:
     assert call.calls == 1
 
 
-def test_retries_stop_at_the_deadline() -> None:
-    retry = RetryTransientErrors("unit", attempts=100, deadline_s=0.05, initial_wait_s=0.02, max_wait_s=0.02)
+def test_retries_stop_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tenacity times the deadline with time.monotonic(): a clock that each attempt moves on by 0.4 s makes
+    # the count exact whatever the machine's speed (attempts end at 0.4, 0.8, 1.2 s; the deadline is 1 s).
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(tenacity, "time", SimpleNamespace(monotonic=lambda: clock.now))
+
+    def slow_failure() -> str:
+        clock.now += 0.4
+        return call()
+
+    retry = RetryTransientErrors("unit", attempts=100, deadline_s=1.0, initial_wait_s=0.001, max_wait_s=0.001)
     call = _Failing(RetryableError("503"))
     with pytest.raises(RetryableError):
-        retry.execute(call)
-    assert 1 < call.calls < 100
+        retry.execute(slow_failure)
+    assert call.calls == 3
 
 
 def test_breaker_opens_after_fail_max_and_ignores_client_errors() -> None:
