@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import json
@@ -18,6 +17,7 @@ from typing import Any
 import psutil
 import requests
 
+from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
 from brownout.loopback import loopback_session
 from brownout.stack import Stack
@@ -33,11 +33,11 @@ def default_stack_file() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="brownout stack", description=__doc__)
+    parser = Parser(prog="brownout stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the stack and keep it up until Ctrl-C, SIGTERM or `down`")
     up.add_argument("--stack", type=Path, default=None, help="stack file (default: the sample target's)")
-    up.add_argument("--run-dir", type=Path, required=True, help="logs, data and stack.json go here")
+    up.add_argument("--run-dir", type=writable_dir, required=True, help="logs, data and stack.json go here")
     up.add_argument(
         "--ephemeral-ports", action="store_true", help="pick free ports instead of the fixed ones"
     )
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     status.add_argument("--json", action="store_true", help="print the control API's answer as JSON")
     down = commands.add_parser("down", help="stop the stack running in --run-dir and wait until it is gone")
     down.add_argument("--run-dir", type=Path, required=True)
-    down.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for it to exit (60)")
+    down.add_argument("--timeout", type=positive_seconds, default=60.0, help="seconds to wait for it to exit (60)")
     args = parser.parse_args(argv)
     if args.command == "up":
         return _up(args.stack or default_stack_file(), args.run_dir, args.ephemeral_ports, args.verbose)

@@ -12,6 +12,7 @@ import gevent
 from gevent.event import Event
 from gevent.pywsgi import WSGIServer
 
+from brownout.arguments import Parser, port
 from brownout.auth import is_loopback_host
 from brownout.errors import InputError
 from brownout.proxy.api import create_app
@@ -56,10 +57,10 @@ def main(argv: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="brownout proxy", description="Run the Toxiproxy-compatible fault proxy (API + TCP proxies)."
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
     parser.add_argument("--host", default="127.0.0.1", help="API address, loopback only (default 127.0.0.1)")
     parser.add_argument("--config", metavar="FILE", help="Toxiproxy config: JSON list of proxies to create")
     parser.add_argument(
