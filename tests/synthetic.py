@@ -15,21 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brownout.history import (
-    FaultRow,
-    FaultsWriter,
-    Integrity,
-    LatencyHistogram,
-    Manifest,
-    TelemetryRow,
-    TelemetryWriter,
-    TimelineRow,
-    TimelineWriter,
-    UsersRow,
-    UsersWriter,
-    write_integrity,
-    write_manifest,
-)
+from brownout import history
 
 OPERATIONS = (
     ("GET", "/threads/[id]", 20.0),
@@ -89,22 +75,22 @@ def write_synthetic_run(directory: str | os.PathLike[str], run: SyntheticRun | N
     _faults(run, path)
     if run.telemetry:
         _telemetry(run, path)
-    integrity = Integrity(
+    integrity = history.Integrity(
         verified=True, acknowledged_messages=100, acknowledged_workflows=10, stream_users=3,
         lost=run.lost, lost_ids=[str(i) for i in range(run.lost)],
     )  # fmt: skip
-    write_integrity(path, integrity)
+    history.write_integrity(path, integrity)
     return path
 
 
 def _manifest(run: SyntheticRun, path: Path) -> None:
-    manifest = Manifest(
+    manifest = history.Manifest(
         started_at=run.started_at, ended_at=run.started_at + run.seconds, bucket_s=run.bucket_s,
         scenario={"name": "synthetic", "criteria": dict(run.criteria)}, brownout_version="synthetic",
         locust_version="-", python_version="-", git_rev="synthetic", command=["synthetic"],
         host="http://127.0.0.1:0",
     )  # fmt: skip
-    write_manifest(path, manifest)
+    history.write_manifest(path, manifest)
 
 
 def _users_at(run: SyntheticRun, offset: float) -> tuple[int, int]:
@@ -133,7 +119,7 @@ def _timeline(run: SyntheticRun, directory: Path, rng: np.random.Generator) -> N
     first_users = max(1, run.steps[0][1])
     growth = np.array([_users_at(run, offset)[1] / first_users for offset in starts])
     chosen = OPERATIONS[: run.operations]
-    with TimelineWriter(directory) as timeline:
+    with history.TimelineWriter(directory) as timeline:
         for request_type, name, median_ms in chosen:
             counts = rng.poisson(run.rps * growth * run.bucket_s / len(chosen))
             medians = np.full(buckets, median_ms * run.slowdown)
@@ -155,7 +141,7 @@ def _timeline(run: SyntheticRun, directory: Path, rng: np.random.Generator) -> N
 def _rows(
     run: SyntheticRun, request_type: str, name: str, counts: np.ndarray, failed: np.ndarray,
     degraded: np.ndarray, latencies: np.ndarray,
-) -> list[TimelineRow]:  # fmt: skip
+) -> list[history.TimelineRow]:  # fmt: skip
     buckets = len(counts)
     bucket_of = np.repeat(np.arange(buckets), counts)
     flat, tallies = np.unique(bucket_of * 1_000_000 + locust_round(latencies), return_counts=True)
@@ -164,28 +150,28 @@ def _rows(
     rows = []
     for index in np.flatnonzero(counts).tolist():
         a, b = starts[index], starts[index + 1]
-        histogram = LatencyHistogram(dict(zip(keys[a:b], numbers[a:b], strict=True)))
+        histogram = history.LatencyHistogram(dict(zip(keys[a:b], numbers[a:b], strict=True)))
         ok = int(counts[index] - failed[index] - degraded[index])
         t = run.started_at + index * run.bucket_s
-        rows.append(TimelineRow(t, request_type, name, ok, int(degraded[index]), int(failed[index]), histogram))
+        rows.append(history.TimelineRow(t, request_type, name, ok, int(degraded[index]), int(failed[index]), histogram))
     return rows
 
 
 def _users(run: SyntheticRun, directory: Path) -> None:
-    with UsersWriter(directory) as users:
+    with history.UsersWriter(directory) as users:
         for second in range(int(run.seconds)):
             step, count = _users_at(run, second)
-            users.append(UsersRow(run.started_at + second, count, step))
+            users.append(history.UsersRow(run.started_at + second, count, step))
 
 
 def _faults(run: SyntheticRun, directory: Path) -> None:
-    with FaultsWriter(directory) as journal:
+    with history.FaultsWriter(directory) as journal:
         for fault in run.faults:
             start = run.started_at + fault.start_s
             end = None if fault.end_s is None else run.started_at + fault.end_s
             outcome = fault.outcome if fault.end_s is not None else "heal-failed"
             kind, params = ("latency", {"ms": fault.latency_ms}) if fault.latency_ms is not None else ("component", {})
-            journal.append(FaultRow(fault.name, "upstream", kind, params, start, end, start, end, outcome))
+            journal.append(history.FaultRow(fault.name, "upstream", kind, params, start, end, start, end, outcome))
 
 
 def _telemetry(run: SyntheticRun, directory: Path) -> None:
@@ -195,7 +181,7 @@ def _telemetry(run: SyntheticRun, directory: Path) -> None:
     attempts = calls = depth = opened = closed = 0.0
     was_open = False
     up = {"dependency": "upstream"}
-    with TelemetryWriter(directory) as writer:
+    with history.TelemetryWriter(directory) as writer:
         for second, fault in zip(seconds.tolist(), in_fault.tolist(), strict=True):
             now_open = fault >= 0
             calls += run.rps / 2
@@ -206,10 +192,10 @@ def _telemetry(run: SyntheticRun, directory: Path) -> None:
             was_open = now_open
             t = run.started_at + second
             writer.extend([
-                TelemetryRow(t, "gateway", "gateway_breaker_state", up, 1.0 if now_open else 0.0),
-                TelemetryRow(t, "gateway", "gateway_retry_attempts_total", up, attempts),
-                TelemetryRow(t, "gateway", "gateway_dependency_calls_total", up | {"outcome": "ok"}, calls),
-                TelemetryRow(t, "gateway", "gateway_breaker_transitions_total", up | {"to": "open"}, opened),
-                TelemetryRow(t, "gateway", "gateway_breaker_transitions_total", up | {"to": "closed"}, closed),
-                TelemetryRow(t, "gateway", "gateway_outbox_depth", {}, depth),
+                history.TelemetryRow(t, "gateway", "gateway_breaker_state", up, 1.0 if now_open else 0.0),
+                history.TelemetryRow(t, "gateway", "gateway_retry_attempts_total", up, attempts),
+                history.TelemetryRow(t, "gateway", "gateway_dependency_calls_total", up | {"outcome": "ok"}, calls),
+                history.TelemetryRow(t, "gateway", "gateway_breaker_transitions_total", up | {"to": "open"}, opened),
+                history.TelemetryRow(t, "gateway", "gateway_breaker_transitions_total", up | {"to": "closed"}, closed),
+                history.TelemetryRow(t, "gateway", "gateway_outbox_depth", {}, depth),
             ])  # fmt: skip
