@@ -1,6 +1,6 @@
 """What the brownout Locust plugin costs: throughput next to bare Locust, and an hour's timeline and memory.
 
-1. Plugin overhead. One tiny gevent WSGI app (fixed bytes, keep-alive, TCP_NODELAY) in its own process;
+1. Plugin overhead. One tiny gevent stream server (prepared bytes, keep-alive, TCP_NODELAY) in its own process;
    Locust (local runner, one process, no `--processes`) runs 20 FastHttpUsers with no wait time against it
    for 15 s, headless: variant A is the bare user, variant B the same user with `brownout.plugin.hooks`
    imported and its session active (scenario with a `[target]`, results to a temporary directory). The
@@ -198,7 +198,7 @@ def _print_overhead(plain: list[LocustRun], plugin: list[LocustRun]) -> None:
         values = [figure(b) / figure(a) for a, b in zip(plain, plugin, strict=True)]
         return f"{statistics.median(values):.3f}   (median of {' '.join(f'{v:.3f}' for v in values)})"
 
-    print(f"Locust throughput: {USERS} FastHttpUsers (no wait), {RUN_S} s headless runs, GET / on a tiny gevent WSGI")
+    print(f"Locust throughput: {USERS} FastHttpUsers (no wait), {RUN_S} s headless runs, GET / on a tiny gevent server")
     print("app in its own process; Locust's local runner in one process (no --processes), CPU-bound on one core:")
     print("what is measured is Locust's request rate, so the plugin's whole per-request cost shows (worst case).")
     print(f"{ROUNDS} pairs in alternating order (A B, B A, ...) after a warm-up run; A bare user, B + plugin:")
