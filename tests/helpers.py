@@ -17,22 +17,24 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from brownout.ports import free_port as free_port  # re-exported for the tests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BROWNOUT = [sys.executable, "-m", "brownout"]  # the CLI, as the installed `brownout` script runs it
+T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.05) -> bool:
-    """Poll `condition` until it is true or `timeout_s` has passed; answer its last value as a bool."""
+def wait_until(condition: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
+    """Poll `condition` until it answers something truthy or `timeout_s` has passed; answer its last answer."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if condition():
-            return True
+        result = condition()
+        if result:
+            return result
         time.sleep(interval_s)
-    return bool(condition())
+    return condition()
 
 
 def wait_listening(port: int, process: subprocess.Popen[Any] | None = None, timeout_s: float = 15.0) -> None:
