@@ -33,7 +33,7 @@ from pathlib import Path
 import psutil
 
 from brownout.ports import free_port
-from tests.helpers import stop_process
+from tests.helpers import stop_process, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 5
@@ -176,19 +176,6 @@ def _toxiproxy_binary() -> Path | None:
     return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on {port} within {STARTUP_S} s")
-
-
 def _call(api_port: int, method: str, path: str, body: object) -> dict[str, object]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{api_port}{path}", data=json.dumps(body).encode(), method=method,
@@ -219,7 +206,7 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if k != "BROWNOUT_TOKEN"}
         quiet = subprocess.DEVNULL
         processes.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=quiet, stderr=quiet))
-        _wait_for(port, processes[-1])
+        wait_listening(port, processes[-1], STARTUP_S)
 
     use_redis = bool(shutil.which("redis-server") and shutil.which("redis-benchmark"))
     toxiproxy = _toxiproxy_binary()

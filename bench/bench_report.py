@@ -20,18 +20,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brownout
-from brownout.history.synthetic import SyntheticFault, SyntheticRun, write_synthetic_results
+from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 HOUR = 3600.0
 RUN = SyntheticRun(
-    duration_s=HOUR,
+    seconds=HOUR,
     rps=850.0,  # at the first step's users; throughput grows with users, ~1,040 req/s on average
     bucket_s=0.25,
     faults=tuple(
-        SyntheticFault(f"fault-{i:02d}", 90.0 + i * 175.0, 90.0 + i * 175.0 + 30.0, recovery_s=3.0 + i % 5)
+        SyntheticFault(
+            f"fault-{i:02d}", 90.0 + i * 175.0, 90.0 + i * 175.0 + 30.0,
+            degraded_share=0.4, latency_ms=400.0, recovery_s=3.0 + i % 5,
+        )  # fmt: skip
         for i in range(20)
     ),
     steps=((0.0, 100), (900.0, 115), (1800.0, 130), (2700.0, 145)),
+    operations=5,
+    seed=7,
 )
 REPEATS = 3
 FORMATS = {"checks only (verdict.json)": "json", "full report (all formats)": "json,md,html,junit"}
@@ -79,7 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-report-") as scratch:
         results = Path(scratch)
         started = time.perf_counter()
-        write_synthetic_results(results, RUN)
+        write_synthetic_run(results, RUN)
         rows = sum(1 for _ in (results / "timeline.csv").open()) - 1
         size_mb = (results / "timeline.csv").stat().st_size / 1e6
         print(

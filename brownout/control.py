@@ -10,7 +10,6 @@ threads become greenlets, so it also runs inside a Locust process.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -19,6 +18,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from brownout.auth import Refused, require_bearer, require_loopback_peer
 from brownout.errors import StackError
 from brownout.stack.status import ACTIONS, ComponentStateError, ComponentStatus, UnknownComponentError
 
@@ -123,19 +123,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._wrong_method()
 
     def _authorized(self) -> bool:
-        if not self.client_address[0].startswith("127.") and self.client_address[0] != "::1":
-            self._reply(HTTPStatus.FORBIDDEN, {"error": "the control API answers loopback clients only"})
-            return False
-        header = self.headers.get("Authorization")
-        if not header:
-            self._reply(
-                HTTPStatus.UNAUTHORIZED,
-                {"error": "missing token: send 'Authorization: Bearer <token>' (token is in stack.json)"},
-            )
-            return False
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
-            self._reply(HTTPStatus.FORBIDDEN, {"error": "wrong token for this stack (see its stack.json)"})
+        try:
+            require_loopback_peer(self.client_address[0], "the control API")
+            require_bearer(self.headers.get("Authorization"), [self.token], "the token is in the stack's stack.json")
+        except Refused as exc:
+            self._reply(HTTPStatus(exc.status), {"error": str(exc)})
             return False
         return True
 

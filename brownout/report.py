@@ -8,7 +8,6 @@ before it could be seen), or bad or missing input (the message names file and li
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tomllib
@@ -16,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from brownout.arguments import Parser
 from brownout.checks import Criteria, Verdict, judge
 from brownout.errors import InputError
 from brownout.history import History, load_history
@@ -106,7 +106,7 @@ def _parse_formats(values: list[str] | None) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="brownout report", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="brownout report", description=__doc__.split("\n\n")[0])
     parser.add_argument("results_dir", type=Path, help="a results/<run-id>/ directory")
     parser.add_argument(
         "--criteria", type=Path, help="TOML file with a [criteria] table (overrides the scenario's)"

@@ -9,43 +9,43 @@ SIGTERM, and reports.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from brownout.arguments import Parser, existing_file, http_url, non_negative_int, port, writable_dir
+from brownout.child_errors import ErrorTail
 from brownout.errors import InputError
+from brownout.faults.selection import select_faults
+from brownout.history.run_ids import new_run_id
 from brownout.scenario import REPO_ROOT, Scenario, load_scenario
 
 DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default.toml"
 DEFAULT_LOCUSTFILE = REPO_ROOT / "locustfiles" / "recovery.py"
 
 
-def new_run_id(now: float | None = None) -> str:
-    """Sortable by time, unique per second and process: 20261128T121900Z-4821."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
-    return f"{stamp}-{os.getpid()}"
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brownout run", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="brownout run", description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO), help="scenario TOML file")
-    parser.add_argument("--workers", type=int, default=0, help="Locust worker processes (distributed mode)")
+    parser.add_argument(
+        "--workers", type=non_negative_int, default=0, help="Locust worker processes (distributed mode)"
+    )
     parser.add_argument("--ui", action="store_true", help="open Locust's web UI instead of running headless")
-    parser.add_argument("--out", default="results", help="parent directory of results/<run-id>/")
-    parser.add_argument("--host", help="run against this service instead of starting the scenario's stack")
-    parser.add_argument("--locustfile", help="override the scenario's locustfile")
+    parser.add_argument("--out", type=writable_dir, default="results", help="parent directory of results/<run-id>/")
+    parser.add_argument(
+        "--host", type=http_url, help="run against this service instead of starting the scenario's stack"
+    )
+    parser.add_argument("--locustfile", type=existing_file, help="override the scenario's locustfile")
     parser.add_argument("--faults", metavar="NAMES", help="only these of the scenario's faults (comma-separated)")
     parser.add_argument("--no-faults", action="store_true", help="run the load without any fault")
     parser.add_argument("--no-report", action="store_true", help="skip the report after the run")
     parser.add_argument(
         "--strict", action="store_true", help="refuse (exit 2) a scenario that leaves too little time to see a recovery"
     )
-    parser.add_argument("--web-port", type=int, default=8089, help="Locust web UI port (with --ui)")
+    parser.add_argument("--web-port", type=port, default=8089, help="Locust web UI port (with --ui)")
     return parser
 
 
@@ -94,8 +94,11 @@ def _link_latest(results_dir: Path) -> None:
         pass  # a convenience only; the run's own directory is what matters
 
 
-def _run_locust(argv: list[str]) -> int:
-    child = subprocess.Popen(argv)
+def _run_locust(argv: list[str]) -> tuple[int, str]:
+    """Locust's exit code and its last error message (its stderr passes through unchanged)."""
+    child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, errors="replace")
+    assert child.stderr is not None
+    errors = ErrorTail(child.stderr)
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         child.send_signal(signum)
@@ -104,7 +107,7 @@ def _run_locust(argv: list[str]) -> int:
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return child.wait()
+        return child.wait(), errors.join()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -137,8 +140,7 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     scenario = load_scenario(args.scenario)
     _check_room(scenario, strict=args.strict)
-    if args.workers < 0:
-        raise InputError(f"--workers must be >= 0, got {args.workers}")
+    select_faults(scenario, args.faults or "", option="--faults")  # a name the scenario lacks: say so now
     locustfile = Path(args.locustfile or scenario.load.locustfile or DEFAULT_LOCUSTFILE)
     if not locustfile.is_file():
         raise InputError(f"locustfile {locustfile} does not exist")
@@ -150,12 +152,14 @@ def main(argv: Sequence[str]) -> int:
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
         web_port=args.web_port, faults=args.faults, no_faults=args.no_faults,
     )  # fmt: skip
-    code = _run_locust(command)
+    code, locust_error = _run_locust(command)
     runs = _test_runs(results_dir)
     if code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
         print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
+        if locust_error:
+            print(f"brownout run: locust could not run: {locust_error}", file=sys.stderr)
         return 0 if code == 0 and args.ui else 2
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib.util
 import json
@@ -18,7 +17,9 @@ from typing import Any
 import psutil
 import requests
 
+from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
+from brownout.loopback import loopback_session
 from brownout.stack import Stack
 
 STATE_FILE = "stack.json"
@@ -32,11 +33,11 @@ def default_stack_file() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="brownout stack", description=__doc__)
+    parser = Parser(prog="brownout stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the stack and keep it up until Ctrl-C, SIGTERM or `down`")
     up.add_argument("--stack", type=Path, default=None, help="stack file (default: the sample target's)")
-    up.add_argument("--run-dir", type=Path, required=True, help="logs, data and stack.json go here")
+    up.add_argument("--run-dir", type=writable_dir, required=True, help="logs, data and stack.json go here")
     up.add_argument(
         "--ephemeral-ports", action="store_true", help="pick free ports instead of the fixed ones"
     )
@@ -46,7 +47,7 @@ def main(argv: list[str]) -> int:
     status.add_argument("--json", action="store_true", help="print the control API's answer as JSON")
     down = commands.add_parser("down", help="stop the stack running in --run-dir and wait until it is gone")
     down.add_argument("--run-dir", type=Path, required=True)
-    down.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for it to exit (60)")
+    down.add_argument("--timeout", type=positive_seconds, default=60.0, help="seconds to wait for it to exit (60)")
     args = parser.parse_args(argv)
     if args.command == "up":
         return _up(args.stack or default_stack_file(), args.run_dir, args.ephemeral_ports, args.verbose)
@@ -134,16 +135,10 @@ def _read_state(path: Path) -> dict[str, Any]:
     return data
 
 
-def _session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # never send loopback control traffic through an HTTP proxy
-    return session
-
-
 def _status(run_dir: Path, as_json: bool) -> int:
     state = _read_state(run_dir / STATE_FILE)
     try:
-        response = _session().get(
+        response = loopback_session().get(
             f"{state['control_url']}/components",
             headers={"Authorization": f"Bearer {state['token']}"},
             timeout=10,
@@ -189,7 +184,7 @@ def _down(run_dir: Path, timeout_s: float) -> int:
         print(f"brownout stack: no stack running in {run_dir} (removed its stale {STATE_FILE})")
         return 0
     try:
-        _session().post(
+        loopback_session().post(
             f"{state['control_url']}/shutdown",
             headers={"Authorization": f"Bearer {state['token']}"},
             timeout=10,

@@ -9,18 +9,46 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from brownout.ports import free_port as free_port  # re-exported for the tests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BROWNOUT = [sys.executable, "-m", "brownout"]  # the CLI, as the installed `brownout` script runs it
+T = TypeVar("T")
 
 
+def wait_until(condition: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
+    """Poll `condition` until it answers something truthy or `timeout_s` has passed; answer its last answer."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval_s)
+    return condition()
+
+
+def wait_listening(port: int, process: subprocess.Popen[Any] | None = None, timeout_s: float = 15.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:`port`; fail at once if `process` exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before port {port} listened")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout_s} s")
 
 
 def wait_http_ok(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -63,7 +91,7 @@ def start_process(
     return process
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 5.0) -> int | None:
+def stop_process(process: subprocess.Popen[Any], timeout: float = 5.0) -> int | None:
     """SIGTERM (after SIGCONT, in case it is frozen), wait, then SIGKILL; answer the exit code."""
     if process.poll() is not None:
         return process.returncode

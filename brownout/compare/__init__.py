@@ -13,6 +13,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from brownout.arguments import Parser, writable_dir
 from brownout.compare.figures import Side
 from brownout.compare.locust_csv import STATS_SUFFIX, read_locust_run
 from brownout.compare.locust_side import locust_figures
@@ -28,7 +29,7 @@ _PARALLEL_BYTES = 4_000_000  # below this, starting a process costs more than it
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="brownout compare",
         description="Compare a candidate result set against a baseline; exit 1 on any regression.",
         epilog="A side is a brownout results directory, a Locust --csv prefix (PREFIX_stats.csv), a "
@@ -63,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         help="files to write (repeatable or comma-separated; default: all three)",
     )
     parser.add_argument(
-        "--out", metavar="DIR", help="where to write comparison.* (default: candidate directory, else .)"
+        "--out", type=writable_dir, metavar="DIR",
+        help="where to write comparison.* (default: candidate directory, else .)",
     )
     return parser
 

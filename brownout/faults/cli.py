@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from brownout.arguments import Parser, writable_dir
 from brownout.errors import FaultError, InputError
 from brownout.faults.endpoints import (
     NO_ENDPOINTS,
@@ -35,7 +36,7 @@ _EXIT_ON_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brownout faults", description="Run a scenario's fault schedule.")
+    parser = Parser(prog="brownout faults", description="Run a scenario's fault schedule.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the [[faults]] of SCENARIO against a running stack or target")
     run.add_argument("scenario", type=Path, help="scenario file (TOML)")
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         help="no stack: only http/command faults, or the scenario's [target] endpoints",
     )
     run.add_argument(
-        "--out", type=Path, metavar="DIR", help="where to write faults.csv (default: results/faults-<time>)"
+        "--out", type=writable_dir, metavar="DIR", help="where to write faults.csv (default: results/faults-<time>)"
     )
     return parser
 

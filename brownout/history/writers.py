@@ -9,25 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from brownout.history.records import (
-    FAULTS,
-    FAULTS_HEADER,
-    INTEGRITY,
-    MANIFEST,
-    TELEMETRY,
-    TELEMETRY_HEADER,
-    TIMELINE,
-    TIMELINE_HEADER,
-    USERS,
-    USERS_HEADER,
-    FaultRow,
-    Integrity,
-    Manifest,
-    TelemetryRow,
-    TimelineRow,
-    UsersRow,
-    encode_labels,
-)
+from brownout.history import records
 
 RowT = TypeVar("RowT")
 
@@ -75,27 +57,27 @@ class _CsvTable(Generic[RowT]):
         self.close()
 
 
-class TimelineWriter(_CsvTable[TimelineRow]):
-    file_name = TIMELINE
-    header = TIMELINE_HEADER
+class TimelineWriter(_CsvTable[records.TimelineRow]):
+    file_name = records.TIMELINE
+    header = records.TIMELINE_HEADER
 
-    def _cells(self, row: TimelineRow) -> list[Any]:
+    def _cells(self, row: records.TimelineRow) -> list[Any]:
         return [_time(row.t), row.type, row.name, row.ok, row.degraded, row.failed, row.hist.encode()]
 
 
-class UsersWriter(_CsvTable[UsersRow]):
-    file_name = USERS
-    header = USERS_HEADER
+class UsersWriter(_CsvTable[records.UsersRow]):
+    file_name = records.USERS
+    header = records.USERS_HEADER
 
-    def _cells(self, row: UsersRow) -> list[Any]:
+    def _cells(self, row: records.UsersRow) -> list[Any]:
         return [_time(row.t), row.users, row.step]
 
 
-class FaultsWriter(_CsvTable[FaultRow]):
-    file_name = FAULTS
-    header = FAULTS_HEADER
+class FaultsWriter(_CsvTable[records.FaultRow]):
+    file_name = records.FAULTS
+    header = records.FAULTS_HEADER
 
-    def _cells(self, row: FaultRow) -> list[Any]:
+    def _cells(self, row: records.FaultRow) -> list[Any]:
         return [
             row.name, row.target, row.kind, json.dumps(row.params, sort_keys=True),
             _time(row.planned_start), _time(row.planned_end), _time(row.actual_start), _time(row.actual_end),
@@ -103,12 +85,12 @@ class FaultsWriter(_CsvTable[FaultRow]):
         ]  # fmt: skip
 
 
-class TelemetryWriter(_CsvTable[TelemetryRow]):
-    file_name = TELEMETRY
-    header = TELEMETRY_HEADER
+class TelemetryWriter(_CsvTable[records.TelemetryRow]):
+    file_name = records.TELEMETRY
+    header = records.TELEMETRY_HEADER
 
-    def _cells(self, row: TelemetryRow) -> list[Any]:
-        return [_time(row.t), row.source, row.metric, encode_labels(row.labels), repr(float(row.value))]
+    def _cells(self, row: records.TelemetryRow) -> list[Any]:
+        return [_time(row.t), row.source, row.metric, records.encode_labels(row.labels), repr(float(row.value))]
 
 
 def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
@@ -119,13 +101,13 @@ def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-def write_manifest(results_dir: str | os.PathLike[str], manifest: Manifest) -> Path:
-    path = Path(results_dir) / MANIFEST
+def write_manifest(results_dir: str | os.PathLike[str], manifest: records.Manifest) -> Path:
+    path = Path(results_dir) / records.MANIFEST
     _write_json_atomically(path, manifest.to_json())
     return path
 
 
-def write_integrity(results_dir: str | os.PathLike[str], integrity: Integrity) -> Path:
-    path = Path(results_dir) / INTEGRITY
+def write_integrity(results_dir: str | os.PathLike[str], integrity: records.Integrity) -> Path:
+    path = Path(results_dir) / records.INTEGRITY
     _write_json_atomically(path, integrity.to_json())
     return path

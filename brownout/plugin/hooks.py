@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+import weakref
 from typing import Any
 
 import gevent
@@ -45,14 +46,15 @@ class _Books:
         self.final_reports: set[str] = set()  # workers whose last report of this test run has arrived
 
 
-_books: dict[int, _Books] = {}
+# Per environment, and gone with it (a test or an embedding program may create many environments).
+_books: weakref.WeakKeyDictionary[Environment, _Books] = weakref.WeakKeyDictionary()
 
 
 def _books_for(environment: Environment) -> _Books:
-    books = _books.get(id(environment))
+    books = _books.get(environment)
     if books is None:
         bucket_s = getattr(environment.parsed_options, "brownout_bucket", 0.25) or 0.25
-        books = _books[id(environment)] = _Books(bucket_s)
+        books = _books[environment] = _Books(bucket_s)
     return books
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 import requests
 
 from brownout.history import Integrity
+from brownout.loopback import session_for
 from brownout.plugin.ledger import Ledger
 
 _CHUNK = 500  # ids per audit request: well under the gateway's 64 KiB body limit, whatever the run's length
@@ -17,9 +18,10 @@ _IDS_KEPT = 100  # lost / duplicated ids listed in integrity.json (the counts ar
 
 def wait_until_ready(url: str, timeout_s: float, sleep: Callable[[float], None] = time.sleep) -> bool:
     deadline = time.monotonic() + timeout_s
+    session = session_for(url)
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=1.0).status_code == 200:
+            if session.get(url, timeout=1.0).status_code == 200:
                 return True
         except requests.RequestException:
             pass
@@ -66,12 +68,13 @@ def _audit_all(
     }
     unique_messages, unique_workflows = sorted(set(messages)), sorted(set(workflows))
     chunks = max(1, -(-max(len(unique_messages), len(unique_workflows)) // _CHUNK))
+    session = session_for(admin_url)
     for i in range(chunks):
         body = {
             "message_ids": unique_messages[i * _CHUNK : (i + 1) * _CHUNK],
             "workflow_ids": unique_workflows[i * _CHUNK : (i + 1) * _CHUNK],
         }
-        response = requests.post(
+        response = session.post(
             f"{admin_url.rstrip('/')}/admin/audit", json=body, headers=headers, timeout=30
         )
         response.raise_for_status()

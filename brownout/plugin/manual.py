@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from brownout.auth import Refused as Refused  # the page's refusals and the auth checks' are one type
 from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
 from brownout.scenario import FaultSpec
 
@@ -22,14 +23,6 @@ MANUAL_KINDS: dict[str, tuple[str, str]] = {
     "app-errors": ("error rate / latency in a dependency client", "component"),
 }
 APP_DEPENDENCIES = ("upstream", "notifier", "store")
-
-
-class Refused(Exception):
-    """A request the page will not carry out: HTTP status and an actionable message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def describe_kind(kind: str, params: FaultParams | None) -> str:

@@ -26,6 +26,8 @@ from brownout.faults.endpoints import (
 )
 from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
+from brownout.faults.selection import select_faults
+from brownout.history.run_ids import new_run_id
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.testrun import TestRun
 from brownout.scenario import REPO_ROOT, FaultSpec, Scenario, load_scenario
@@ -158,22 +160,7 @@ class RunSession:
             return {}
 
 
-def select_faults(scenario: Scenario, names: str) -> tuple[FaultSpec, ...]:
-    wanted = [name.strip() for name in names.split(",") if name.strip()]
-    if not wanted:
-        return scenario.faults
-    known = [fault.name for fault in scenario.faults]
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise InputError(
-            f"--brownout-faults: {', '.join(unknown)} not in {scenario.path} (its faults: {', '.join(known) or 'none'})"
-        )
-    return tuple(fault for fault in scenario.faults if fault.name in wanted)
-
-
 def _default_out() -> Path:
-    from brownout.run import new_run_id
-
     return Path("results") / new_run_id()
 
 

@@ -9,6 +9,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from brownout.history import TelemetryRow, TelemetryWriter
+from brownout.loopback import session_for
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class MetricsScraper:
         self.writer = writer
         self.keep = keep
         self.timeout = timeout
-        self._session = requests.Session()
+        self._session = session_for(url)
         self.failures = 0
 
     def scrape(self, now: float) -> int:

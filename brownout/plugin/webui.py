@@ -30,8 +30,6 @@ Each test's files (report.html, report.md, junit.xml, the results folder) are un
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import logging
 import os
 import secrets
@@ -39,11 +37,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import Response, jsonify, make_response, redirect, render_template_string, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from brownout.auth import bearer_token, require_loopback_peer, require_same_site, same_secret
 from brownout.errors import InputError
 from brownout.faults.drivers import build_driver
 from brownout.faults.journal import FaultJournal
@@ -64,7 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("brownout.plugin")
 
 TAB_KEY = "faults"
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 DOWNLOAD_LINKS = (
     ("./brownout/faults", "brownout: faults page (live chart with the fault windows, heal, inject by hand)"),
     ("./brownout/tests/latest/report.html", "brownout: report of the last test (report.html)"),
@@ -256,26 +254,19 @@ class FaultsPage:
         return redirect(f"{self.base}/brownout/faults?{urlencode({'message': f'{done} {name}'})}", code=303)
 
     def _check_origin(self) -> None:
-        if not _is_loopback(request.remote_addr or ""):
-            raise Refused(403, "manual faults are only taken from this machine (a loopback peer)")
-        host = urlsplit(f"//{request.host}").hostname or ""
-        if host not in _LOOPBACK_NAMES and not _is_loopback(host):
-            raise Refused(403, f"Host {request.host!r} is not a loopback name: open the page as 127.0.0.1 or localhost")
-        origin = request.headers.get("Origin")
-        same = f"{request.scheme}://{request.host}"
-        if request.headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and origin != same):
-            raise Refused(403, f"cross-site request refused (Origin {origin!r}); use the page at {same}")
+        require_loopback_peer(request.remote_addr, "the manual fault page")
+        headers = request.headers
+        require_same_site(request.host, request.scheme, headers.get("Origin"), headers.get("Sec-Fetch-Site"))
 
     def _check_token(self, fields: Mapping[str, str]) -> None:
         form_token = fields.get("csrf_token", "")
-        authorization = request.headers.get("Authorization", "")
-        bearer = authorization[7:].strip() if authorization.startswith("Bearer ") else ""
+        bearer = bearer_token(request.headers.get("Authorization")) or ""
         if not form_token and not bearer:
             raise Refused(401, "missing token: post from the page's form, or send Authorization: Bearer <stack token>")
-        if form_token and _same(form_token, self.form_token):
+        if form_token and same_secret(form_token, self.form_token):
             return
         tokens = (self.session.target.endpoints.token, os.environ.get("BROWNOUT_TOKEN"))
-        if bearer and any(token and _same(bearer, token) for token in tokens):
+        if bearer and any(token and same_secret(bearer, token) for token in tokens):
             return
         raise Refused(403, "wrong token: reload the page (the form token changes with each Locust process)")
 
@@ -340,15 +331,3 @@ def _json(status: int, body: dict[str, Any]) -> Response:
     response = jsonify(body)
     response.status_code = status
     return response
-
-
-def _same(given: str, expected: str) -> bool:
-    # compare_digest refuses non-ASCII str; bytes compare in constant time whatever was typed.
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False

@@ -7,8 +7,6 @@ does; with a token configured, `Authorization: Bearer <token>` on everything but
 from __future__ import annotations
 
 import dataclasses
-import hmac
-import ipaddress
 import json
 from dataclasses import dataclass
 
@@ -16,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from brownout import __version__
+from brownout.auth import Refused, require_bearer, require_loopback_peer
 from brownout.proxy.config import ProxySpec, parse_proxy
 from brownout.proxy.errors import ApiError
 from brownout.proxy.proxies import Proxy, ProxyRegistry
@@ -201,19 +200,15 @@ def _json(payload: object, status: int = 200) -> Response:
 
 def _check_peer_and_agent() -> None:
     try:
-        loopback = ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ApiError(f"requests from {request.remote_addr} are refused: the API serves loopback only", 403)
+        require_loopback_peer(request.remote_addr, "the fault proxy's API")
+    except Refused as exc:
+        raise ApiError(str(exc), exc.status) from None
     if request.user_agent.string.startswith("Mozilla/"):
         raise ApiError("browsers may not drive the fault proxy (User-Agent refused)", 403)
 
 
 def _check_token(token: str) -> None:
-    header = request.headers.get("Authorization", "")
-    if not header:
-        raise ApiError("missing token: send Authorization: Bearer <token> (--token / BROWNOUT_TOKEN)", 401)
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise ApiError("wrong token in the Authorization header", 403)
+    try:
+        require_bearer(request.headers.get("Authorization"), [token], "--token / BROWNOUT_TOKEN")
+    except Refused as exc:
+        raise ApiError(str(exc), exc.status) from None

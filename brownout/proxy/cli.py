@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import signal
 import sys
@@ -13,6 +12,8 @@ import gevent
 from gevent.event import Event
 from gevent.pywsgi import WSGIServer
 
+from brownout.arguments import Parser, port
+from brownout.auth import is_loopback_host
 from brownout.errors import InputError
 from brownout.proxy.api import create_app
 from brownout.proxy.config import load_config_file
@@ -24,7 +25,7 @@ DEFAULT_PORT = 8474  # Toxiproxy's
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         raise InputError(f"--host {args.host!r} is not a loopback address: use 127.0.0.1")
     specs = load_config_file(Path(args.config)) if args.config else []
     registry = ProxyRegistry(lenient=args.lenient)
@@ -57,10 +58,10 @@ def main(argv: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="brownout proxy", description="Run the Toxiproxy-compatible fault proxy (API + TCP proxies)."
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
     parser.add_argument("--host", default="127.0.0.1", help="API address, loopback only (default 127.0.0.1)")
     parser.add_argument("--config", metavar="FILE", help="Toxiproxy config: JSON list of proxies to create")
     parser.add_argument(
@@ -76,9 +77,3 @@ def _parser() -> argparse.ArgumentParser:
     )
     return parser
 
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address("127.0.0.1" if host == "localhost" else host).is_loopback
-    except ValueError:
-        return False

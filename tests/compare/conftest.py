@@ -30,7 +30,7 @@ def locust_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def synthetic_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Brownout results directories: two samples of one build, one 20 % slower, one with a lost write."""
-    from .synthetic import SyntheticFault, write_synthetic_run
+    from tests.synthetic import SyntheticFault, write_synthetic_run
 
     root = tmp_path_factory.mktemp("synthetic")
     fault = (SyntheticFault("upstream-down", 40.0, 55.0),)

@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from brownout.ports import free_port
+from tests.helpers import stop_process, wait_listening
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "plain_app.py"
 LOCUSTFILE = HERE / "plain_locustfile.py"
 LOCUST = Path(sys.executable).with_name("locust")
 
-
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"plain_app exited early with code {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"plain_app did not listen on port {port} within {timeout_s} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @contextlib.contextmanager
@@ -53,14 +30,14 @@ def plain_app(delay_ms: float) -> Iterator[str]:
             stderr=subprocess.DEVNULL,  # nobody reads it while the app runs: a full pipe would block it
         )
         try:
-            _wait_listening(port, process)
-        except RuntimeError:
-            _stop(process)
+            wait_listening(port, process)
+        except (RuntimeError, TimeoutError):
+            stop_process(process)
             continue
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
-            _stop(process)
+            stop_process(process)
         return
     raise RuntimeError("could not start plain_app on a free port in 3 attempts")
 
@@ -106,4 +83,4 @@ def run_locust_concurrently(runs: dict[Path, str], seconds: int = 6, users: int 
                 )
     finally:
         for process in processes.values():
-            _stop(process)
+            stop_process(process)

@@ -16,8 +16,7 @@ from brownout.compare.results_side import _block_seconds, _fault_figures, _opera
 from brownout.compare.tolerance import StatsSettings
 from brownout.history import History, LatencyHistogram, Manifest, OperationSeries, load_history
 from brownout.history.series import Timeline
-
-from .synthetic import SyntheticFault, write_synthetic_run
+from tests.synthetic import SyntheticFault, write_synthetic_run
 
 
 def _reference_blocks(

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from brownout.history import read_faults
 from tests.faults.support import RecordingServer
-from tests.helpers import REPO_ROOT
-
-BROWNOUT = REPO_ROOT / ".venv" / "bin" / "brownout"
+from tests.helpers import BROWNOUT, REPO_ROOT
 
 
 def _scenario(tmp_path: Path, url: str, faults: list[tuple[str, str, str]]) -> Path:
@@ -36,9 +33,8 @@ duration = "{duration}"
 
 
 def _start(scenario: Path, out: Path) -> subprocess.Popen[str]:
-    command = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
     return subprocess.Popen(
-        [*command, "faults", "run", str(scenario), "--no-stack", "--out", str(out)],
+        [*BROWNOUT, "faults", "run", str(scenario), "--no-stack", "--out", str(out)],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -127,10 +123,9 @@ duration = "5s"
 
 
 def test_a_missing_stack_run_dir_says_how_to_start_one(tmp_path: Path) -> None:
-    command = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
     done = subprocess.run(
         [
-            *command,
+            *BROWNOUT,
             "faults",
             "run",
             str(REPO_ROOT / "scenarios" / "smoke.toml"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,7 @@ from brownout.faults.endpoints import Endpoints, endpoints_from_stack_json
 from brownout.faults.kinds import AppParams, ComponentParams, DbLockParams, NetworkParams
 from brownout.history import read_faults
 from brownout.scenario import FaultSpec
-from tests.helpers import REPO_ROOT, stop_process
-
-BROWNOUT = REPO_ROOT / ".venv" / "bin" / "brownout"
-COMMAND = [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
+from tests.helpers import BROWNOUT, REPO_ROOT, stop_process, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +27,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run_dir = tmp_path_factory.mktemp("stack")
     log = (run_dir / "up.log").open("wb")
     process = subprocess.Popen(
-        [*COMMAND, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
+        [*BROWNOUT, "stack", "up", "--run-dir", str(run_dir), "--ephemeral-ports"],
         cwd=REPO_ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not (run_dir / "stack.json").exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"stack did not come up:\n{(run_dir / 'up.log').read_text()[-3000:]}")
-            time.sleep(0.1)
+        wait_until(lambda: (run_dir / "stack.json").exists() or process.poll() is not None, 60)
+        if not (run_dir / "stack.json").exists():
+            raise RuntimeError(f"stack did not come up:\n{(run_dir / 'up.log').read_text()[-3000:]}")
         yield run_dir
     finally:
         stop_process(process, timeout=30)  # type: ignore[arg-type]
@@ -267,7 +261,7 @@ duration = "300ms"
 """)
     out = tmp_path / "out"
     done = subprocess.run(
-        [*COMMAND, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
+        [*BROWNOUT, "faults", "run", str(scenario), "--stack-run-dir", str(stack), "--out", str(out)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

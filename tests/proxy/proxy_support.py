@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,35 +13,12 @@ from typing import Any
 import requests
 
 from brownout.ports import free_port
+from tests.helpers import BROWNOUT, stop_process, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO_SERVER = Path(__file__).with_name("echo_server.py")
 STARTUP_S = 15.0
 
-
-
-
-def stop_process(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _wait_until_connectable(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited early with {process.returncode}: {process.communicate()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on port {port} within {STARTUP_S} s")
 
 
 @dataclass
@@ -75,7 +49,7 @@ class Spawner:
         port = free_port()
         argv = [sys.executable, str(ECHO_SERVER), "--port", str(port)]
         process = self.popen([*argv, "--greeting", greeting] if greeting else argv)
-        _wait_until_connectable(port, process)
+        wait_listening(port, process, STARTUP_S)
         return port
 
     def proxy(self, *args: str, token: str | None = None) -> ProxyProcess:
@@ -83,8 +57,8 @@ class Spawner:
         env = {k: v for k, v in os.environ.items() if k != "BROWNOUT_TOKEN"}
         if token:
             env["BROWNOUT_TOKEN"] = token
-        process = self.popen([sys.executable, "-m", "brownout", "proxy", "--port", str(port), *args], env=env)
-        _wait_until_connectable(port, process)
+        process = self.popen([*BROWNOUT, "proxy", "--port", str(port), *args], env=env)
+        wait_listening(port, process, STARTUP_S)
         return ProxyProcess(process, port, token)
 
     def stop_all(self) -> None:

@@ -6,15 +6,16 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from proxy_support import ROOT, Api, Spawner, free_port, stop_process
 
+from tests.helpers import BROWNOUT
+
 
 def _run_proxy_expecting_exit(*args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "brownout", "proxy", "--port", str(free_port()), *args]
+    argv = [*BROWNOUT, "proxy", "--port", str(free_port()), *args]
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=30)
 
 

@@ -3,30 +3,31 @@
 import json
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from brownout.history.synthetic import SyntheticFault, SyntheticRun, write_synthetic_results
+from tests.helpers import BROWNOUT
+from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
+SLOW = {"failed_share": 0.3, "degraded_share": 0.4, "latency_ms": 400.0, "recovery_s": 2.0}
 RUN = SyntheticRun(
-    duration_s=40.0,
+    seconds=40.0,
     rps=100.0,
-    faults=(SyntheticFault("slow-upstream", 12.0, 18.0, recovery_s=2.0), SyntheticFault("again", 28.0, 32.0)),
+    operations=5,
+    faults=(SyntheticFault("slow-upstream", 12.0, 18.0, **SLOW), SyntheticFault("again", 28.0, 32.0, **SLOW)),
     steps=((0.0, 5), (20.0, 10)),
+    seed=7,
 )
 
 
 def brownout(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("brownout")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "brownout"]
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, timeout=90)
+    return subprocess.run([*BROWNOUT, *map(str, args)], capture_output=True, text=True, timeout=90)
 
 
 def test_a_good_run_writes_every_output_and_exits_0(tmp_path):
-    write_synthetic_results(tmp_path, RUN)
+    write_synthetic_run(tmp_path, RUN)
     done = brownout("report", tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict: PASS" in done.stdout
@@ -53,9 +54,10 @@ def test_a_good_run_writes_every_output_and_exits_0(tmp_path):
 
 def test_a_fault_that_never_heals_fails_with_exit_1_and_junit_failures(tmp_path):
     stuck = SyntheticRun(
-        duration_s=30.0, rps=100.0, faults=(SyntheticFault("stuck", 10.0, None, error_ratio=0.9),)
+        seconds=30.0, rps=100.0, operations=5, seed=7,
+        faults=(SyntheticFault("stuck", 10.0, None, **{**SLOW, "failed_share": 0.9}),),
     )
-    write_synthetic_results(tmp_path, stuck)
+    write_synthetic_run(tmp_path, stuck)
     done = brownout("report", tmp_path, "--format", "junit,json")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "verdict: FAIL" in done.stdout and "stuck: not healed" in done.stdout
@@ -67,7 +69,7 @@ def test_a_fault_that_never_heals_fails_with_exit_1_and_junit_failures(tmp_path)
 
 
 def test_criteria_come_from_the_scenario_copy_and_a_criteria_file_overrides_them(tmp_path):
-    write_synthetic_results(
+    write_synthetic_run(
         tmp_path, SyntheticRun(**{**RUN.__dict__, "criteria": {"availability_min": 0.95}})
     )
     assert brownout("report", tmp_path, "--format", "json").returncode == 1
@@ -85,7 +87,7 @@ def test_criteria_come_from_the_scenario_copy_and_a_criteria_file_overrides_them
     ],
 )
 def test_a_bad_criteria_file_exits_2_with_its_name_and_field(tmp_path, content, message):
-    write_synthetic_results(tmp_path, SyntheticRun(duration_s=5.0))
+    write_synthetic_run(tmp_path, SyntheticRun(seconds=5.0))
     bad = tmp_path / "bad.toml"
     bad.write_text(content)
     done = brownout("report", tmp_path, "--criteria", bad, "--format", "json")
@@ -119,7 +121,7 @@ DAMAGED = {
 
 @pytest.mark.parametrize("case", sorted(DAMAGED))
 def test_a_damaged_results_directory_exits_2_naming_file_and_line(tmp_path, case):
-    write_synthetic_results(tmp_path, SyntheticRun(duration_s=5.0))
+    write_synthetic_run(tmp_path, SyntheticRun(seconds=5.0))
     name, content, message = DAMAGED[case]
     if content is None:
         (tmp_path / name).unlink()

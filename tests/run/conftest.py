@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from brownout.history import Timeline, WindowStats
-from tests.helpers import REPO_ROOT
+from tests.helpers import BROWNOUT, REPO_ROOT
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-BROWNOUT = [sys.executable, "-m", "brownout"]
 
 
 def run_dir_of(out: Path) -> Path:

@@ -6,15 +6,15 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
 from brownout.history import load_history
-from tests.helpers import REPO_ROOT
-from tests.run.conftest import BROWNOUT, SCENARIOS, everything, processes_mentioning, run_dir_of
+from tests.helpers import REPO_ROOT, wait_until
+from tests.run.conftest import BROWNOUT, SCENARIOS, everything, locust_total, processes_mentioning, run_dir_of
 
 HISTORY_FILES = (
     "manifest.json", "timeline.csv", "users.csv", "faults.csv", "telemetry.csv", "integrity.json",
@@ -22,15 +22,17 @@ HISTORY_FILES = (
 )  # fmt: skip
 
 
-def test_smoke_run_writes_a_complete_plausible_history(tmp_path: Path, run_brownout) -> None:
+def test_smoke_run_passes_and_writes_a_complete_consistent_history(tmp_path: Path, run_brownout) -> None:
     done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path))
-    assert done.returncode in (0, 1), done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]  # a healthy build passes, every time
     results = run_dir_of(tmp_path)
     assert (tmp_path / "latest").resolve() == results
     for name in HISTORY_FILES:
         assert (results / name).stat().st_size > 0, name
     history = load_history(results)
-    assert everything(history.timeline).total > 50
+    recorded = everything(history.timeline)
+    assert recorded.total > 50
+    assert (recorded.total, recorded.failed) == locust_total(results)  # the plugin saw what Locust counted
     assert {f.name: f.outcome for f in history.faults} == {"upstream-slow": "healed", "upstream-errors": "healed"}
     assert history.users and max(u.users for u in history.users) == 5
     assert history.telemetry is not None and "gateway_breaker_state" in history.telemetry.metrics
@@ -39,7 +41,26 @@ def test_smoke_run_writes_a_complete_plausible_history(tmp_path: Path, run_brown
     assert integrity.acknowledged_messages > 0
     assert (integrity.lost, integrity.duplicated, integrity.stream_gaps) == (0, 0, 0)
     assert history.manifest.ended_at > history.manifest.started_at
-    assert "verdict:" in done.stdout
+    assert history.manifest.scenario["name"] == "smoke"
+    _assert_reports_agree(results, "pass")
+    assert done.stdout.rstrip().splitlines()[-2] == "verdict: PASS"
+
+
+def _assert_reports_agree(results: Path, verdict: str) -> None:
+    """verdict.json, junit.xml, report.md and report.html state the same verdict over the same checks."""
+    document = json.loads((results / "verdict.json").read_text())
+    assert document["verdict"] == verdict
+    checks = {check["name"]: check["status"] for check in document["checks"]}
+    assert set(checks) == {"faults", "availability", "recovery", "detection", "load", "integrity", "resilience"}
+    suite = ElementTree.parse(results / "junit.xml").getroot()
+    assert int(suite.get("tests", -1)) == len(checks)
+    assert int(suite.get("failures", -1)) == sum(status == "fail" for status in checks.values())
+    assert sorted(case.get("name") for case in suite.iter("testcase")) == sorted(checks)
+    markdown = (results / "report.md").read_text()
+    assert markdown.startswith(f"# brownout verdict: {verdict.upper()}")
+    for name, status in checks.items():
+        assert f"| {name} | {status.upper()} |" in markdown
+    assert f"<title>brownout verdict: {verdict}</title>" in (results / "report.html").read_text()
 
 
 def test_gateway_restart_loses_no_stream_event_and_no_write(tmp_path: Path, run_brownout) -> None:
@@ -74,14 +95,10 @@ def test_an_interrupted_run_heals_stops_everything_and_leaves_readable_results(
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        results = None
-        while time.monotonic() < deadline and results is None:
-            time.sleep(0.5)
-            journal = list(tmp_path.glob("*/faults.csv"))
-            if journal and "aborted" in journal[0].read_text():  # upstream-down is in force
-                results = journal[0].parent
-        assert results is not None, "the fault never started"
+        journals = lambda: list(tmp_path.glob("*/faults.csv"))  # noqa: E731
+        # "aborted" is the outcome a fault in force would get: upstream-down has started
+        assert wait_until(lambda: any("aborted" in j.read_text() for j in journals()), 60), "the fault never started"
+        results = journals()[0].parent
         interrupt(run)
         output, _ = run.communicate(timeout=60)
     finally:
@@ -94,8 +111,8 @@ def test_an_interrupted_run_heals_stops_everything_and_leaves_readable_results(
     assert down.actual_end is not None and down.actual_end < history.manifest.ended_at + 1
     assert everything(history.timeline).total > 0
     assert json.loads((results / "integrity.json").read_text())["verified"] is True  # audited after the heal
-    time.sleep(0.5)
-    assert processes_mentioning(str(results)) == [], "processes of the run were left behind"
+    # Stopped children may take a moment to exit; a process left behind never does.
+    assert wait_until(lambda: processes_mentioning(str(results)) == [], 30), processes_mentioning(str(results))
 
 
 def test_a_broken_scenario_is_refused_before_anything_starts(tmp_path: Path, run_brownout) -> None:
@@ -112,7 +129,8 @@ def test_a_fault_nothing_can_drive_is_refused_before_the_load_starts(tmp_path: P
     # --host: someone's own service, so no stack and no fault proxy for the smoke scenario's network fault.
     done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path), "--host", "http://127.0.0.1:9", timeout=60)
     assert done.returncode == 2
-    assert "upstream-slow" in done.stderr and "fault proxy" in done.stderr
+    last = done.stderr.strip().splitlines()[-1]  # Locust exited 2: its reason is the last thing said
+    assert "upstream-slow" in last and "fault proxy" in last, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not list(tmp_path.glob("*/timeline.csv"))
 
@@ -120,5 +138,6 @@ def test_a_fault_nothing_can_drive_is_refused_before_the_load_starts(tmp_path: P
 def test_a_fault_name_the_scenario_lacks_is_refused(tmp_path: Path, run_brownout) -> None:
     done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path), "--faults", "upstream-slow,nope", timeout=60)
     assert done.returncode == 2
-    assert "nope not in" in done.stderr and "upstream-slow, upstream-errors" in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "--faults" in last and "nope not in" in last and "upstream-slow, upstream-errors" in last, done.stderr
     assert "Traceback" not in done.stderr + done.stdout

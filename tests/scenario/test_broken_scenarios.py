@@ -4,7 +4,6 @@ its precise message (file, fault, field) and exit code 2 from the real CLI, neve
 from __future__ import annotations
 
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,10 +11,9 @@ import pytest
 
 from brownout.errors import InputError
 from brownout.scenario import load_scenario
+from tests.helpers import BROWNOUT, REPO_ROOT
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.toml"))
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BROWNOUT = REPO_ROOT / ".venv" / "bin" / "brownout"
 
 
 def _expected(path: Path) -> list[str]:
@@ -23,10 +21,6 @@ def _expected(path: Path) -> list[str]:
     fragments = [line.removeprefix("# expect:").strip() for line in lines if line.startswith("# expect:")]
     assert fragments, f"{path.name} has no '# expect:' line"
     return fragments
-
-
-def _brownout() -> list[str]:
-    return [str(BROWNOUT)] if BROWNOUT.exists() else [sys.executable, "-m", "brownout"]
 
 
 def test_the_corpus_covers_at_least_fifteen_mistakes() -> None:
@@ -44,7 +38,7 @@ def test_parser_names_file_fault_and_field(path: Path) -> None:
 
 def test_cli_refuses_every_broken_file_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     def _run(path: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
-        argv = [*_brownout(), "faults", "run", str(path), "--no-stack", "--out", str(tmp_path / path.stem)]
+        argv = [*BROWNOUT, "faults", "run", str(path), "--no-stack", "--out", str(tmp_path / path.stem)]
         return path, subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -61,12 +61,12 @@ def main() -> None:
                 self._reply(404, {"error": "no such route"})
 
         def _reply(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+            payload = json.dumps(body).encode()
             self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(payload)
 
         def log_message(self, format: str, *log_args: Any) -> None:  # noqa: A002
             pass

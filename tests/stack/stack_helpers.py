@@ -8,13 +8,13 @@ import json
 import os
 import signal
 import socket
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 import requests
+
+from tests.helpers import wait_until
 
 FAKE = Path(__file__).parent / "fake_component.py"
 _DUMMY_PORTS = itertools.count(20000)  # distinct fixed ports keep the spec valid; tests use ephemeral ones
@@ -74,17 +74,8 @@ def port_closed(port: int) -> bool:
         return True
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0, interval_s: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()
-
-
 def assert_all_gone(pids: list[int], ports: list[int], timeout_s: float = 10.0) -> None:
-    assert wait_for(lambda: all(process_gone(p) for p in pids), timeout_s), [
+    assert wait_until(lambda: all(process_gone(p) for p in pids), timeout_s), [
         p for p in pids if not process_gone(p)
     ]
     assert all(port_closed(p) for p in ports), [p for p in ports if not port_closed(p)]

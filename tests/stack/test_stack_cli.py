@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack_helpers import assert_all_gone, fake, kill_leftovers, wait_for, write_stack
+from stack_helpers import assert_all_gone, fake, kill_leftovers, write_stack
+
+from tests.helpers import BROWNOUT, wait_until
 
 _TIMEOUT_S = 30
 
 
 def _brownout(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "brownout", "stack", *args],
+        [*BROWNOUT, "stack", *args],
         capture_output=True,
         text=True,
         timeout=_TIMEOUT_S,
@@ -40,7 +42,7 @@ class _Supervisor:
         return self.run_dir / "stack.json"
 
     def wait_until_up(self) -> dict[str, Any]:
-        assert wait_for(lambda: self.state_file.exists() or self.proc.poll() is not None, _TIMEOUT_S)
+        assert wait_until(lambda: self.state_file.exists() or self.proc.poll() is not None, _TIMEOUT_S)
         assert self.proc.poll() is None, self.proc.communicate()
         self.state = json.loads(self.state_file.read_text())
         return self.state

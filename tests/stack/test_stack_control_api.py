@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
-from stack_helpers import fake, port_closed, process_gone, session, wait_for, write_stack
+from stack_helpers import fake, port_closed, process_gone, session, write_stack
 
 from brownout.stack import Stack
+from tests.helpers import wait_until
 
 
 @pytest.fixture
@@ -32,6 +33,11 @@ def _answers(stack: Stack, name: str) -> bool:
         return session().get(stack.url(name) + "/info", timeout=0.5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def _request_threads() -> list[threading.Thread]:
+    """The control API's request threads (http.server names them after their target)."""
+    return [t for t in threading.enumerate() if "process_request_thread" in t.name]
 
 
 def test_no_token_is_401_and_a_wrong_one_403(stack: Stack) -> None:
@@ -74,7 +80,7 @@ def test_freeze_stops_answers_and_thaw_brings_them_back(stack: Stack) -> None:
     assert _answers(stack, "b")  # only the frozen one
     thawed = _post(stack, "/components/a/thaw")
     assert thawed.status_code == 200 and thawed.json()["state"] == "running"
-    assert wait_for(lambda: _answers(stack, "a"), timeout_s=5)
+    assert wait_until(lambda: _answers(stack, "a"), timeout_s=5)
 
 
 def test_kill_takes_it_down_and_start_brings_it_back(stack: Stack) -> None:
@@ -86,12 +92,17 @@ def test_kill_takes_it_down_and_start_brings_it_back(stack: Stack) -> None:
     assert again.status_code == 200 and again.json()["state"] == "stopped"
     refused = _post(stack, "/components/a/freeze")
     assert refused.status_code == 409 and "stopped" in refused.json()["error"]
-    started = _post(stack, "/components/a/start")
+    requests_before = set(_request_threads())
+    # Connection: close, so the request thread that started "a" ends right after its answer
+    headers = {"Authorization": f"Bearer {stack.token}", "Connection": "close"}
+    started = session().post(stack.control_url + "/components/a/start", headers=headers, timeout=30)
     assert started.status_code == 200 and started.json()["ready"] is True
     assert started.json()["pid"] != before.pid
     # started from a short-lived request thread, it must still outlive that thread (PDEATHSIG pitfall)
-    time.sleep(0.5)
-    assert stack.component_status("a").state == "running" and _answers(stack, "a")
+    for thread in set(_request_threads()) - requests_before:
+        thread.join(10)
+        assert not thread.is_alive()
+    assert _answers(stack, "a") and stack.component_status("a").state == "running"
 
 
 def test_restart_answers_once_the_new_process_is_ready(stack: Stack) -> None:

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from stack_helpers import assert_all_gone, fake, process_gone, session, wait_for, write_stack
+from stack_helpers import assert_all_gone, fake, process_gone, session, write_stack
 
 from brownout.errors import StackError
 from brownout.stack import Stack
+from tests.helpers import wait_until
 
 
 def test_the_stack_comes_up_in_order_and_goes_down_without_leftovers(
@@ -121,14 +122,14 @@ def test_on_failure_restarts_a_crash_but_not_a_kill(tmp_path: Path, stacks: list
     )
     stack = Stack.start(spec, tmp_path / "run", ephemeral_ports=True)
     stacks.append(stack)
-    assert wait_for(lambda: stack.component_status("crashy").restarts >= 1, timeout_s=10)
+    assert wait_until(lambda: stack.component_status("crashy").restarts >= 1, timeout_s=10)
     assert "fake component exiting with 3" in (tmp_path / "run" / "logs" / "crashy.log").read_text()
 
     killed = stack.kill("steady")
     assert killed.state == "stopped" and killed.pid is None
     # the crashing one gets restarted again meanwhile: proof that the watcher had time to act
     seen = stack.component_status("crashy").restarts
-    assert wait_for(lambda: stack.component_status("crashy").restarts > seen, timeout_s=10)
+    assert wait_until(lambda: stack.component_status("crashy").restarts > seen, timeout_s=10)
     assert stack.component_status("steady").state == "stopped"
     started = stack.start("steady")
     assert started.state == "running" and started.ready and started.restarts == 1
@@ -141,7 +142,7 @@ def test_restart_gives_a_new_process_that_is_ready(tmp_path: Path, stacks: list[
     before = stack.component_status("a")
     after = stack.restart("a")
     assert after.pid != before.pid and after.ready and after.restarts == 1
-    assert before.pid is not None and wait_for(lambda: process_gone(before.pid or 0))
+    assert before.pid is not None and wait_until(lambda: process_gone(before.pid or 0))
     assert session().get(stack.url("a") + "/info", timeout=5).json()["pid"] == after.pid
 
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import requests
 import websocket
 
-from tests.helpers import free_port, start_process, stop_process
+from tests.helpers import free_port, start_process, stop_process, wait_until
 
 TOKEN = "test-admin-token"
 
@@ -146,11 +145,7 @@ def receive_frames(ws: websocket.WebSocket, count: int) -> list[dict[str, Any]]:
 
 def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
     """Call `check` until it answers something truthy; fail with its last answer after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    result = check()
-    while not result and time.monotonic() < deadline:
-        time.sleep(interval)
-        result = check()
+    result = wait_until(check, timeout, interval)
     assert result, f"condition not met within {timeout} s (last answer: {result!r})"
     return result
 

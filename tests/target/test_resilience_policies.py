@@ -3,21 +3,13 @@ breaker opens, when the bulkhead turns calls away, and that policies nest in the
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gevent
 import pytest
+import tenacity
 
-from targets.sample.gateway.resilience import (
-    BulkheadFull,
-    CallTimedOut,
-    CircuitOpen,
-    GiveUpAfter,
-    LimitConcurrency,
-    OpenCircuitAfterFailures,
-    RejectedByDependency,
-    RetryableError,
-    RetryTransientErrors,
-    compose,
-)
+from targets.sample.gateway import resilience
 
 
 class _Failing:
@@ -33,55 +25,68 @@ class _Failing:
         return "ok"
 
 
-def _fast_retry(attempts: int = 3) -> RetryTransientErrors:
-    return RetryTransientErrors("unit", attempts=attempts, deadline_s=5, initial_wait_s=0.001, max_wait_s=0.002)
+def _fast_retry(attempts: int = 3) -> resilience.RetryTransientErrors:
+    return resilience.RetryTransientErrors(
+        "unit", attempts=attempts, deadline_s=5, initial_wait_s=0.001, max_wait_s=0.002
+    )
 
 
 def test_retryable_errors_are_retried_until_the_attempt_cap() -> None:
-    call = _Failing(RetryableError("503"))
-    with pytest.raises(RetryableError):
+    call = _Failing(resilience.RetryableError("503"))
+    with pytest.raises(resilience.RetryableError):
         _fast_retry(attempts=3).execute(call)
     assert call.calls == 3
-    recovering = _Failing(RetryableError("503"), times=2)
+    recovering = _Failing(resilience.RetryableError("503"), times=2)
     assert _fast_retry(attempts=3).execute(recovering) == "ok"
 
 
 def test_client_errors_are_never_retried() -> None:
-    call = _Failing(RejectedByDependency("400"))
-    with pytest.raises(RejectedByDependency):
+    call = _Failing(resilience.RejectedByDependency("400"))
+    with pytest.raises(resilience.RejectedByDependency):
         _fast_retry(attempts=5).execute(call)
     assert call.calls == 1
 
 
-def test_retries_stop_at_the_deadline() -> None:
-    retry = RetryTransientErrors("unit", attempts=100, deadline_s=0.05, initial_wait_s=0.02, max_wait_s=0.02)
-    call = _Failing(RetryableError("503"))
-    with pytest.raises(RetryableError):
-        retry.execute(call)
-    assert 1 < call.calls < 100
+def test_retries_stop_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tenacity times the deadline with time.monotonic(): a clock that each attempt moves on by 0.4 s makes
+    # the count exact whatever the machine's speed (attempts end at 0.4, 0.8, 1.2 s; the deadline is 1 s).
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(tenacity, "time", SimpleNamespace(monotonic=lambda: clock.now))
+
+    def slow_failure() -> str:
+        clock.now += 0.4
+        return call()
+
+    retry = resilience.RetryTransientErrors(
+        "unit", attempts=100, deadline_s=1.0, initial_wait_s=0.001, max_wait_s=0.001
+    )
+    call = _Failing(resilience.RetryableError("503"))
+    with pytest.raises(resilience.RetryableError):
+        retry.execute(slow_failure)
+    assert call.calls == 3
 
 
 def test_breaker_opens_after_fail_max_and_ignores_client_errors() -> None:
-    breaker = OpenCircuitAfterFailures("unit-breaker", fail_max=3, reset_timeout_s=60)
+    breaker = resilience.OpenCircuitAfterFailures("unit-breaker", fail_max=3, reset_timeout_s=60)
     for _ in range(5):
-        with pytest.raises(RejectedByDependency):
-            breaker.execute(_Failing(RejectedByDependency("404")))
+        with pytest.raises(resilience.RejectedByDependency):
+            breaker.execute(_Failing(resilience.RejectedByDependency("404")))
     assert breaker.state == "closed"
     for _ in range(3):
-        with pytest.raises((RetryableError, CircuitOpen)):
-            breaker.execute(_Failing(RetryableError("503")))
+        with pytest.raises((resilience.RetryableError, resilience.CircuitOpen)):
+            breaker.execute(_Failing(resilience.RetryableError("503")))
     assert breaker.state == "open"
-    untouched = _Failing(RetryableError("503"))
-    with pytest.raises(CircuitOpen):
+    untouched = _Failing(resilience.RetryableError("503"))
+    with pytest.raises(resilience.CircuitOpen):
         breaker.execute(untouched)
     assert untouched.calls == 0
     assert [t.to_state for t in breaker.transitions] == ["open"]
 
 
 def test_half_open_breaker_lets_one_trial_through_and_closes_on_success() -> None:
-    breaker = OpenCircuitAfterFailures("unit-trial", fail_max=1, reset_timeout_s=0.01)
-    with pytest.raises((RetryableError, CircuitOpen)):
-        breaker.execute(_Failing(RetryableError("503")))
+    breaker = resilience.OpenCircuitAfterFailures("unit-trial", fail_max=1, reset_timeout_s=0.01)
+    with pytest.raises((resilience.RetryableError, resilience.CircuitOpen)):
+        breaker.execute(_Failing(resilience.RetryableError("503")))
     gevent.sleep(0.02)
     assert breaker.execute(lambda: "ok") == "ok"
     assert breaker.state == "closed"
@@ -89,24 +94,24 @@ def test_half_open_breaker_lets_one_trial_through_and_closes_on_success() -> Non
 
 
 def test_open_breaker_stops_the_retries() -> None:
-    breaker = OpenCircuitAfterFailures("unit-stop", fail_max=2, reset_timeout_s=60)
-    call = _Failing(RetryableError("503"))
-    with pytest.raises(CircuitOpen):
-        compose(_fast_retry(attempts=10), breaker).execute(call)
+    breaker = resilience.OpenCircuitAfterFailures("unit-stop", fail_max=2, reset_timeout_s=60)
+    call = _Failing(resilience.RetryableError("503"))
+    with pytest.raises(resilience.CircuitOpen):
+        resilience.compose(_fast_retry(attempts=10), breaker).execute(call)
     assert call.calls == 2
 
 
 def test_timeout_bounds_one_attempt() -> None:
-    with pytest.raises(CallTimedOut):
-        GiveUpAfter("unit", 0.01).execute(lambda: gevent.sleep(1))
+    with pytest.raises(resilience.CallTimedOut):
+        resilience.GiveUpAfter("unit", 0.01).execute(lambda: gevent.sleep(1))
 
 
 def test_full_bulkhead_rejects_at_once() -> None:
-    bulkhead = LimitConcurrency("unit-bulkhead", size=1, acquire_timeout_s=0.01)
+    bulkhead = resilience.LimitConcurrency("unit-bulkhead", size=1, acquire_timeout_s=0.01)
     holder = gevent.spawn(bulkhead.execute, lambda: gevent.sleep(0.2))
     gevent.sleep(0)  # let the holder take the only slot
     try:
-        with pytest.raises(BulkheadFull):
+        with pytest.raises(resilience.BulkheadFull):
             bulkhead.execute(lambda: "never")
     finally:
         holder.kill()

@@ -8,8 +8,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call, session_for
+from brownout.faults.drivers.base import call
 from brownout.faults.kinds import AppParams, DbLockParams
+from brownout.loopback import session_for
 
 
 class AdminFaultDriver:

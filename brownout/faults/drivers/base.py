@@ -1,10 +1,9 @@
-"""What every driver is, and the one HTTP call helper they share."""
+"""What every driver is, and the one HTTP call helper they share (sessions: `brownout.loopback`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import requests
 
@@ -18,14 +17,6 @@ class Driver(Protocol):
     def inject(self) -> None: ...
 
     def heal(self) -> None: ...
-
-
-def session_for(url: str) -> requests.Session:
-    """A session that never sends loopback traffic through an HTTP proxy from the environment."""
-    session = requests.Session()
-    host = urlsplit(url).hostname or ""
-    session.trust_env = host not in ("127.0.0.1", "localhost", "::1")
-    return session
 
 
 def _error_text(response: requests.Response) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call, session_for
+from brownout.faults.drivers.base import call
 from brownout.faults.kinds import ComponentParams
+from brownout.loopback import session_for
 
 _INJECT_ACTION = {"kill": "kill", "restart": "restart", "freeze": "freeze"}
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import requests
+
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call, session_for
+from brownout.faults.drivers.base import call
 from brownout.faults.kinds import NetworkParams
+from brownout.loopback import session_for
 
 
 class ToxiproxyDriver:
@@ -67,16 +70,7 @@ class ToxiproxyDriver:
             self._set_enabled(False, "inject")
             return
         what = f"inject fault {self.fault_name!r} (add a {self.params.toxic} toxic to proxy {self.params.proxy!r})"
-        response = call(
-            self._session,
-            "POST",
-            f"{self._proxy_url}/toxics",
-            json=self._toxic_body(),
-            timeout=self.timeout_s,
-            token=self.token,
-            accept=(404, 409),
-            what=what,
-        )
+        response = self._add_toxic(what, accept=(404, 409))
         if response.status_code == 404:
             raise FaultError(
                 f"cannot {what}: the fault proxy at {self.api_url} has no proxy named "
@@ -85,15 +79,19 @@ class ToxiproxyDriver:
         if response.status_code == 409:
             # Left over from an interrupted run: replace it so the attributes are this scenario's.
             self._remove_toxic("inject")
-            call(
-                self._session,
-                "POST",
-                f"{self._proxy_url}/toxics",
-                json=self._toxic_body(),
-                timeout=self.timeout_s,
-                token=self.token,
-                what=what,
-            )
+            self._add_toxic(what)
+
+    def _add_toxic(self, what: str, accept: tuple[int, ...] = ()) -> requests.Response:
+        return call(
+            self._session,
+            "POST",
+            f"{self._proxy_url}/toxics",
+            json=self._toxic_body(),
+            timeout=self.timeout_s,
+            token=self.token,
+            accept=accept,
+            what=what,
+        )
 
     def _remove_toxic(self, step: str) -> None:
         call(
