@@ -7,7 +7,7 @@ SCENARIO ?= scenarios/default.toml
 
 .PHONY: run ui test lint stack bench stability compare clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)

@@ -19,10 +19,12 @@ from pathlib import Path
 from types import FrameType
 
 from brownout.errors import InputError
-from brownout.scenario import REPO_ROOT, Scenario, load_scenario
+from brownout.scenario import Scenario, load_scenario
+from brownout.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
 
-DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default.toml"
-DEFAULT_LOCUSTFILE = REPO_ROOT / "locustfiles" / "recovery.py"
+# Loaded next to every locustfile: brownout's hooks and load shape, whatever the locustfile imports.
+PLUGIN_LOCUSTFILE = Path(__file__).resolve().parent / "plugin" / "brownout_locustfile.py"
+_MEANING = {0: "every check passed", 1: "a check failed", 2: "bad input, or the run could not happen"}
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -33,7 +35,10 @@ def new_run_id(now: float | None = None) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="brownout run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO), help="scenario TOML file")
+    parser.add_argument(
+        "scenario", nargs="?", default=str(DEFAULT_SCENARIO),
+        help="scenario TOML file, or the name of a shipped one (default, ci, smoke); default: default",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=0, help="Locust worker processes (distributed mode)")
     parser.add_argument("--ui", action="store_true", help="open Locust's web UI instead of running headless")
     parser.add_argument("--out", default="results", help="parent directory of results/<run-id>/")
@@ -62,7 +67,7 @@ def locust_command(
     no_faults: bool = False,
 ) -> list[str]:
     argv = [
-        sys.executable, "-m", "locust", "-f", str(locustfile),
+        sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
         "--brownout-scenario", str(scenario.path), "--brownout-out", str(results_dir),
         "--csv", str(results_dir / "locust"), "--csv-full-history",
     ]  # fmt: skip
@@ -130,15 +135,39 @@ def _check_room(scenario: Scenario, *, strict: bool) -> None:
         print(f"brownout run: warning: {warning}", file=sys.stderr)
 
 
+def locustfile_for(scenario: Scenario, override: str | None) -> Path:
+    """--locustfile (from the current directory), else the scenario's `[load] locustfile` (from the
+    scenario file's folder), else the sample's."""
+    if override:
+        path = Path(override).resolve()
+        if not path.is_file():
+            raise InputError(f"--locustfile {override}: no such file")
+        return path
+    if not scenario.load.locustfile:
+        return DEFAULT_LOCUSTFILE
+    path = (scenario.path.parent / scenario.load.locustfile).resolve()
+    if not path.is_file():
+        raise InputError(
+            f"{scenario.path}: [load] locustfile: no such file {path} (a relative path starts at the scenario's folder)"
+        )
+    return path
+
+
 def main(argv: Sequence[str]) -> int:
+    """The exit code is brownout's verdict (Locust's own, 1 whenever a request failed, is not shown)."""
+    code, judged = _main(argv)
+    meaning = _MEANING.get(code, "interrupted") if judged else "results written, not judged (--no-report)"
+    print(f"brownout run: exit code {code} ({meaning})", flush=True)
+    return code
+
+
+def _main(argv: Sequence[str]) -> tuple[int, bool]:
     args = _parser().parse_args(list(argv))
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(scenario_file(args.scenario))
     _check_room(scenario, strict=args.strict)
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
-    locustfile = Path(args.locustfile or scenario.load.locustfile or DEFAULT_LOCUSTFILE)
-    if not locustfile.is_file():
-        raise InputError(f"locustfile {locustfile} does not exist")
+    locustfile = locustfile_for(scenario, args.locustfile)
     results_dir = Path(args.out).resolve() / new_run_id()
     results_dir.mkdir(parents=True)
     _link_latest(results_dir)
@@ -153,8 +182,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
         print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
-        return 0 if code == 0 and args.ui else 2
+        return (0 if code == 0 and args.ui else 2), True
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))
-        return 0
-    return _report(runs)
+        return 0, False
+    return _report(runs), True
