@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import logging
 import os
@@ -19,16 +18,14 @@ import psutil
 import requests
 
 from brownout.errors import InputError, StackError
+from brownout.shipped import SAMPLE_STACK
 from brownout.stack import Stack
 
 STATE_FILE = "stack.json"
 
 
 def default_stack_file() -> Path:
-    found = importlib.util.find_spec("targets.sample")
-    if found is None or found.origin is None:
-        return Path("targets/sample/stack.toml")
-    return Path(found.origin).parent / "stack.toml"
+    return SAMPLE_STACK  # in the checkout, or shipped inside the installed package
 
 
 def main(argv: list[str]) -> int:
