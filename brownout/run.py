@@ -24,7 +24,7 @@ from brownout.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
 
 # Loaded next to every locustfile: brownout's hooks and load shape, whatever the locustfile imports.
 PLUGIN_LOCUSTFILE = Path(__file__).resolve().parent / "plugin" / "brownout_locustfile.py"
-_MEANING = {0: "every check passed", 1: "a check failed", 2: "bad input, or the run could not happen"}
+_VERDICTS = {0: "every check passed", 1: "a check failed", 2: "the verdict is unknown: evidence is missing"}
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -155,13 +155,12 @@ def locustfile_for(scenario: Scenario, override: str | None) -> Path:
 
 def main(argv: Sequence[str]) -> int:
     """The exit code is brownout's verdict (Locust's own, 1 whenever a request failed, is not shown)."""
-    code, judged = _main(argv)
-    meaning = _MEANING.get(code, "interrupted") if judged else "results written, not judged (--no-report)"
+    code, meaning = _main(argv)
     print(f"brownout run: exit code {code} ({meaning})", flush=True)
     return code
 
 
-def _main(argv: Sequence[str]) -> tuple[int, bool]:
+def _main(argv: Sequence[str]) -> tuple[int, str]:
     args = _parser().parse_args(list(argv))
     scenario = load_scenario(scenario_file(args.scenario))
     _check_room(scenario, strict=args.strict)
@@ -182,8 +181,11 @@ def _main(argv: Sequence[str]) -> tuple[int, bool]:
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
         print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
-        return (0 if code == 0 and args.ui else 2), True
+        if code == 0 and args.ui:
+            return 0, "no test was started in the web UI"
+        return 2, "the run could not happen"
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))
-        return 0, False
-    return _report(runs), True
+        return 0, "results written, not judged (--no-report)"
+    verdict = _report(runs)
+    return verdict, _VERDICTS.get(verdict, "interrupted")

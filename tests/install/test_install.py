@@ -1,6 +1,6 @@
 """A normal install is the whole tool: the built wheel, installed (not editable) into a fresh venv outside
 the repository, used from another folder: `brownout init` + `brownout run` against Python's http.server
-(a service nobody here wrote), and `brownout run smoke` on the sample stack shipped inside the package.
+(a service nobody here wrote), and a short run of the sample stack and locustfile shipped inside the package.
 
 Offline-friendly and quick: the wheel is built without build isolation (setuptools from the test venv), and
 the new venv reaches the test venv's dependencies (Locust, ...) through a .pth path line written after the
@@ -111,14 +111,26 @@ def test_a_starter_runs_against_a_service_nobody_here_wrote(venv: Path, tmp_path
     assert "Shutting down (exit code" not in output  # Locust's own exit code is not brownout's
 
 
-def test_a_shipped_scenario_runs_the_shipped_sample_stack_by_name(venv: Path, tmp_path: Path) -> None:
-    run = _run([str(venv / "bin" / "brownout"), "run", "smoke"], tmp_path, 150)
-    assert run.returncode in (0, 1), (run.stdout + run.stderr)[-4000:]
+def test_the_shipped_sample_stack_locustfile_and_audit_run_from_the_installed_package(
+    venv: Path, tmp_path: Path
+) -> None:
+    unknown = _run([str(venv / "bin" / "brownout"), "run", "nope"], tmp_path, 60)
+    assert unknown.returncode == 2
+    assert "nope: no such scenario file, and no shipped scenario of that name (shipped: ci, default," in unknown.stderr
+    # No [stack] and no locustfile: the sample stack and the sample locustfile shipped in the package.
+    scenario = tmp_path / "short.toml"
+    scenario.write_text(
+        '[load]\nusers = { ChatUser = 2, WorkflowUser = 1 }\n'
+        'steps = [{ users = 3, spawn_rate = 3, duration = "6s" }]\n'
+    )
+    run = _run([str(venv / "bin" / "brownout"), "run", "short.toml", "--no-report"], tmp_path, 150)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     (results,) = [p for p in (tmp_path / "results").iterdir() if p.is_dir() and not p.is_symlink()]
     history = load_history(results)
-    assert {f.name: f.outcome for f in history.faults} == {"upstream-slow": "healed", "upstream-errors": "healed"}
+    assert "/threads/[id]/messages" in " ".join(history.timeline.operations)
     integrity = history.integrity
     assert integrity is not None and integrity.verified, integrity
-    assert integrity.acknowledged_messages > 0 and integrity.lost == 0
-    assert history.manifest.git_rev == ""  # installed: no revision to report, and the report says none
-    assert "git" not in (results / "report.md").read_text().split("\n")[2]
+    assert integrity.acknowledged_messages > 0 and (integrity.lost, integrity.unverifiable) == (0, 0)
+    assert history.manifest.git_rev == ""  # installed: no revision to report
+    report = _run([str(venv / "bin" / "brownout"), "report", str(results)], tmp_path, 60)
+    assert " git " not in (results / "report.md").read_text(), report.stdout
