@@ -22,6 +22,8 @@ import pytest
 from brownout.history import load_history
 from tests.helpers import REPO_ROOT, free_port, start_process, stop_process
 
+pytestmark = pytest.mark.timeout(300)  # a wheel build and a venv on a busy 2-core machine
+
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "brownout", "targets", "scenarios", "locustfiles")
 
 
