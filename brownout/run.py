@@ -177,10 +177,10 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     )  # fmt: skip
     code = _run_locust(command)
     runs = _test_runs(results_dir)
-    if code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
+    if runs and code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
-        print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
+        print("brownout run: no test was run (see the error above), so there is nothing to report", file=sys.stderr)
         if code == 0 and args.ui:
             return 0, "no test was started in the web UI"
         return 2, "the run could not happen"
