@@ -8,6 +8,7 @@ unverifiable: the integrity check then answers unknown, never pass.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -75,7 +76,7 @@ def audit_plan(
     endpoint = f"{admin_url.rstrip('/')}{settings.endpoint}" if admin_url and settings.endpoint else None
     return AuditPlan(
         host=host, ready_url=ready_url, ready_any_answer=ready is None, ready_timeout_s=settings.ready_timeout_s,
-        endpoint_url=endpoint, token=token,
+        endpoint_url=endpoint, token=token or os.environ.get("BROWNOUT_TOKEN"),  # as the fault drivers do
     )  # fmt: skip
 
 

@@ -93,7 +93,8 @@ def test_integrity_json_keeps_other_kinds_and_older_files_still_read(tmp_path) -
     assert read_integrity(tmp_path) == Integrity(verified=True, acknowledged_messages=1, acknowledged_workflows=2)
 
 
-def test_the_plan_reads_ready_and_endpoint_from_audit_settings() -> None:
+def test_the_plan_reads_ready_and_endpoint_from_audit_settings(monkeypatch) -> None:
+    monkeypatch.delenv("BROWNOUT_TOKEN", raising=False)
     host = "http://127.0.0.1:8000"
     assert audit_plan(AuditSettings(), host, None, None) == AuditPlan(host, f"{host}/", ready_any_answer=True)
     stack = audit_plan(AuditSettings(), host, host, "t", entry_ready="/readyz")
