@@ -145,3 +145,22 @@ def test_the_starter_files_parse_and_are_not_overwritten(tmp_path) -> None:
     compile((tmp_path / "svc" / "locustfile.py").read_text(), "locustfile.py", "exec")
     with pytest.raises(InputError, match="already there; --force overwrites"):
         write_starter(tmp_path / "svc", None)
+
+
+def test_the_starter_fails_against_a_service_that_does_not_answer_200(tmp_path) -> None:
+    port = free_port()
+    app = Path(__file__).parents[1] / "compare" / "plain_app.py"  # answers 404 on /
+    service = start_process([sys.executable, str(app), "--port", str(port), "--delay-ms", "0"],
+                            f"http://127.0.0.1:{port}/work", tmp_path / "app.log")  # fmt: skip
+    try:
+        write_starter(tmp_path / "svc", f"http://127.0.0.1:{port}")
+        done = _run_judged(tmp_path / "svc" / "scenario.toml", tmp_path)
+    finally:
+        stop_process(service)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "verdict: FAIL" in done.stdout and "brownout run: exit code 1 (a check failed)" in done.stdout
+
+
+def _run_judged(scenario: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    argv = [*BROWNOUT, "run", str(scenario), "--out", str(cwd / "results")]
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
