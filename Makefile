@@ -9,7 +9,7 @@ SCENARIO ?= scenarios/default.toml
 
 # constraints.txt pins every package to the version CI tested, so a fresh machine next month installs the
 # same; a package it does not list (one a newer pyproject adds) still installs, unpinned.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)

@@ -1,3 +1,44 @@
-"""brownout: a load and degradation testbed built on Locust."""
+"""brownout: a load and degradation testbed built on Locust.
+
+What a locustfile uses (loaded on first use: importing `brownout` alone never imports Locust, whose
+gevent monkey-patching must come first in a Locust process and nowhere else):
+
+    brownout.acknowledge(environment, kind, id)   # the service acknowledged a write of `kind` ("records")
+    @brownout.audit(kind)                         # def read_back(client, ids) -> the ids found, after the heal
+    brownout.record_stream(environment, gaps=, duplicates=)
+    brownout.ScenarioShape                        # the scenario's load shape (plain `locust -f` runs)
+    brownout.AuditClient                          # the type of a read-back function's `client`
+
+Using `acknowledge`, `record_stream` or `ScenarioShape` registers brownout's Locust plugin; `brownout run`
+loads it with any locustfile anyway.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from brownout.readback import audit
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream
+    from brownout.plugin.integrity import AuditClient
+
+_LAZY = {
+    "acknowledge": "brownout.plugin.hooks",
+    "record_stream": "brownout.plugin.hooks",
+    "ScenarioShape": "brownout.plugin.hooks",
+    "AuditClient": "brownout.plugin.integrity",
+}
+
+__all__ = ["AuditClient", "ScenarioShape", "__version__", "acknowledge", "audit", "record_stream"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brownout' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

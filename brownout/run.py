@@ -21,15 +21,20 @@ from brownout.child_errors import ErrorTail
 from brownout.errors import InputError
 from brownout.faults.selection import select_faults
 from brownout.history.run_ids import new_run_id
-from brownout.scenario import REPO_ROOT, Scenario, load_scenario
+from brownout.scenario import Scenario, load_scenario
+from brownout.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
 
-DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default.toml"
-DEFAULT_LOCUSTFILE = REPO_ROOT / "locustfiles" / "recovery.py"
+# Loaded next to every locustfile: brownout's hooks and load shape, whatever the locustfile imports.
+PLUGIN_LOCUSTFILE = Path(__file__).resolve().parent / "plugin" / "brownout_locustfile.py"
+_VERDICTS = {0: "every check passed", 1: "a check failed", 2: "the verdict is unknown: evidence is missing"}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="brownout run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO), help="scenario TOML file")
+    parser.add_argument(
+        "scenario", nargs="?", default=str(DEFAULT_SCENARIO),
+        help="scenario TOML file, or the name of a shipped one (default, ci, smoke); default: default",
+    )  # fmt: skip
     parser.add_argument(
         "--workers", type=non_negative_int, default=0, help="Locust worker processes (distributed mode)"
     )
@@ -62,7 +67,7 @@ def locust_command(
     no_faults: bool = False,
 ) -> list[str]:
     argv = [
-        sys.executable, "-m", "locust", "-f", str(locustfile),
+        sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
         "--brownout-scenario", str(scenario.path), "--brownout-out", str(results_dir),
     ]  # fmt: skip
     # The plugin writes each test's Locust CSVs itself (the web UI's tests each into their own directory,
@@ -136,14 +141,37 @@ def _check_room(scenario: Scenario, *, strict: bool) -> None:
         print(f"brownout run: warning: {warning}", file=sys.stderr)
 
 
+def locustfile_for(scenario: Scenario, override: str | None) -> Path:
+    """--locustfile (from the current directory), else the scenario's `[load] locustfile` (from the
+    scenario file's folder), else the sample's."""
+    if override:
+        path = Path(override).resolve()
+        if not path.is_file():
+            raise InputError(f"--locustfile {override}: no such file")
+        return path
+    if not scenario.load.locustfile:
+        return DEFAULT_LOCUSTFILE
+    path = (scenario.path.parent / scenario.load.locustfile).resolve()
+    if not path.is_file():
+        raise InputError(
+            f"{scenario.path}: [load] locustfile: no such file {path} (a relative path starts at the scenario's folder)"
+        )
+    return path
+
+
 def main(argv: Sequence[str]) -> int:
+    """The exit code is brownout's verdict (Locust's own, 1 whenever a request failed, is not shown)."""
+    code, meaning = _main(argv)
+    print(f"brownout run: exit code {code} ({meaning})", flush=True)
+    return code
+
+
+def _main(argv: Sequence[str]) -> tuple[int, str]:
     args = _parser().parse_args(list(argv))
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(scenario_file(args.scenario))
     _check_room(scenario, strict=args.strict)
     select_faults(scenario, args.faults or "", option="--faults")  # a name the scenario lacks: say so now
-    locustfile = Path(args.locustfile or scenario.load.locustfile or DEFAULT_LOCUSTFILE)
-    if not locustfile.is_file():
-        raise InputError(f"locustfile {locustfile} does not exist")
+    locustfile = locustfile_for(scenario, args.locustfile)
     results_dir = Path(args.out).resolve() / new_run_id()
     results_dir.mkdir(parents=True)
     _link_latest(results_dir)
@@ -154,14 +182,18 @@ def main(argv: Sequence[str]) -> int:
     )  # fmt: skip
     code, locust_error = _run_locust(command)
     runs = _test_runs(results_dir)
-    if code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
+    if runs and code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
         print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
-        if locust_error:
+        if code == 0 and args.ui:
+            return 0, "no test was started in the web UI"
+        if locust_error:  # the reason is the last thing printed
             print(f"brownout run: locust could not run: {locust_error}", file=sys.stderr)
-        return 0 if code == 0 and args.ui else 2
+            return 2, f"the run could not happen: {locust_error}"
+        return 2, "the run could not happen (see the error above)"
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))
-        return 0
-    return _report(runs)
+        return 0, "results written, not judged (--no-report)"
+    verdict = _report(runs)
+    return verdict, _VERDICTS.get(verdict, "interrupted")

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from brownout import shipped
 from brownout.errors import InputError
 from brownout.faults.kinds import (
     KINDS,
@@ -29,6 +30,7 @@ from brownout.faults.kinds import (
     repetition_name,
 )
 from brownout.load import Load, LoadStep, Spike, read_load
+from brownout.readback import AuditSettings, read_audit_settings
 from brownout.tables import Table, format_duration, parse_duration
 
 __all__ = [
@@ -37,11 +39,11 @@ __all__ = [
     "stack_names",
 ]  # fmt: skip
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_STACK = REPO_ROOT / "targets" / "sample" / "stack.toml"
+REPO_ROOT = shipped.ROOT  # the checkout, or the installed package's shipped files (same layout)
+DEFAULT_STACK = shipped.SAMPLE_STACK
 # The sample stack's components, used when its stack.toml cannot be read for names.
 SAMPLE_TARGETS = ("gateway", "upstream", "notifier")
-_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "metrics", "stack", "target")
+_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "metrics", "stack", "target", "audit")
 
 
 # --- where the faults go ---------------------------------------------------------------------------
@@ -308,6 +310,7 @@ class Scenario:
     target: TargetRef | None = None
     description: str = ""
     text: str = ""
+    audit: AuditSettings = AuditSettings()  # [audit]: when and how acknowledged writes are read back
 
 
 def _read_criteria(table: Table | None, file: Path) -> Any:
@@ -332,7 +335,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         raise InputError(f"{file}: not valid TOML: {exc}") from None
     top = Table(document, file=file, where="")
     top.only(*_TOP_LEVEL)
-    for key in ("load", "stack", "target", "criteria", "metrics"):
+    for key in ("load", "stack", "target", "criteria", "metrics", "audit"):
         if top.has(key) and not isinstance(document[key], Mapping):
             raise InputError(f"{file}: [{key}] must be a table")
     load_table = top.table("load")
@@ -359,6 +362,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     _check_targets(faults, file, stack, target)
     criteria = _read_criteria(top.table("criteria"), file)
     metrics = _read_metrics(top.table("metrics"), file)
+    audit = read_audit_settings(top.table("audit"))
     name = top.string("name", default=file.stem) or file.stem
     description = top.string("description", default="") or ""
     top.finish(extra_known=_TOP_LEVEL)
@@ -373,6 +377,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         target=target,
         description=description,
         text=text,
+        audit=audit,
     )
 
 

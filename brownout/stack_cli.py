@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import logging
 import os
@@ -20,16 +19,14 @@ import requests
 from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
 from brownout.loopback import loopback_session
+from brownout.shipped import SAMPLE_STACK
 from brownout.stack import Stack
 
 STATE_FILE = "stack.json"
 
 
 def default_stack_file() -> Path:
-    found = importlib.util.find_spec("targets.sample")
-    if found is None or found.origin is None:
-        return Path("targets/sample/stack.toml")
-    return Path(found.origin).parent / "stack.toml"
+    return SAMPLE_STACK  # in the checkout, or shipped inside the installed package
 
 
 def main(argv: list[str]) -> int:

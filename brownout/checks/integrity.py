@@ -30,9 +30,8 @@ def check_integrity(history: History, criteria: Criteria) -> CheckResult:
     if integrity.unverifiable:
         statuses.append(Status.UNKNOWN)
         reasons.append(f"{integrity.unverifiable} acknowledged write(s) could not be verified")
-    acknowledged = integrity.acknowledged_messages + integrity.acknowledged_workflows
     summary = (
-        f"{acknowledged} acknowledged: {integrity.lost} lost, {integrity.duplicated} duplicated, "
+        f"{integrity.acknowledged_total} acknowledged: {integrity.lost} lost, {integrity.duplicated} duplicated, "
         f"{integrity.unverifiable} unverifiable; {integrity.stream_gaps} stream gap(s)"
     )
     return CheckResult("integrity", Status.worst(statuses), summary, tuple(reasons), figures)

@@ -52,8 +52,11 @@ def run_span(history: History) -> tuple[float, float]:
 def fault_windows(history: History) -> list[FaultWindow]:
     """Every fault that was actually injected, by start time; skipped / inject-failed ones have no window."""
     _, run_end = run_span(history)
+    # An inject-failed row keeps the times of the attempt; the fault never was in force, so it has no
+    # window (the faults check reports it; availability must not call it "no requests during the window").
     injected = sorted(
-        (f for f in history.faults if f.actual_start is not None), key=lambda f: f.actual_start or 0.0
+        (f for f in history.faults if f.actual_start is not None and f.outcome not in ("inject-failed", "skipped")),
+        key=lambda f: f.actual_start or 0.0,
     )
     seen: dict[str, int] = {}
     windows = []

@@ -362,6 +362,9 @@ def read_integrity(results_dir: PathLike) -> Integrity | None:
         stream_duplicates=stream.count("duplicates", required=False),
         half_done_workflows=workflows.count("half_done", required=False),
         leaked_reservations=workflows.count("leaked_reservations", required=False),
+        acknowledged_other={
+            kind: acknowledged.count(kind) for kind in acknowledged.document if kind not in ("messages", "workflows")
+        },
     )  # fmt: skip
 
 

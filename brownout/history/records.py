@@ -140,6 +140,12 @@ class Integrity:
     stream_duplicates: int = 0
     half_done_workflows: int = 0
     leaked_reservations: int = 0
+    # Acknowledged writes of every other kind a locustfile used (`acknowledge(env, "records", id)`).
+    acknowledged_other: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def acknowledged_total(self) -> int:
+        return self.acknowledged_messages + self.acknowledged_workflows + sum(self.acknowledged_other.values())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +154,7 @@ class Integrity:
             "acknowledged": {
                 "messages": self.acknowledged_messages,
                 "workflows": self.acknowledged_workflows,
+                **dict(sorted(self.acknowledged_other.items())),
             },
             "lost": self.lost,
             "duplicated": self.duplicated,

@@ -5,7 +5,8 @@ binds the fault scheduler to test start / stop, writes the history (`timeline.cs
 `telemetry.csv`, `faults.csv`, `integrity.json`, `manifest.json`) and adds a Faults tab to the web UI.
 On a worker it only records and sends its buckets and acknowledgements to the master with each report.
 
-Users call `acknowledge(environment, "messages", id)` for every write the target acknowledged and
+Users call `acknowledge(environment, kind, id)` for every write the target acknowledged (any kind: the
+sample's "messages" and "workflows", or "records", ...; read back after the heal, see brownout.readback) and
 `record_stream(environment, gaps=, duplicates=)` when a stream user stops.
 """
 
@@ -58,8 +59,8 @@ def _books_for(environment: Environment) -> _Books:
     return books
 
 
-def acknowledge(environment: Environment, kind: str, ident: str) -> None:
-    """The target acknowledged a write (`kind` "messages" or "workflows"); it will be read back at the end."""
+def acknowledge(environment: Environment, kind: str, ident: object) -> None:
+    """The target acknowledged a write of `kind` (free-form, e.g. "records"); it is read back after the heal."""
     _books_for(environment).ledger.acknowledge(kind, ident)
 
 

@@ -1,87 +1,191 @@
-"""Reads every acknowledged write back through the target's audit API once the faults are healed."""
+"""Reads every acknowledged write back once the faults are healed (Jepsen's final read) -> integrity.json.
+
+Each kind goes through the locustfile's read-back function for it (`@brownout.audit("records")`), or, for
+the kinds the sample target's audit API knows (`messages`, `workflows`), through that HTTP endpoint when
+there is one. A kind with neither, a read-back that raises, or a target that is not ready leaves its ids
+unverifiable: the integrity check then answers unknown, never pass.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
+from brownout.auth import is_loopback_host
 from brownout.history import Integrity
-from brownout.loopback import session_for
 from brownout.plugin.ledger import Ledger
+from brownout.readback import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
 
 _CHUNK = 500  # ids per audit request: well under the gateway's 64 KiB body limit, whatever the run's length
 _IDS_KEPT = 100  # lost / duplicated ids listed in integrity.json (the counts are always complete)
 
 
-def wait_until_ready(url: str, timeout_s: float, sleep: Callable[[float], None] = time.sleep) -> bool:
+class AuditClient(requests.Session):
+    """A requests.Session on the target: `client.get("/records/7")` goes to `<host>/records/7`.
+
+    Every request gets a timeout (10 s unless given); a loopback host is never reached through an HTTP
+    proxy from the environment (HTTP_PROXY), so nothing meant for 127.0.0.1, a token least of all,
+    leaves the machine.
+    """
+
+    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.trust_env = not is_loopback_host(urlsplit(base_url).hostname or "")  # the one loopback rule
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        text = url.decode() if isinstance(url, bytes) else url
+        if text.startswith("/"):
+            text = self.base_url + text
+        kwargs.setdefault("timeout", self.timeout_s)
+        return super().request(method, text, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class AuditPlan:
+    """Where and how to read back: built by the session from the scenario's [audit] and the target."""
+
+    host: str
+    ready_url: str | None  # GET until it answers (see ready_any_answer) before reading back; None: at once
+    ready_any_answer: bool = False  # True: any status below 500 is ready (a host with no readiness path)
+    ready_timeout_s: float = 30.0
+    endpoint_url: str | None = None  # the HTTP audit endpoint (sample contract) for HTTP_AUDIT_KINDS
+    token: str | None = None  # for the endpoint
+
+
+def audit_plan(
+    settings: AuditSettings, host: str, admin_url: str | None, token: str | None, entry_ready: str | None = None
+) -> AuditPlan:
+    """The plan from the scenario's [audit]: its `ready`, else the stack entry's HTTP readiness path, else
+    "the host answers at all"; the HTTP endpoint on the admin API unless [audit] endpoint = ""."""
+    ready = settings.ready or (entry_ready if entry_ready and entry_ready.startswith(("/", "http")) else None)
+    ready_url = (host + ready if ready.startswith("/") else ready) if ready else host + "/"
+    endpoint = f"{admin_url.rstrip('/')}{settings.endpoint}" if admin_url and settings.endpoint else None
+    return AuditPlan(
+        host=host, ready_url=ready_url, ready_any_answer=ready is None, ready_timeout_s=settings.ready_timeout_s,
+        endpoint_url=endpoint, token=token or os.environ.get("BROWNOUT_TOKEN"),  # as the fault drivers do
+    )  # fmt: skip
+
+
+def wait_until_ready(
+    url: str, timeout_s: float, *, any_answer: bool = False, sleep: Callable[[float], None] = time.sleep
+) -> bool:
     deadline = time.monotonic() + timeout_s
-    session = session_for(url)
-    while time.monotonic() < deadline:
-        try:
-            if session.get(url, timeout=1.0).status_code == 200:
-                return True
-        except requests.RequestException:
-            pass
-        sleep(0.2)
+    with AuditClient(url, timeout_s=1.0) as session:
+        while time.monotonic() < deadline:
+            try:
+                status = session.get(url).status_code
+                if status == 200 or (any_answer and status < 500):
+                    return True
+            except requests.RequestException:
+                pass
+            sleep(0.2)
     return False
 
 
-def audit(
-    admin_url: str, token: str | None, ledger: Ledger, ready_url: str, ready_timeout_s: float
-) -> Integrity:
-    messages = ledger.acknowledged.get("messages", [])
-    workflows = ledger.acknowledged.get("workflows", [])
+@dataclass
+class _Tally:
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    unverifiable: int = 0
+    errors: list[str] = field(default_factory=list)
+    half_done: int = 0
+    leaked: int = 0
+
+    def found(self, ids: list[str], returned: list[str]) -> None:
+        counts = Counter(returned)
+        self.lost += [i for i in ids if counts[i] == 0]
+        self.duplicated += [i for i in ids if counts[i] > 1]
+
+
+def audit(plan: AuditPlan, ledger: Ledger, read_back: Callable[[str], ReadBack | None] = read_back_for) -> Integrity:
+    """integrity.json's content for what the ledger holds, read back as `plan` says."""
+    kinds = {kind: sorted(set(ids)) for kind, ids in ledger.acknowledged.items() if ids}
     stream = ledger.stream
-    unverified = Integrity(
-        verified=False, acknowledged_messages=len(messages), acknowledged_workflows=len(workflows),
-        unverifiable=len(set(messages)) + len(set(workflows)),
+    counts = {kind: len(ids) for kind, ids in ledger.acknowledged.items() if ids}
+    base = Integrity(
+        verified=True, acknowledged_messages=counts.pop("messages", 0),
+        acknowledged_workflows=counts.pop("workflows", 0), acknowledged_other=counts,
         stream_users=stream.users, stream_gaps=stream.gaps, stream_duplicates=stream.duplicates,
     )  # fmt: skip
-    if not wait_until_ready(ready_url, ready_timeout_s):
-        waited = f"target not ready at {ready_url} within {ready_timeout_s:g} s after healing"
-        return replace(unverified, error=waited)
-    try:
-        found = _audit_all(admin_url, token, messages, workflows)
-    except (requests.RequestException, ValueError, KeyError) as exc:
-        return replace(unverified, error=f"audit through {admin_url} failed: {exc}")
+    if not kinds:
+        return base  # nothing acknowledged, nothing to read back
+    if plan.ready_url and not wait_until_ready(plan.ready_url, plan.ready_timeout_s, any_answer=plan.ready_any_answer):
+        waited = f"target not ready at {plan.ready_url} within {plan.ready_timeout_s:g} s after healing"
+        return replace(base, verified=False, error=waited, unverifiable=sum(len(ids) for ids in kinds.values()))
+    tally = _Tally()
+    by_endpoint = {kind: ids for kind, ids in kinds.items() if read_back(kind) is None and kind in HTTP_AUDIT_KINDS}
+    for kind, ids in kinds.items():
+        function = read_back(kind)
+        if function is not None:
+            _read_back(plan, kind, ids, function, tally)
+        elif kind not in by_endpoint or plan.endpoint_url is None:
+            tally.unverifiable += len(ids)
+            how = f"give the locustfile a @brownout.audit({kind!r}) function"
+            tally.errors.append(f"no way to read back {kind!r}: {how}")
+    if by_endpoint:
+        _through_endpoint(plan, by_endpoint, tally)
     return replace(
-        unverified, verified=True, unverifiable=0,
-        lost=len(found["missing"]), duplicated=len(found["duplicated"]),
-        lost_ids=found["missing"][:_IDS_KEPT], duplicated_ids=found["duplicated"][:_IDS_KEPT],
-        half_done_workflows=len(found["half_done_workflows"]),
-        leaked_reservations=len(found["leaked_reservations"]),
+        base, verified=not tally.errors, error="; ".join(tally.errors) or None, unverifiable=tally.unverifiable,
+        lost=len(tally.lost), duplicated=len(tally.duplicated),
+        lost_ids=tally.lost[:_IDS_KEPT], duplicated_ids=tally.duplicated[:_IDS_KEPT],
+        half_done_workflows=tally.half_done, leaked_reservations=tally.leaked,
     )  # fmt: skip
 
 
-def _audit_all(
-    admin_url: str, token: str | None, messages: list[str], workflows: list[str]
-) -> dict[str, list]:
+def _read_back(plan: AuditPlan, kind: str, ids: list[str], function: ReadBack, tally: _Tally) -> None:
+    try:
+        with AuditClient(plan.host) as client:
+            returned = [str(i) for i in function(client, list(ids))]
+    except Exception as exc:  # noqa: BLE001  (the user's function: whatever it raises, the kind is unverified)
+        tally.unverifiable += len(ids)
+        tally.errors.append(f"read-back of {kind!r} ({getattr(function, '__name__', function)}) failed: {exc!r}")
+        return
+    tally.found(ids, returned)
+
+
+def _through_endpoint(plan: AuditPlan, kinds: dict[str, list[str]], tally: _Tally) -> None:
+    if plan.endpoint_url is None:
+        return
+    messages, workflows = kinds.get("messages", []), kinds.get("workflows", [])
+    try:
+        found = _audit_all(plan.endpoint_url, plan.token, messages, workflows)
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        tally.unverifiable += len(messages) + len(workflows)
+        tally.errors.append(f"audit through {plan.endpoint_url} failed: {exc}")
+        return
+    tally.lost += found["missing"]
+    tally.duplicated += found["duplicated"]
+    tally.half_done = len(found["half_done_workflows"])
+    tally.leaked = len(found["leaked_reservations"])
+
+
+def _audit_all(url: str, token: str | None, messages: list[str], workflows: list[str]) -> dict[str, list]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    totals: dict[str, list] = {
-        "missing": [],
-        "duplicated": [],
-        "half_done_workflows": [],
-        "leaked_reservations": [],
-    }
-    unique_messages, unique_workflows = sorted(set(messages)), sorted(set(workflows))
-    chunks = max(1, -(-max(len(unique_messages), len(unique_workflows)) // _CHUNK))
-    session = session_for(admin_url)
-    for i in range(chunks):
-        body = {
-            "message_ids": unique_messages[i * _CHUNK : (i + 1) * _CHUNK],
-            "workflow_ids": unique_workflows[i * _CHUNK : (i + 1) * _CHUNK],
-        }
-        response = session.post(
-            f"{admin_url.rstrip('/')}/admin/audit", json=body, headers=headers, timeout=30
-        )
-        response.raise_for_status()
-        result = response.json()
-        totals["missing"] += result["missing"]
-        totals["duplicated"] += result["duplicated"]
-        if i == 0:  # whole-store findings, the same in every answer
-            totals["half_done_workflows"] = list(result["half_done_workflows"])
-            totals["leaked_reservations"] = list(result["leaked_reservations"])
+    totals: dict[str, list] = {"missing": [], "duplicated": [], "half_done_workflows": [], "leaked_reservations": []}
+    chunks = max(1, -(-max(len(messages), len(workflows)) // _CHUNK))
+    with AuditClient(url, timeout_s=30.0) as session:
+        for i in range(chunks):
+            body = {
+                "message_ids": messages[i * _CHUNK : (i + 1) * _CHUNK],
+                "workflow_ids": workflows[i * _CHUNK : (i + 1) * _CHUNK],
+            }
+            response = session.post(url, json=body, headers=headers)
+            response.raise_for_status()
+            result = response.json()
+            totals["missing"] += result["missing"]
+            totals["duplicated"] += result["duplicated"]
+            if i == 0:  # whole-store findings, the same in every answer
+                totals["half_done_workflows"] = list(result["half_done_workflows"])
+                totals["leaked_reservations"] = list(result["leaked_reservations"])
     return totals

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("messages", "workflows")
-
 
 @dataclass
 class StreamTally:
@@ -21,13 +19,13 @@ class StreamTally:
 
 @dataclass
 class Ledger:
-    acknowledged: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    acknowledged: dict[str, list[str]] = field(default_factory=dict)  # kind (free-form) -> ids
     stream: StreamTally = field(default_factory=StreamTally)
 
-    def acknowledge(self, kind: str, ident: str) -> None:
-        if kind not in self.acknowledged:
-            raise ValueError(f"unknown acknowledgement kind {kind!r}; use one of {', '.join(KINDS)}")
-        self.acknowledged[kind].append(str(ident))
+    def acknowledge(self, kind: str, ident: object) -> None:
+        if not isinstance(kind, str) or not kind:
+            raise ValueError(f"acknowledge: the kind must be a non-empty string (e.g. 'records'), got {kind!r}")
+        self.acknowledged.setdefault(kind, []).append(str(ident))
 
     def record_stream(self, gaps: int, duplicates: int) -> None:
         self.stream.users += 1
@@ -39,7 +37,7 @@ class Ledger:
             "acknowledged": self.acknowledged,
             "stream": [self.stream.users, self.stream.gaps, self.stream.duplicates],
         }
-        self.acknowledged = {kind: [] for kind in KINDS}
+        self.acknowledged = {}
         self.stream = StreamTally()
         return payload
 

@@ -28,8 +28,10 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.faults.selection import select_faults
 from brownout.history.run_ids import new_run_id
+from brownout.plugin.integrity import AuditPlan, audit_plan
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.testrun import TestRun
+from brownout.preflight import preflight
 from brownout.scenario import REPO_ROOT, FaultSpec, Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -49,8 +51,7 @@ class Target:
     name: str  # how telemetry.csv names it: the stack's entry component, or "target"
     host: str
     endpoints: Endpoints
-    audit_url: str | None  # base URL of the admin API that answers /admin/audit
-    ready_url: str | None  # polled before the audit, after the faults are healed
+    audit: AuditPlan  # how acknowledged writes are read back after the heal
 
 
 class RunSession:
@@ -84,10 +85,15 @@ class RunSession:
         stack = None
         if not environment.host and scenario.stack is not None:
             stack = _start_stack(scenario, out)
+        host_field = "--host" if environment.host else ("[target] host" if scenario.target else "[stack] entry")
         try:
             target = _target(environment, scenario, stack)
-            select_faults(scenario, getattr(environment.parsed_options, "brownout_faults", "") or "")
+            chosen = select_faults(scenario, getattr(environment.parsed_options, "brownout_faults", "") or "")
             build_drivers(list(scenario.faults), target.endpoints)  # a fault nothing can drive: say so now
+            if getattr(environment.parsed_options, "brownout_no_faults", False):
+                chosen = ()
+            preflight(scenario, chosen, target.endpoints, host=target.host, host_field=host_field,
+                      from_target=stack is None)  # fmt: skip
         except BaseException:
             if stack is not None:
                 stack.stop()
@@ -197,9 +203,13 @@ def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -
         description = stack.describe()
         endpoints = endpoints_from_description(description, source=f"the stack in {stack.run_dir}")
         host = stack.url(stack.spec.entry)
-        return Target(stack.spec.entry, host, endpoints, endpoints.admin_for(stack.spec.entry), f"{host}/readyz")
-    host = environment.host or (scenario.target.host if scenario.target else "")
+        entry_ready = getattr(stack.spec.component(stack.spec.entry), "ready", None)
+        plan = audit_plan(scenario.audit, host, endpoints.admin_for(stack.spec.entry), endpoints.admin_token,
+                          entry_ready if isinstance(entry_ready, str) else None)  # fmt: skip
+        return Target(stack.spec.entry, host, endpoints, plan)
+    host = (environment.host or (scenario.target.host if scenario.target else "")).rstrip("/")
     if not host:
         raise InputError(f"{scenario.path}: no [stack] or [target] host, and no --host given: nothing to load")
     endpoints = endpoints_from_target(scenario.target) if scenario.target else NO_ENDPOINTS
-    return Target("target", host.rstrip("/"), endpoints, endpoints.admin_url, f"{host.rstrip('/')}/readyz")
+    plan = audit_plan(scenario.audit, host, endpoints.admin_url, endpoints.admin_token)
+    return Target("target", host, endpoints, plan)

@@ -27,7 +27,6 @@ import brownout
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import (
     FaultsWriter,
-    Integrity,
     Manifest,
     TelemetryWriter,
     TimelineWriter,
@@ -43,7 +42,7 @@ from brownout.plugin.locust_csv import LocustCsv
 from brownout.plugin.progress import progress_line
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
-from brownout.scenario import REPO_ROOT
+from brownout.shipped import source_checkout
 
 if TYPE_CHECKING:
     from brownout.plugin.session import RunSession
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("brownout.plugin")
 
 _TICK_S = 0.25
-_READY_AFTER_HEAL_S = 30.0
 _WORKER_FINAL_WAIT_S = 15.0
 _FINISH_TIMEOUT_S = 120.0
 _REPORT_TIMEOUT_S = 120.0
@@ -224,19 +222,7 @@ class TestRun:
             self.locust_csv.finish()
 
     def _audit(self) -> None:
-        ledger = self.ledger
-        target = self.session.target
-        if target.audit_url is None:
-            unverifiable = sum(len(set(ids)) for ids in ledger.acknowledged.values())
-            result = Integrity(
-                verified=False, error="no admin API to audit through (give the scenario a [target.admin])",
-                unverifiable=unverifiable, acknowledged_messages=len(ledger.acknowledged["messages"]),
-                acknowledged_workflows=len(ledger.acknowledged["workflows"]),
-            )  # fmt: skip
-        else:
-            ready_url = target.ready_url or f"{target.host}/readyz"
-            result = audit(target.audit_url, target.endpoints.admin_token, ledger, ready_url, _READY_AFTER_HEAL_S)
-        write_integrity(self.out, result)
+        write_integrity(self.out, audit(self.session.target.audit, self.books.ledger))
 
     def _close_writers(self) -> None:
         self.scraper.close()
@@ -281,9 +267,13 @@ def _last_line(text: str) -> str:
 
 @functools.cache
 def _git_rev() -> str:
+    """brownout's own revision when it runs from a checkout; "" when installed (the report then omits it)."""
+    checkout = source_checkout()
+    if checkout is None:
+        return ""
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True, timeout=5, check=False
         )
     except OSError:
         return ""

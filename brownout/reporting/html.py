@@ -59,8 +59,8 @@ def render_html(verdict: Verdict, history: History, chart_png: bytes | None) -> 
     )
     facts = html.escape(
         f"run of {manifest.ended_at - manifest.started_at:.0f} s against {manifest.host or '?'}; "
-        f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}, "
-        f"git {manifest.git_rev[:12] or '?'}"
+        f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}"
+        + (f", git {manifest.git_rev[:12]}" if manifest.git_rev else "")
     )
     tables = "\n".join(table_html(table) for table in all_tables(verdict, manifest.started_at))
     return (

@@ -28,8 +28,8 @@ def render_markdown(verdict: Verdict, history: History) -> str:
     title = f"# brownout verdict: {str(verdict.status).upper()}"
     facts = (
         f"Run of {manifest.ended_at - manifest.started_at:.0f} s against `{manifest.host or '?'}`, "
-        f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}, "
-        f"git {manifest.git_rev[:12] or '?'}."
+        f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}"
+        + (f", git {manifest.git_rev[:12]}." if manifest.git_rev else ".")
     )
     body = [table_markdown(table) for table in all_tables(verdict, manifest.started_at)]
     return "\n".join([title, "", facts, "", *body])

@@ -200,6 +200,11 @@ def integrity_table(verdict: Verdict) -> Table:
         ("verified", str(figures["verified"]) + (f" ({figures['error']})" if figures.get("error") else "")),
         ("acknowledged messages", str(figures["acknowledged"]["messages"])),
         ("acknowledged workflows", str(figures["acknowledged"]["workflows"])),
+        *(
+            (f"acknowledged {kind}", str(count))
+            for kind, count in figures["acknowledged"].items()
+            if kind not in ("messages", "workflows")
+        ),
         ("lost", str(figures["lost"])),
         ("duplicated", str(figures["duplicated"])),
         ("unverifiable", str(figures["unverifiable"])),

@@ -1,0 +1,140 @@
+"""The read-back audit: free-form kinds, each read back through a function of the locustfile (Jepsen's
+final read), or through the HTTP audit endpoint for the sample's kinds; what cannot be read back stays
+unverifiable. Literal ledgers in, the exact integrity.json content out."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from brownout.checks.criteria import Criteria
+from brownout.checks.integrity import check_integrity
+from brownout.checks.result import Status
+from brownout.history import Integrity, read_integrity, write_integrity
+from brownout.plugin.integrity import AuditClient, AuditPlan, audit, audit_plan
+from brownout.plugin.ledger import Ledger
+from brownout.readback import AuditSettings, ReadBack
+from tests.checks.checks_literals import history, rows
+
+PLAN = AuditPlan(host="http://127.0.0.1:9", ready_url=None)
+
+
+def _ledger(**kinds: list[str]) -> Ledger:
+    ledger = Ledger()
+    for kind, ids in kinds.items():
+        for ident in ids:
+            ledger.acknowledge(kind, ident)
+    return ledger
+
+
+def _functions(**functions: ReadBack):
+    return lambda kind: functions.get(kind)
+
+
+def test_a_read_back_function_finds_lost_and_duplicated_ids_of_any_kind() -> None:
+    seen: list[list[str]] = []
+
+    def read_back(client: AuditClient, ids: list[str]) -> list[str]:
+        seen.append(ids)
+        return ["r1", "r3", "r3", "never-acknowledged"]
+
+    ledger = _ledger(records=["r1", "r2", "r3", "r1"])
+    result = audit(PLAN, ledger, _functions(records=read_back))
+    assert seen == [["r1", "r2", "r3"]]  # each acknowledged id once, sorted
+    assert result == Integrity(
+        verified=True, lost=1, duplicated=1, lost_ids=["r2"], duplicated_ids=["r3"], acknowledged_other={"records": 4}
+    )
+    assert result.to_json()["acknowledged"] == {"messages": 0, "workflows": 0, "records": 4}
+
+
+def test_a_kind_nothing_can_read_back_is_unverifiable_and_the_check_unknown() -> None:
+    ledger = _ledger(records=["a", "b"], orders=["o1"])
+    result = audit(PLAN, ledger, _functions(orders=lambda client, ids: ids))
+    assert (result.verified, result.unverifiable, result.lost) == (False, 2, 0)
+    assert result.error == "no way to read back 'records': give the locustfile a @brownout.audit('records') function"
+    check = check_integrity(history(rows(0, 10), integrity=result), Criteria())
+    assert check.status is Status.UNKNOWN
+
+
+def test_a_read_back_that_raises_leaves_its_kind_unverifiable_and_others_judged() -> None:
+    def broken(client: AuditClient, ids: list[str]) -> list[str]:
+        raise ConnectionError("refused")
+
+    ledger = _ledger(records=["a", "b"], orders=["o1", "o2"])
+    result = audit(PLAN, ledger, _functions(records=broken, orders=lambda client, ids: ["o1"]))
+    assert (result.verified, result.unverifiable, result.lost, result.lost_ids) == (False, 2, 1, ["o2"])
+    assert result.error == "read-back of 'records' (broken) failed: ConnectionError('refused')"
+    check = check_integrity(history(rows(0, 10), integrity=result), Criteria())
+    assert check.status is Status.FAIL  # a lost write fails, whatever else is unknown
+
+
+def test_nothing_acknowledged_is_nothing_to_read_back() -> None:
+    result = audit(PLAN, Ledger(), _functions())
+    assert result == Integrity(verified=True)
+
+
+def test_the_sample_kinds_without_an_endpoint_or_function_are_unverifiable() -> None:
+    result = audit(PLAN, _ledger(messages=["m1"]), _functions())
+    assert (result.verified, result.unverifiable, result.acknowledged_messages) == (False, 1, 1)
+
+
+def test_integrity_json_keeps_other_kinds_and_older_files_still_read(tmp_path) -> None:
+    written = Integrity(verified=True, acknowledged_messages=2, acknowledged_other={"records": 3})
+    write_integrity(tmp_path, written)
+    assert read_integrity(tmp_path) == written
+    assert read_integrity(tmp_path).acknowledged_total == 5  # type: ignore[union-attr]
+    (tmp_path / "integrity.json").write_text(
+        '{"verified": true, "error": null, "acknowledged": {"messages": 1, "workflows": 2}, "lost": 0,'
+        ' "duplicated": 0, "unverifiable": 0}'
+    )
+    assert read_integrity(tmp_path) == Integrity(verified=True, acknowledged_messages=1, acknowledged_workflows=2)
+
+
+def test_the_plan_reads_ready_and_endpoint_from_audit_settings(monkeypatch) -> None:
+    monkeypatch.delenv("BROWNOUT_TOKEN", raising=False)
+    host = "http://127.0.0.1:8000"
+    assert audit_plan(AuditSettings(), host, None, None) == AuditPlan(host, f"{host}/", ready_any_answer=True)
+    stack = audit_plan(AuditSettings(), host, host, "t", entry_ready="/readyz")
+    assert (stack.ready_url, stack.ready_any_answer) == (f"{host}/readyz", False)
+    assert stack.endpoint_url == f"{host}/admin/audit"
+    own = audit_plan(AuditSettings(ready="/health", endpoint=""), host, host, None, entry_ready="/readyz")
+    assert (own.ready_url, own.endpoint_url) == (f"{host}/health", None)
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"direct")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_loopback_read_backs_never_go_through_an_http_proxy(loopback_server: str, monkeypatch) -> None:
+    # A proxy that does not exist: a client that honoured HTTP_PROXY would fail to connect.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    with AuditClient(loopback_server) as client:
+        assert client.get("/anything").text == "direct"
+    result = audit(
+        AuditPlan(loopback_server, f"{loopback_server}/"), _ledger(records=["x"]),
+        _functions(records=lambda client, ids: ids if client.get("/x").ok else []),
+    )  # fmt: skip
+    assert (result.verified, result.lost) == (True, 0)
