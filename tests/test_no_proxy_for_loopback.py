@@ -24,7 +24,7 @@ from brownout.control import ControlServer
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.kinds import ComponentParams
 from brownout.history import TelemetryWriter
-from brownout.plugin.integrity import audit
+from brownout.plugin.integrity import AuditPlan, audit
 from brownout.plugin.ledger import Ledger
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
 from brownout.stack.status import ComponentStatus
@@ -170,7 +170,9 @@ def test_brownouts_loopback_calls_bypass_the_proxy_variables(
     ledger = Ledger()
     ledger.acknowledge("messages", "m-1")
     _Target.audits.clear()
-    result = audit(target, TOKEN, ledger, f"{target}/readyz", ready_timeout_s=10)
+    plan = AuditPlan(host=target, ready_url=f"{target}/readyz", ready_timeout_s=10,
+                     endpoint_url=f"{target}/admin/audit", token=TOKEN)  # fmt: skip
+    result = audit(plan, ledger)
     assert result.verified and result.lost == 0, result
     assert _Target.audits == [f"Bearer {TOKEN}"]
 
