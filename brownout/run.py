@@ -20,6 +20,7 @@ from types import FrameType
 
 from brownout.errors import InputError
 from brownout.scenario import REPO_ROOT, Scenario, load_scenario
+from brownout.stack.layout import PortPolicy
 
 DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default.toml"
 DEFAULT_LOCUSTFILE = REPO_ROOT / "locustfiles" / "recovery.py"
@@ -43,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-faults", action="store_true", help="run the load without any fault")
     parser.add_argument("--no-report", action="store_true", help="skip the report after the run")
     parser.add_argument("--web-port", type=int, default=8089, help="Locust web UI port (with --ui)")
+    parser.add_argument(
+        "--ports", default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
+        help="the stack's ports: free ones (default), the stack file's, or free ones in the range LOW-HIGH",
+    )  # fmt: skip
     return parser
 
 
@@ -57,6 +62,7 @@ def locust_command(
     web_port: int = 8089,
     faults: str | None = None,
     no_faults: bool = False,
+    ports: str = "ephemeral",
 ) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", str(locustfile),
@@ -75,6 +81,8 @@ def locust_command(
         argv += ["--brownout-faults", faults]
     if no_faults:
         argv += ["--brownout-no-faults"]
+    if ports != "ephemeral":
+        argv += ["--brownout-ports", ports]
     return argv
 
 
@@ -121,6 +129,7 @@ def main(argv: Sequence[str]) -> int:
     scenario = load_scenario(args.scenario)
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
+    ports = str(PortPolicy.parse(args.ports))
     locustfile = Path(args.locustfile or scenario.load.locustfile or DEFAULT_LOCUSTFILE)
     if not locustfile.is_file():
         raise InputError(f"locustfile {locustfile} does not exist")
@@ -130,7 +139,7 @@ def main(argv: Sequence[str]) -> int:
     print(f"brownout run: {scenario.path} -> {results_dir}", flush=True)
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
-        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults,
+        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports,
     )  # fmt: skip
     code = _run_locust(command)
     runs = _test_runs(results_dir)

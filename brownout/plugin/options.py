@@ -33,6 +33,10 @@ def add_options(parser: Any) -> None:
         help="run the load without the scenario's faults", include_in_web_ui=True,
     )  # fmt: skip
     group.add_argument(
+        "--brownout-ports", default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
+        help="where the stack's ports come from", include_in_web_ui=False,
+    )  # fmt: skip
+    group.add_argument(
         "--brownout-faults", default="", metavar="NAMES",
         help="only these of the scenario's faults (comma-separated names; empty: all)", include_in_web_ui=True,
     )  # fmt: skip

@@ -74,7 +74,7 @@ class RunSession:
         _apply_shape(environment, scenario)
         stack = None
         if not environment.host and scenario.stack is not None:
-            stack = _start_stack(scenario, out)
+            stack = _start_stack(scenario, out, getattr(options, "brownout_ports", "") or "ephemeral")
         try:
             target = _target(environment, scenario, stack)
             select_faults(scenario, getattr(environment.parsed_options, "brownout_faults", "") or "")
@@ -178,11 +178,11 @@ def _apply_shape(environment: Environment, scenario: Scenario) -> None:
         environment.shape_class.load = scenario.load
 
 
-def _start_stack(scenario: Scenario, out: Path) -> Stack:
+def _start_stack(scenario: Scenario, out: Path, ports: str) -> Stack:
     from brownout.stack import Stack
 
     assert scenario.stack is not None
-    return Stack.start(scenario.stack.path, out / "stack", ephemeral_ports=True)
+    return Stack.start(scenario.stack.path, out / "stack", ports=ports)
 
 
 def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -> Target:
@@ -194,5 +194,5 @@ def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -
     host = environment.host or (scenario.target.host if scenario.target else "")
     if not host:
         raise InputError(f"{scenario.path}: no [stack] or [target] host, and no --host given: nothing to load")
-    endpoints = endpoints_from_target(scenario.target) if scenario.target else NO_ENDPOINTS
+    endpoints = endpoints_from_target(scenario.target, scenario.path) if scenario.target else NO_ENDPOINTS
     return Target("target", host.rstrip("/"), endpoints, endpoints.admin_url, f"{host.rstrip('/')}/readyz")

@@ -61,11 +61,11 @@ def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
-def terminate(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
-    """SIGTERM the group, SIGKILL it after grace_s; returns the exit code (None if it would not die)."""
+def terminate(proc: subprocess.Popen[bytes], grace_s: float, stop_signal: int = signal.SIGTERM) -> int | None:
+    """stop_signal to the group, SIGKILL after grace_s; returns the exit code (None if it would not die)."""
     if proc.poll() is None:
-        signal_group(proc, signal.SIGTERM)
-        signal_group(proc, signal.SIGCONT)  # a frozen process only acts on SIGTERM once it runs again
+        signal_group(proc, stop_signal)
+        signal_group(proc, signal.SIGCONT)  # a frozen process only acts on the signal once it runs again
         try:
             proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
