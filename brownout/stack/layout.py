@@ -4,7 +4,6 @@ command, readiness check and stop signal."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -157,7 +156,6 @@ def launch_for(spec: StackSpec, component: ComponentSpec, layout: Layout) -> Lau
     ready_command = None
     if component.ready_command is not None:
         ready_command = tuple(render(part, values) for part in component.ready_command)
-        _require_program(spec, component, ready_command[0], env)
     return Launch(
         name=component.name,
         argv=tuple(render(part, values) for part in component.command),
@@ -170,19 +168,6 @@ def launch_for(spec: StackSpec, component: ComponentSpec, layout: Layout) -> Lau
         stop_signal=signal.Signals[component.stop_signal],
         stop_timeout_s=component.stop_timeout if component.stop_timeout is not None else spec.stop_grace_s,
     )
-
-
-def _require_program(spec: StackSpec, component: ComponentSpec, program: str, env: Mapping[str, str]) -> None:
-    """A readiness command that cannot run would only show up as a timeout: name it at once instead."""
-    if os.sep in program:
-        found = (spec.cwd / program).is_file()
-    else:
-        found = shutil.which(program, path=env.get("PATH")) is not None
-    if not found:
-        raise StackError(
-            f"{spec.source}: component {component.name!r}: ready: command {program!r} not found "
-            f"(PATH={env.get('PATH', '')})"
-        )
 
 
 def proxy_config(spec: StackSpec, layout: Layout) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from brownout.errors import StackError
 from brownout.stack import process
 from brownout.stack.layout import Launch, Layout, launch_for
-from brownout.stack.readiness import command_says_ready, is_ready
+from brownout.stack.readiness import ReadyCommandMissing, command_says_ready, is_ready
 from brownout.stack.spec import ComponentSpec, StackSpec
 from brownout.stack.status import (
     ACTIONS,
@@ -60,6 +60,7 @@ class _Child:
     failures: int = 0  # unexpected exits since the component was last ready
     restart_at: float | None = None
     next_probe_at: float = 0.0
+    probe_problem: str = ""  # why the readiness check cannot work, for the timeout message
     waiters: list[_Waiter] = field(default_factory=list)
 
     @property
@@ -202,7 +203,7 @@ class Supervisor:
             return True
         if child.state != RUNNING or child.proc is None:
             raise ComponentStateError(f"cannot freeze {child.name!r}: it is {child.state}")
-        process.signal_group(child.proc, signal.SIGSTOP)
+        process.signal_tree(child.proc, signal.SIGSTOP)
         if not process.wait_until_stopped(child.proc.pid):
             raise StackError(f"{child.name!r} (pid {child.proc.pid}) did not stop after SIGSTOP")
         child.state = FROZEN
@@ -213,7 +214,7 @@ class Supervisor:
             return True
         if child.state != FROZEN or child.proc is None:
             raise ComponentStateError(f"cannot thaw {child.name!r}: it is {child.state}, not frozen")
-        process.signal_group(child.proc, signal.SIGCONT)
+        process.signal_tree(child.proc, signal.SIGCONT)
         child.state = RUNNING
         return True
 
@@ -268,7 +269,11 @@ class Supervisor:
         if now < child.next_probe_at:
             return False
         child.next_probe_at = now + _COMMAND_PROBE_EVERY_S
-        return command_says_ready(launch.ready_command, env=launch.env, cwd=self._spec.cwd)
+        try:
+            return command_says_ready(launch.ready_command, env=launch.env, cwd=self._spec.cwd)
+        except ReadyCommandMissing as exc:
+            child.probe_problem = f"; the ready command's program {exc}"
+            return False
 
     def _probe(self, child: _Child, now: float) -> None:
         if self._is_ready(child, now):
@@ -283,7 +288,7 @@ class Supervisor:
         if late:
             target = child.launch.ready_url or f"TCP port {child.launch.port}"
             if child.launch.ready_command is not None:
-                target = f"ready command {' '.join(child.launch.ready_command)}"
+                target = f"ready command {' '.join(child.launch.ready_command)}{child.probe_problem}"
             log_path = child.launch.log_path
             error = StackError(
                 f"component {child.name!r} did not become ready within {child.spec.ready_timeout_s:g}s "

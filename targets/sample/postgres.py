@@ -165,7 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m targets.sample.postgres", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1")
     parser.add_argument("--data-dir", type=Path, required=True, help="the cluster goes to DATA_DIR/pgdata")
-    parser.add_argument("--bindir", default=None, help="PostgreSQL's bin directory (default: the newest installed)")
+    parser.add_argument(
+        "--bindir", default=os.environ.get("BROWNOUT_PG_BINDIR") or None,
+        help="PostgreSQL's bin directory (default: env BROWNOUT_PG_BINDIR, else the newest installed)",
+    )  # fmt: skip
     parser.add_argument("--user", default=None, help="account to run as when started as root (default: postgres)")
     args = parser.parse_args(argv)
     try:

@@ -157,6 +157,15 @@ class ConnectionPool:
                 self._idle.append(conn)
             self._slots.release()
 
+    def fill(self) -> None:
+        """Open every connection now, so the first burst of requests does not wait for server forks."""
+        for _ in range(self.size - len(self._idle)):
+            try:
+                self._idle.append(self._connect())
+            except (InterfaceError, DatabaseError, OSError) as exc:  # best effort: requests connect lazily
+                log.warning("store: could not pre-open every pooled connection: %s", exc)
+                return
+
     def close(self) -> None:
         while self._idle:
             _close_quietly(self._idle.pop())
@@ -288,6 +297,7 @@ class PostgresStore:
         while True:
             try:
                 self.write(lambda conn: [conn.execute(statement) for statement in statements])
+                self._pool.fill()
                 return
             except StoreUnavailable as exc:
                 if time.monotonic() > deadline:
