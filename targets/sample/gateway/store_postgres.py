@@ -50,8 +50,10 @@ T = TypeVar("T")
 log = logging.getLogger("gateway.store")
 
 # SQLSTATE classes worth another attempt: connection exception, transaction rollback (serialization,
-# deadlock), insufficient resources (too many connections), operator intervention (shutdown, starting up).
+# deadlock), insufficient resources (too many connections), operator intervention (shutdown, starting up,
+# statement timeout), system error; and a lock wait that timed out.
 _TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+_TRANSIENT_CODES = ("55P03",)
 _STARTUP_DEADLINE_S = 30.0
 
 
@@ -188,6 +190,13 @@ def _connector(settings: PostgresSettings) -> Callable[[], pg8000.native.Connect
         "password": unquote(parts.password) if parts.password else None,
         "timeout": settings.timeout_s,  # socket timeout: bounds connect and every read
         "application_name": "brownout-sample-gateway",
+        # The server gives up too, shortly before the client does: a lock wait or a statement whose client
+        # timed out and left would otherwise hold its locks on, and every later transaction would queue.
+        "startup_params": {
+            "statement_timeout": str(int(settings.timeout_s * 750)),
+            "lock_timeout": str(int(settings.timeout_s * 500)),
+            "idle_in_transaction_session_timeout": str(int(settings.timeout_s * 2000)),
+        },
     }
 
     def connect() -> pg8000.native.Connection:
@@ -201,7 +210,7 @@ def _classified(exc: Exception) -> Exception:
     if isinstance(exc, DatabaseError):
         fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
         code, message = str(fields.get("C", "")), str(fields.get("M", exc))
-        if code[:2] in _TRANSIENT_CLASSES:
+        if code[:2] in _TRANSIENT_CLASSES or code in _TRANSIENT_CODES:
             return RetryableError(f"store: PostgreSQL {code}: {message}")
         return StoreRejected(f"store: PostgreSQL {code}: {message}")
     return RetryableError(f"store: {type(exc).__name__}: {exc}")
@@ -226,6 +235,7 @@ class PostgresStore:
         )
         give_up = GiveUpAfter("store", settings.timeout_s)
         self._policy = compose(retry, self.breaker, give_up)
+        self._last_failure_log: dict[str, float] = {}
         self._one_attempt = compose(RetryTransientErrors("store", attempts=1), self.breaker, give_up)
         self._create_schema()
 
@@ -259,11 +269,19 @@ class PostgresStore:
             result: T = policy.execute(lambda: self._translated(attempt))
         except DependencyError as exc:
             metrics.DEPENDENCY_CALLS.labels("store", "error").inc()
+            self._log_failure(exc, "call")
             raise StoreUnavailable(str(exc)) from None
         finally:
             metrics.STORE_POOL_IN_USE.set(self._pool.in_use)
         metrics.DEPENDENCY_CALLS.labels("store", "ok").inc()
         return result
+
+    def _log_failure(self, exc: Exception, what: str) -> None:
+        """At most one line a second of each: under a fault every request fails the same way."""
+        now = time.monotonic()
+        if now - self._last_failure_log.get(what, 0.0) >= 1.0:
+            self._last_failure_log[what] = now
+            log.warning("store %s failed (%d connections in use): %s", what, self._pool.in_use, exc)
 
     def _translated(self, attempt: Callable[[], T]) -> T:
         try:
@@ -273,7 +291,12 @@ class PostgresStore:
         try:
             return attempt()
         except (DatabaseError, InterfaceError, OSError) as exc:
-            raise _classified(exc) from None
+            failure: Exception = _classified(exc)
+            self._log_failure(failure, "attempt")
+            raise failure from None
+        except DependencyError as exc:
+            self._log_failure(exc, "attempt")
+            raise
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[PgRow]:
         with self._pool.connection() as conn:
