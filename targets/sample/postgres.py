@@ -119,7 +119,7 @@ def cluster_dir(data_dir: Path, account: pwd.struct_passwd | None) -> Path:
             os.chown(private, account.pw_uid, account.pw_gid)
             pgdata.symlink_to(private)
             print(f"{data_dir} is out of reach for {account.pw_name}: the cluster lives in {private}", flush=True)
-    return pgdata
+    return pgdata.resolve() if pgdata.is_symlink() else pgdata
 
 
 def initdb(bindir: Path, pgdata: Path, account: pwd.struct_passwd | None) -> None:

@@ -18,7 +18,7 @@ import requests
 
 from brownout.stack import Stack
 from targets.sample.postgres import LaunchError, find_bindir
-from tests.helpers import eventually
+from tests.target.sample_stack import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 STACK_FILE = REPO / "targets" / "sample" / "stack-postgres.toml"
@@ -54,10 +54,10 @@ class Client:
         return str(response.json()["thread_id"])
 
     def post(self, thread_id: str, key: str | None = None, timeout: float = 20) -> requests.Response:
-        headers = {"Idempotency-Key": key or uuid.uuid4().hex}
+        key = key or uuid.uuid4().hex
         return self.http.post(
-            f"{self.gateway}/threads/{thread_id}/messages", json={"text": uuid.uuid4().hex}, headers=headers,
-            timeout=timeout,
+            f"{self.gateway}/threads/{thread_id}/messages", json={"text": f"text {key}"},
+            headers={"Idempotency-Key": key}, timeout=timeout,
         )  # fmt: skip
 
     def audit(self, message_ids: list[str], workflow_ids: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
@@ -89,7 +89,7 @@ class Client:
                 acknowledged.append(str(response.json()["message_id"]))
             return bool(acknowledged)
 
-        assert eventually(one_write, timeout_s, interval_s=0.3), "the gateway never wrote again"
+        eventually(one_write, timeout_s, interval=0.3)
         return acknowledged[0]
 
 
