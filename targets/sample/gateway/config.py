@@ -16,11 +16,11 @@ class PostgresSettings:
     """The PostgreSQL store as a dependency: a bounded pool, per-attempt timeout, retries, a breaker."""
 
     url: str  # postgresql://user@127.0.0.1:5432/database
-    pool_size: int = 10
+    pool_size: int = 16
     pool_timeout_s: float = 0.5  # wait this long for a free connection, then fail fast
-    timeout_s: float = 2.0  # one attempt: connect + transaction, or one read
+    timeout_s: float = 3.0  # one attempt: connect + transaction, or one read
     retry_attempts: int = 3
-    retry_deadline_s: float = 3.0
+    retry_deadline_s: float = 5.0
     retry_initial_wait_s: float = 0.05
     retry_max_wait_s: float = 0.5
     breaker_fail_max: int = 5
@@ -81,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = p.add_argument_group("store")
     db.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite", help="where data lives (sqlite)")
     db.add_argument("--postgres-url", default=None, help="postgresql://USER@HOST:PORT/DB (with --store postgres)")
-    db.add_argument("--store-pool-size", type=int_, default=10, help="PostgreSQL connections at most (10)")
+    db.add_argument("--store-pool-size", type=int_, default=16, help="PostgreSQL connections at most (16)")
     db.add_argument("--store-pool-timeout", type=float_, default=0.5, help="seconds to wait for one (0.5)")
-    db.add_argument("--store-timeout", type=float_, default=2.0, help="seconds per store attempt (2.0)")
-    db.add_argument("--store-retry-deadline", type=float_, default=3.0, help="seconds for all attempts (3.0)")
+    db.add_argument("--store-timeout", type=float_, default=3.0, help="seconds per store attempt (3.0)")
+    db.add_argument("--store-retry-deadline", type=float_, default=5.0, help="seconds for all attempts (5.0)")
     db.add_argument("--store-breaker-reset-timeout", type=float_, default=2.0, help="seconds open (2.0)")
     return p
 

@@ -159,6 +159,14 @@ class ConnectionPool:
                 self._idle.append(conn)
             self._slots.release()
 
+    def discard_idle(self) -> int:
+        """Close every idle connection (after a network failure they are most likely broken as well: each
+        would otherwise fail one request, or one breaker trial, before the pool is clean)."""
+        stale, self._idle = self._idle, []
+        for conn in stale:
+            _close_quietly(conn)
+        return len(stale)
+
     def fill(self) -> None:
         """Open every connection now, so the first burst of requests does not wait for server forks."""
         for _ in range(self.size - len(self._idle)):
@@ -195,7 +203,7 @@ def _connector(settings: PostgresSettings) -> Callable[[], pg8000.native.Connect
         "startup_params": {
             "statement_timeout": str(int(settings.timeout_s * 750)),
             "lock_timeout": str(int(settings.timeout_s * 500)),
-            "idle_in_transaction_session_timeout": str(int(settings.timeout_s * 2000)),
+            "idle_in_transaction_session_timeout": str(int(settings.timeout_s * 1000)),
         },
     }
 
@@ -292,6 +300,8 @@ class PostgresStore:
             return attempt()
         except (DatabaseError, InterfaceError, OSError) as exc:
             failure: Exception = _classified(exc)
+            if not isinstance(exc, DatabaseError) or str(failure).startswith("store: PostgreSQL 57P"):
+                self._pool.discard_idle()  # the link or the server went away: so did the idle connections
             self._log_failure(failure, "attempt")
             raise failure from None
         except DependencyError as exc:
