@@ -16,8 +16,13 @@ HOST = "127.0.0.1"
 _POOL_SIZE = 20000
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports that were free a moment ago, all held open together while choosing."""
+def free_ports(count: int, within: range | None = None) -> list[int]:
+    """`count` distinct ports that were free a moment ago, all held open together while choosing.
+
+    With `within`, only ports of that range: OSError when it has fewer than `count` free ones.
+    """
+    if within is not None:
+        return _free_ports_within(count, within)
     low = _ephemeral_range_start()
     pool = range(max(1024, low - _POOL_SIZE), low)
     chooser = random.SystemRandom()
@@ -33,6 +38,21 @@ def free_ports(count: int) -> list[int]:
             sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             sock.bind((HOST, 0))
             ports.append(sock.getsockname()[1])
+        return ports
+
+
+def _free_ports_within(count: int, within: range) -> list[int]:
+    candidates = list(within)
+    random.SystemRandom().shuffle(candidates)
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        for port in candidates:
+            if len(ports) == count:
+                break
+            if _hold(held, port):
+                ports.append(port)
+        if len(ports) < count:
+            raise OSError(f"only {len(ports)} of the {count} ports needed are free in {within.start}-{within.stop - 1}")
         return ports
 
 

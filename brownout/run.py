@@ -23,6 +23,7 @@ from brownout.faults.selection import select_faults
 from brownout.history.run_ids import new_run_id
 from brownout.scenario import Scenario, load_scenario
 from brownout.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
+from brownout.stack.layout import PortPolicy
 
 # Loaded next to every locustfile: brownout's hooks and load shape, whatever the locustfile imports.
 PLUGIN_LOCUSTFILE = Path(__file__).resolve().parent / "plugin" / "brownout_locustfile.py"
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="refuse (exit 2) a scenario that leaves too little time to see a recovery"
     )
     parser.add_argument("--web-port", type=port, default=8089, help="Locust web UI port (with --ui)")
+    parser.add_argument(
+        "--ports", default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
+        help="the stack's ports: free ones (default), the stack file's, or free ones in the range LOW-HIGH",
+    )  # fmt: skip
     return parser
 
 
@@ -65,6 +70,7 @@ def locust_command(
     web_port: int = 8089,
     faults: str | None = None,
     no_faults: bool = False,
+    ports: str = "ephemeral",
 ) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
@@ -86,6 +92,8 @@ def locust_command(
         argv += ["--brownout-faults", faults]
     if no_faults:
         argv += ["--brownout-no-faults"]
+    if ports != "ephemeral":
+        argv += ["--brownout-ports", ports]
     return argv
 
 
@@ -170,6 +178,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     args = _parser().parse_args(list(argv))
     scenario = load_scenario(scenario_file(args.scenario))
     _check_room(scenario, strict=args.strict)
+    ports = str(PortPolicy.parse(args.ports))
     select_faults(scenario, args.faults or "", option="--faults")  # a name the scenario lacks: say so now
     locustfile = locustfile_for(scenario, args.locustfile)
     results_dir = Path(args.out).resolve() / new_run_id()
@@ -178,7 +187,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     print(f"brownout run: {scenario.path} -> {results_dir}", flush=True)
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
-        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults,
+        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports,
     )  # fmt: skip
     code, locust_error = _run_locust(command)
     runs = _test_runs(results_dir)

@@ -58,6 +58,7 @@ class StackRef:
 class Endpoint:
     url: str
     token: str | None = None
+    token_env: str | None = None  # read the token from this environment variable when the run starts
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,14 @@ def _read_target(table: Table) -> TargetRef:
         if sub is None:
             endpoints[key] = None
             continue
-        sub.only("url", "token")
+        sub.only("url", "token", "token_env")
         url = _read_url(sub, "url")
         token = sub.string("token")
+        token_env = sub.string("token_env")
+        if token is not None and token_env is not None:
+            raise sub.error("token_env", "give either token or token_env, not both")
         sub.finish()
-        endpoints[key] = Endpoint(url=url, token=token)
+        endpoints[key] = Endpoint(url=url, token=token, token_env=token_env)
     table.finish()
     return TargetRef(host=host, **endpoints)
 

@@ -20,7 +20,7 @@ from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
 from brownout.loopback import loopback_session
 from brownout.shipped import SAMPLE_STACK
-from brownout.stack import Stack
+from brownout.stack import PortPolicy, Stack
 
 STATE_FILE = "stack.json"
 
@@ -36,8 +36,10 @@ def main(argv: list[str]) -> int:
     up.add_argument("--stack", type=Path, default=None, help="stack file (default: the sample target's)")
     up.add_argument("--run-dir", type=writable_dir, required=True, help="logs, data and stack.json go here")
     up.add_argument(
-        "--ephemeral-ports", action="store_true", help="pick free ports instead of the fixed ones"
-    )
+        "--ports", default="fixed", metavar="fixed|ephemeral|LOW-HIGH",
+        help="the stack file's ports (default), free ones, or free ones in the range LOW-HIGH",
+    )  # fmt: skip
+    up.add_argument("--ephemeral-ports", action="store_true", help="the same as --ports ephemeral")
     up.add_argument("-v", "--verbose", action="store_true", help="also log every control API request")
     status = commands.add_parser("status", help="show the components of the stack running in --run-dir")
     status.add_argument("--run-dir", type=Path, required=True)
@@ -47,7 +49,8 @@ def main(argv: list[str]) -> int:
     down.add_argument("--timeout", type=positive_seconds, default=60.0, help="seconds to wait for it to exit (60)")
     args = parser.parse_args(argv)
     if args.command == "up":
-        return _up(args.stack or default_stack_file(), args.run_dir, args.ephemeral_ports, args.verbose)
+        ports = PortPolicy("ephemeral") if args.ephemeral_ports else PortPolicy.parse(args.ports)
+        return _up(args.stack or default_stack_file(), args.run_dir, ports, args.verbose)
     if args.command == "status":
         return _status(args.run_dir, args.json)
     return _down(args.run_dir, args.timeout)
@@ -61,7 +64,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Terminated()
 
 
-def _up(stack_file: Path, run_dir: Path, ephemeral_ports: bool, verbose: bool) -> int:
+def _up(stack_file: Path, run_dir: Path, ports: PortPolicy, verbose: bool) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # starts, readiness and exits are what a foreground supervisor is for; -v adds every API request
     logging.getLogger("brownout.stack").setLevel(logging.INFO)
@@ -70,7 +73,7 @@ def _up(stack_file: Path, run_dir: Path, ephemeral_ports: bool, verbose: bool) -
     state_file = run_dir / STATE_FILE
     stack: Stack | None = None
     try:
-        stack = Stack.start(stack_file, run_dir, ephemeral_ports=ephemeral_ports)
+        stack = Stack.start(stack_file, run_dir, ports=ports)
         _write_private_json(state_file, stack.describe())
         _print_urls(stack.describe(), state_file)
         while not stack.wait(0.5):

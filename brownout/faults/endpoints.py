@@ -7,6 +7,7 @@ or from a scenario's `[target]` endpoints (someone's own service).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from brownout.errors import InputError
-from brownout.scenario import TargetRef
+from brownout.scenario import Endpoint, TargetRef
 
 GATEWAY_DB_NAME = "gateway.db"
 DEFAULT_PROXY_COMPONENT = "faultproxy"
@@ -95,13 +96,26 @@ def endpoints_from_stack_json(run_dir: Path | str) -> Endpoints:
     return endpoints_from_description(description, source=str(path))
 
 
-def endpoints_from_target(target: TargetRef) -> Endpoints:
+def endpoints_from_target(target: TargetRef, file: Path | str = "the scenario") -> Endpoints:
     return Endpoints(
-        token=target.control.token if target.control else None,
+        token=_token(target.control, "control", file),
         control_url=target.control.url if target.control else None,
         proxy_api_url=target.proxy.url if target.proxy else None,
-        proxy_token=target.proxy.token if target.proxy else None,
+        proxy_token=_token(target.proxy, "proxy", file),
         admin_url=target.admin.url if target.admin else None,
-        admin_token=target.admin.token if target.admin else None,
+        admin_token=_token(target.admin, "admin", file),
         source="the scenario's [target]",
     )
+
+
+def _token(endpoint: Endpoint | None, key: str, file: Path | str) -> str | None:
+    """The endpoint's token, or its token_env variable's value; InputError when that variable is unset."""
+    if endpoint is None or endpoint.token_env is None:
+        return endpoint.token if endpoint else None
+    value = os.environ.get(endpoint.token_env)
+    if not value:
+        raise InputError(
+            f"{file}: [target.{key}] token_env: the environment variable {endpoint.token_env} is not set "
+            f"(export it, or give the token as [target.{key}] token)"
+        )
+    return value

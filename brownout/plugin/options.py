@@ -42,6 +42,10 @@ def add_options(parser: Any) -> None:
         help="no faults at all: only the load", include_in_web_ui=True,
     )  # fmt: skip
     group.add_argument(
+        "--brownout-ports", default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
+        help="where the stack's ports come from", include_in_web_ui=False,
+    )  # fmt: skip
+    group.add_argument(
         "--brownout-faults", default="", metavar="NAMES",
         help="or name them, comma-separated; empty: the ticked ones", include_in_web_ui=True,
     )  # fmt: skip

@@ -84,7 +84,7 @@ class RunSession:
         _apply_shape(environment, scenario)
         stack = None
         if not environment.host and scenario.stack is not None:
-            stack = _start_stack(scenario, out)
+            stack = _start_stack(scenario, out, getattr(options, "brownout_ports", "") or "ephemeral")
         host_field = "--host" if environment.host else ("[target] host" if scenario.target else "[stack] entry")
         try:
             target = _target(environment, scenario, stack)
@@ -191,11 +191,11 @@ def _apply_shape(environment: Environment, scenario: Scenario) -> None:
         environment.shape_class.load = scenario.load
 
 
-def _start_stack(scenario: Scenario, out: Path) -> Stack:
+def _start_stack(scenario: Scenario, out: Path, ports: str) -> Stack:
     from brownout.stack import Stack
 
     assert scenario.stack is not None
-    return Stack.start(scenario.stack.path, out / "stack", ephemeral_ports=True)
+    return Stack.start(scenario.stack.path, out / "stack", ports=ports)
 
 
 def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -> Target:
@@ -210,6 +210,6 @@ def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -
     host = (environment.host or (scenario.target.host if scenario.target else "")).rstrip("/")
     if not host:
         raise InputError(f"{scenario.path}: no [stack] or [target] host, and no --host given: nothing to load")
-    endpoints = endpoints_from_target(scenario.target) if scenario.target else NO_ENDPOINTS
+    endpoints = endpoints_from_target(scenario.target, scenario.path) if scenario.target else NO_ENDPOINTS
     plan = audit_plan(scenario.audit, host, endpoints.admin_url, endpoints.admin_token)
     return Target("target", host, endpoints, plan)

@@ -1,8 +1,10 @@
-"""Where a stack runs: its ports (fixed or ephemeral), paths, token, and each component's rendered command."""
+"""Where a stack runs: its ports (fixed, ephemeral or from a range), paths, token, each component's rendered
+command, readiness check and stop signal."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from collections.abc import Mapping
@@ -10,11 +12,39 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brownout.errors import StackError
+from brownout.errors import InputError, StackError
 from brownout.ports import free_ports
 from brownout.stack.spec import ComponentSpec, StackSpec, render
 
 HOST = "127.0.0.1"
+PORT_CHOICES = "fixed, ephemeral or a range LOW-HIGH"
+
+
+@dataclass(frozen=True)
+class PortPolicy:
+    """Where a stack's ports come from: the stack file (`fixed`), free ones (`ephemeral`), or free ones
+    inside LOW-HIGH (a range a firewall or a container publishes)."""
+
+    mode: str  # "fixed", "ephemeral" or "range"
+    low: int = 0
+    high: int = 0
+
+    @classmethod
+    def parse(cls, text: str, *, source: str = "--ports") -> PortPolicy:
+        """InputError (naming `source`) unless text is fixed, ephemeral or LOW-HIGH within 1024-65535."""
+        value = text.strip().lower()
+        if value in ("fixed", "ephemeral"):
+            return cls(value)
+        low_text, dash, high_text = value.partition("-")
+        if dash and low_text.isdigit() and high_text.isdigit():
+            low, high = int(low_text), int(high_text)
+            if 1024 <= low <= high <= 65535:
+                return cls("range", low, high)
+            raise InputError(f"{source}: range {text!r} must lie within 1024-65535, low end first")
+        raise InputError(f"{source}: expected {PORT_CHOICES}, got {text!r}")
+
+    def __str__(self) -> str:
+        return f"{self.low}-{self.high}" if self.mode == "range" else self.mode
 
 
 @dataclass(frozen=True)
@@ -51,20 +81,35 @@ class Launch:
     port: int
     data_dir: Path
     log_path: Path
+    ready_command: tuple[str, ...] | None = None
+    stop_signal: int = signal.SIGTERM
+    stop_timeout_s: float = 5.0
 
 
-def plan_layout(spec: StackSpec, run_dir: Path, *, ephemeral_ports: bool, token: str) -> Layout:
-    if ephemeral_ports:
-        fresh = free_ports(len(spec.components) + len(spec.proxies))
-        ports = {c.name: fresh.pop() for c in spec.components}
+def plan_layout(spec: StackSpec, run_dir: Path, *, ports: PortPolicy, token: str) -> Layout:
+    if ports.mode != "fixed":
+        within = range(ports.low, ports.high + 1) if ports.mode == "range" else None
+        needed = len(spec.components) + len(spec.proxies) + (1 if within else 0)
+        fresh = _free_ports(needed, within, spec)
+        component_ports = {c.name: fresh.pop() for c in spec.components}
         proxy_ports = {p.name: fresh.pop() for p in spec.proxies}
-        control_port = 0
-    else:
-        ports = {c.name: c.port for c in spec.components}
-        proxy_ports = {p.name: p.listen for p in spec.proxies}
-        control_port = spec.control_port
-        _require_free(spec, ports, proxy_ports)
-    return Layout(run_dir.resolve(), ports, proxy_ports, control_port, token)
+        control_port = fresh.pop() if within else 0  # 0: the control server binds any free port itself
+        return Layout(run_dir.resolve(), component_ports, proxy_ports, control_port, token)
+    fixed = {c.name: c.port for c in spec.components}
+    proxy_ports = {p.name: p.listen for p in spec.proxies}
+    _require_free(spec, fixed, proxy_ports)
+    return Layout(run_dir.resolve(), fixed, proxy_ports, spec.control_port, token)
+
+
+def _free_ports(count: int, within: range | None, spec: StackSpec) -> list[int]:
+    try:
+        return free_ports(count, within=within)
+    except OSError:
+        assert within is not None
+        raise StackError(
+            f"ports {within.start}-{within.stop - 1}: fewer than the {count} free ports the stack in "
+            f"{spec.source} needs ({len(spec.components)} components, {len(spec.proxies)} proxies, control API)"
+        ) from None
 
 
 def _require_free(spec: StackSpec, ports: Mapping[str, int], proxy_ports: Mapping[str, int]) -> None:
@@ -76,7 +121,7 @@ def _require_free(spec: StackSpec, ports: Mapping[str, int], proxy_ports: Mappin
         if not _is_free(port):
             raise StackError(
                 f"port {port} for {owner} (from {spec.source}) is already in use: is another stack running? "
-                "Stop it, or use --ephemeral-ports"
+                "Stop it, or use --ports ephemeral"
             )
 
 
@@ -105,9 +150,12 @@ def launch_for(spec: StackSpec, component: ComponentSpec, layout: Layout) -> Lau
     env = dict(os.environ)
     env |= {"PYTHONUNBUFFERED": "1", "BROWNOUT_TOKEN": layout.token}
     env |= {key: render(value, values) for key, value in component.env}
-    ready = component.ready
+    ready = component.ready if isinstance(component.ready, str) else None
     if ready is not None and ready.startswith("/"):
         ready = f"http://{HOST}:{{port}}{ready}"
+    ready_command = None
+    if component.ready_command is not None:
+        ready_command = tuple(render(part, values) for part in component.ready_command)
     return Launch(
         name=component.name,
         argv=tuple(render(part, values) for part in component.command),
@@ -116,6 +164,9 @@ def launch_for(spec: StackSpec, component: ComponentSpec, layout: Layout) -> Lau
         port=layout.ports[component.name],
         data_dir=layout.data_dir(component.name),
         log_path=layout.log_path(component.name),
+        ready_command=ready_command,
+        stop_signal=signal.Signals[component.stop_signal],
+        stop_timeout_s=component.stop_timeout if component.stop_timeout is not None else spec.stop_grace_s,
     )
 
 

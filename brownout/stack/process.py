@@ -61,11 +61,31 @@ def signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
-def terminate(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
-    """SIGTERM the group, SIGKILL it after grace_s; returns the exit code (None if it would not die)."""
+def descendants(proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The child's process tree below it, also members that left its group (PostgreSQL's backends each
+    call setsid(), so a group-wide SIGSTOP would freeze the postmaster and leave every connection served)."""
+    if proc.returncode is not None:
+        return []
+    try:
+        return psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def signal_tree(proc: subprocess.Popen[bytes], sig: int, tree: list[psutil.Process] | None = None) -> None:
+    """sig to the child's group and to every descendant (collected before, when the caller passes `tree`)."""
+    members = descendants(proc) if tree is None else tree
+    signal_group(proc, sig)
+    for member in members:
+        with contextlib.suppress(psutil.Error):
+            member.send_signal(sig)  # psutil checks the process is still the one it saw (no reused pid)
+
+
+def terminate(proc: subprocess.Popen[bytes], grace_s: float, stop_signal: int = signal.SIGTERM) -> int | None:
+    """stop_signal to the group, SIGKILL after grace_s; returns the exit code (None if it would not die)."""
     if proc.poll() is None:
-        signal_group(proc, signal.SIGTERM)
-        signal_group(proc, signal.SIGCONT)  # a frozen process only acts on SIGTERM once it runs again
+        signal_group(proc, stop_signal)
+        signal_tree(proc, signal.SIGCONT)  # a frozen process only acts on the signal once it runs again
         try:
             proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
@@ -74,8 +94,8 @@ def terminate(proc: subprocess.Popen[bytes], grace_s: float) -> int | None:
 
 
 def kill(proc: subprocess.Popen[bytes]) -> int | None:
-    """SIGKILL the group and reap the leader; also sweeps group members the leader left behind."""
-    signal_group(proc, signal.SIGKILL)
+    """SIGKILL the tree and reap the leader; also sweeps group members the leader left behind."""
+    signal_tree(proc, signal.SIGKILL, descendants(proc))  # collected first: orphans leave the tree
     try:
         code = proc.wait(timeout=10)
     except subprocess.TimeoutExpired:

@@ -1,9 +1,12 @@
-"""Is a component ready? One bounded HTTP GET (2xx) or, without a readiness URL, one TCP connect."""
+"""Is a component ready? One bounded HTTP GET (2xx), one TCP connect, or one run of a command (exit 0)."""
 
 from __future__ import annotations
 
 import http.client
 import socket
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
@@ -26,3 +29,26 @@ def is_ready(url: str | None, port: int, timeout_s: float = 0.5) -> bool:
         return False
     finally:
         connection.close()
+
+
+class ReadyCommandMissing(Exception):
+    """The readiness command's program does not exist (yet: the component may be what installs it)."""
+
+
+def command_says_ready(argv: tuple[str, ...], *, env: Mapping[str, str], cwd: Path, timeout_s: float = 5.0) -> bool:
+    """Run argv once (output discarded); ready when it exits 0 within timeout_s. ReadyCommandMissing when
+    argv[0] cannot be found.
+
+    A port that accepts connections is not always a service that answers: PostgreSQL accepts them while it
+    still says "the database system is starting up", which its own `pg_isready` tells apart.
+    """
+    try:
+        result = subprocess.run(
+            list(argv), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, timeout=timeout_s, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise ReadyCommandMissing(f"{argv[0]!r} not found (PATH={env.get('PATH', '')})") from None
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0

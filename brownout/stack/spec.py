@@ -13,10 +13,14 @@ Format (see targets/sample/stack.toml for a full example):
     name = "upstream"
     command = ["{python}", "-m", "targets.sample.upstream", "--port", "{port}"]
     port = 8101
-    ready = "/readyz"                # URL path or full http URL; absent -> TCP connect to the port
+    ready = "/readyz"                # URL path or http:// URL (2xx); "tcp" or absent: TCP connect to the
+                                     # port; or a command argv, ready when it exits 0:
+                                     # ready = ["pg_isready", "-h", "127.0.0.1", "-p", "{port}"]
     restart = "on-failure"           # or "never" (default)
     critical = true                  # false: the stack still comes up when this one does not
-    env = { KEY = "value" }          # optional, placeholders allowed
+    env = { KEY = "value" }          # optional, added to brownout's environment; placeholders allowed
+    stop_signal = "SIGINT"           # what stop and restart send first (default "SIGTERM")
+    stop_timeout = 10                # seconds to wait after it before SIGKILL (default: [stack] stop_grace_s)
     max_restarts = 5                 # consecutive on-failure restarts without becoming ready
     ready_timeout_s = 30
 
@@ -25,13 +29,14 @@ Format (see targets/sample/stack.toml for a full example):
     listen = 8201
     upstream = "upstream"            # a component name
 
-Placeholders in command, env and ready: {python} {name} {port} {data_dir} {run_dir} {token}
+Placeholders in command, env and ready (URL or command): {python} {name} {port} {data_dir} {run_dir} {token}
 {proxy_config} {ports.<component>} {proxies.<proxy>}; write {{ and }} for literal braces.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +62,8 @@ _COMPONENT_FIELDS = {
     "env",
     "max_restarts",
     "ready_timeout_s",
+    "stop_signal",
+    "stop_timeout",
 }
 _PROXY_FIELDS = {"name", "listen", "upstream"}
 _SINGULAR = {"components": "component", "proxies": "proxy"}
@@ -67,12 +74,18 @@ class ComponentSpec:
     name: str
     command: tuple[str, ...]
     port: int
-    ready: str | None = None
+    ready: str | tuple[str, ...] | None = None  # URL or path (HTTP), None (TCP), or a command argv
     restart: str = "never"
     critical: bool = True
     env: tuple[tuple[str, str], ...] = ()
     max_restarts: int = 5
     ready_timeout_s: float = 30.0
+    stop_signal: str = "SIGTERM"
+    stop_timeout: float | None = None  # None: the stack's stop_grace_s
+
+    @property
+    def ready_command(self) -> tuple[str, ...] | None:
+        return self.ready if isinstance(self.ready, tuple) else None
 
 
 @dataclass(frozen=True)
@@ -211,9 +224,7 @@ def _component(table: Table, default_ready_timeout: float) -> ComponentSpec:
     assert command is not None
     if not all(command):
         raise table.error("command", "must not contain empty strings")
-    ready = table.string("ready")
-    if ready is not None and not ready.startswith(("/", "http://")):
-        raise table.error("ready", 'must be a URL path like "/readyz" or an http:// URL')
+    ready = _readiness(table)
     env = table.mapping("env")
     if not all(isinstance(value, str) for value in env.values()):
         raise table.error("env", 'must be a table of strings, e.g. env = { KEY = "value" }')
@@ -228,7 +239,40 @@ def _component(table: Table, default_ready_timeout: float) -> ComponentSpec:
         max_restarts=table.integer("max_restarts", minimum=0, default=5) or 0,
         ready_timeout_s=table.number("ready_timeout_s", positive=True, default=default_ready_timeout)
         or default_ready_timeout,
+        stop_signal=_stop_signal(table),
+        stop_timeout=table.number("stop_timeout", positive=True),
     )
+
+
+def _readiness(table: Table) -> str | tuple[str, ...] | None:
+    """HTTP (a path or http:// URL), TCP ("tcp" or absent) or a command argv that exits 0 when ready."""
+    raw = table.raw("ready")
+    if isinstance(raw, list):
+        command = table.string_list("ready")
+        if not command or not all(command):
+            raise table.error("ready", "a readiness command must be a non-empty list of non-empty strings")
+        return command
+    ready = table.string("ready")
+    if ready is None or ready == "tcp":
+        return None
+    if not ready.startswith(("/", "http://")):
+        raise table.error(
+            "ready",
+            'must be a URL path like "/readyz", an http:// URL, "tcp", '
+            'or a command like ["pg_isready", "-p", "{port}"]',
+        )
+    return ready
+
+
+def _stop_signal(table: Table) -> str:
+    name = table.string("stop_signal", default="SIGTERM") or "SIGTERM"
+    normalized = name.upper() if name.upper().startswith("SIG") else f"SIG{name.upper()}"
+    if normalized not in signal.Signals.__members__ or normalized in _UNSTOPPABLE:
+        raise table.error("stop_signal", f'must be a signal name like "SIGINT" or "SIGTERM", got {name!r}')
+    return normalized
+
+
+_UNSTOPPABLE = {"SIGSTOP", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCHLD", "SIGWINCH", "SIGURG"}
 
 
 def _proxy(table: Table) -> ProxySpec:
@@ -262,7 +306,10 @@ def _check_placeholders(spec: StackSpec) -> None:
     for component in spec.components:
         fields = [("command", part) for part in component.command]
         fields += [("env", value) for _, value in component.env]
-        fields += [("ready", component.ready)] if component.ready else []
+        if isinstance(component.ready, tuple):
+            fields += [("ready", part) for part in component.ready]
+        elif component.ready:
+            fields += [("ready", component.ready)]
         for field, template in fields:
             for placeholder in placeholders_in(template):
                 if placeholder not in known:

@@ -1,6 +1,6 @@
 """`Stack`: the Python API other parts use to run a stack and act on its components.
 
-with Stack.start("targets/sample/stack.toml", run_dir, ephemeral_ports=True) as stack:
+with Stack.start("targets/sample/stack.toml", run_dir, ports="ephemeral") as stack:
     requests.get(stack.url("gateway") + "/readyz")
     stack.kill("notifier"); stack.start("notifier")
 """
@@ -20,7 +20,7 @@ from typing import Any, Protocol, overload
 
 from brownout.control import ControlServer
 from brownout.errors import StackError
-from brownout.stack.layout import HOST, Layout, plan_layout, proxy_config
+from brownout.stack.layout import HOST, Layout, PortPolicy, plan_layout, proxy_config
 from brownout.stack.spec import StackSpec, load_stack_spec
 from brownout.stack.status import ACTIONS, ComponentStatus, UnknownComponentError
 from brownout.stack.supervisor import Supervisor
@@ -35,6 +35,7 @@ class _Launcher(Protocol):
         run_dir: str | Path,
         *,
         ephemeral_ports: bool = False,
+        ports: PortPolicy | str = "fixed",
         token: str | None = None,
         control: bool = True,
     ) -> Stack: ...
@@ -72,10 +73,15 @@ class Stack:
         run_dir: str | Path,
         *,
         ephemeral_ports: bool = False,
+        ports: PortPolicy | str = "fixed",
         token: str | None = None,
         control: bool = True,
     ) -> Stack:
         """Start every component in order, each ready before the next; StackError if a critical one is not.
+
+        ports: "fixed" (the stack file's), "ephemeral" (free ones; `ephemeral_ports=True` says the same)
+        or "LOW-HIGH" (free ones in that range). token: the control API's and the components'
+        BROWNOUT_TOKEN; default: the BROWNOUT_TOKEN environment variable, else a random one.
 
         Call from a thread that outlives the stack (normally the main thread): the supervisor thread it
         creates owns the processes. A non-critical component that does not come up is logged and left down.
@@ -84,9 +90,11 @@ class Stack:
             spec = load_stack_spec(spec)
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        layout = plan_layout(
-            spec, run_dir, ephemeral_ports=ephemeral_ports, token=token or secrets.token_urlsafe(24)
-        )
+        policy = ports if isinstance(ports, PortPolicy) else PortPolicy.parse(ports)
+        if ephemeral_ports:
+            policy = PortPolicy("ephemeral")
+        token = token or os.environ.get("BROWNOUT_TOKEN") or secrets.token_urlsafe(24)
+        layout = plan_layout(spec, run_dir, ports=policy, token=token)
         if spec.proxies:
             layout.proxy_config_path.write_text(json.dumps(proxy_config(spec, layout), indent=2) + "\n")
         stack = cls(spec, layout)
@@ -205,12 +213,13 @@ class Stack:
         return self._supervisor.wait_stopped(timeout_s)
 
     def stop(self) -> None:
-        """Stop every component (reverse order, SIGTERM then SIGKILL) and the control API. Idempotent."""
+        """Stop every component (reverse order, its stop signal then SIGKILL) and the control API. Idempotent."""
         atexit.unregister(self.stop)
         self._supervisor.request_stop()
         if self._supervisor.wait_stopped(0):
             return
-        budget = len(self.spec.components) * (self.spec.stop_grace_s + 11.0) + 5.0
+        budget = sum(c.stop_timeout or self.spec.stop_grace_s for c in self.spec.components)
+        budget += len(self.spec.components) * 11.0 + 5.0
         self._supervisor.join(budget)
         if not self._supervisor.wait_stopped(0):
             self._close_control()  # the supervisor thread never ran (or died before its cleanup)

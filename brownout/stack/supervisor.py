@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from brownout.errors import StackError
 from brownout.stack import process
 from brownout.stack.layout import Launch, Layout, launch_for
-from brownout.stack.readiness import is_ready
+from brownout.stack.readiness import ReadyCommandMissing, command_says_ready, is_ready
 from brownout.stack.spec import ComponentSpec, StackSpec
 from brownout.stack.status import (
     ACTIONS,
@@ -38,6 +38,7 @@ from brownout.stack.status import (
 log = logging.getLogger("brownout.stack")
 
 _TICK_S = 0.05
+_COMMAND_PROBE_EVERY_S = 0.25  # a readiness command is a process start: not on every tick
 _MAX_BACKOFF_S = 5.0
 
 
@@ -58,6 +59,8 @@ class _Child:
     exit_code: int | None = None
     failures: int = 0  # unexpected exits since the component was last ready
     restart_at: float | None = None
+    next_probe_at: float = 0.0
+    probe_problem: str = ""  # why the readiness check cannot work, for the timeout message
     waiters: list[_Waiter] = field(default_factory=list)
 
     @property
@@ -112,8 +115,8 @@ class Supervisor:
             raise StackError(f"cannot {action} {name!r}: the stack is shutting down")
         future: Future[ComponentStatus] = Future()
         self._inbox.put((action, name, future))
-        spec = self._children[name].spec
-        budget = spec.ready_timeout_s + self._spec.stop_grace_s + 15.0
+        child = self._children[name]
+        budget = child.spec.ready_timeout_s + child.launch.stop_timeout_s + 15.0
         try:
             return future.result(timeout=budget)
         except FutureTimeout:
@@ -178,11 +181,16 @@ class Supervisor:
 
     def _restart(self, child: _Child) -> bool:
         if child.proc is not None and child.state in (RUNNING, FROZEN):
-            child.exit_code = process.terminate(child.proc, self._spec.stop_grace_s)
+            child.exit_code = self._terminate(child)
             self._mark_down(child, STOPPED, f"restarted by request; {child.name!r} was stopped")
         child.failures = 0
         self._spawn(child)
         return False
+
+    @staticmethod
+    def _terminate(child: _Child) -> int | None:
+        assert child.proc is not None
+        return process.terminate(child.proc, child.launch.stop_timeout_s, child.launch.stop_signal)
 
     def _kill(self, child: _Child) -> bool:
         if child.proc is not None and child.state in (RUNNING, FROZEN):
@@ -195,7 +203,7 @@ class Supervisor:
             return True
         if child.state != RUNNING or child.proc is None:
             raise ComponentStateError(f"cannot freeze {child.name!r}: it is {child.state}")
-        process.signal_group(child.proc, signal.SIGSTOP)
+        process.signal_tree(child.proc, signal.SIGSTOP)
         if not process.wait_until_stopped(child.proc.pid):
             raise StackError(f"{child.name!r} (pid {child.proc.pid}) did not stop after SIGSTOP")
         child.state = FROZEN
@@ -206,7 +214,7 @@ class Supervisor:
             return True
         if child.state != FROZEN or child.proc is None:
             raise ComponentStateError(f"cannot thaw {child.name!r}: it is {child.state}, not frozen")
-        process.signal_group(child.proc, signal.SIGCONT)
+        process.signal_tree(child.proc, signal.SIGCONT)
         child.state = RUNNING
         return True
 
@@ -224,6 +232,7 @@ class Supervisor:
                 f"component {child.name!r}: cannot run {launch.argv[0]!r} (cwd {self._spec.cwd}): {exc}"
             ) from None
         child.state, child.ready, child.exit_code = RUNNING, False, None
+        child.next_probe_at = 0.0
         child.starts += 1
         log.info("started %s (pid %d): %s", child.name, child.proc.pid, " ".join(launch.argv))
 
@@ -253,8 +262,21 @@ class Supervisor:
                 except StackError as exc:
                     log.error("%s", exc)
 
+    def _is_ready(self, child: _Child, now: float) -> bool:
+        launch = child.launch
+        if launch.ready_command is None:
+            return is_ready(launch.ready_url, launch.port)
+        if now < child.next_probe_at:
+            return False
+        child.next_probe_at = now + _COMMAND_PROBE_EVERY_S
+        try:
+            return command_says_ready(launch.ready_command, env=launch.env, cwd=self._spec.cwd)
+        except ReadyCommandMissing as exc:
+            child.probe_problem = f"; the ready command's program {exc}"
+            return False
+
     def _probe(self, child: _Child, now: float) -> None:
-        if is_ready(child.launch.ready_url, child.launch.port):
+        if self._is_ready(child, now):
             child.ready, child.failures = True, 0
             log.info("%s is ready on port %d", child.name, child.launch.port)
             for waiter in child.waiters:
@@ -265,6 +287,8 @@ class Supervisor:
         late = [w for w in child.waiters if now >= w.deadline]
         if late:
             target = child.launch.ready_url or f"TCP port {child.launch.port}"
+            if child.launch.ready_command is not None:
+                target = f"ready command {' '.join(child.launch.ready_command)}{child.probe_problem}"
             log_path = child.launch.log_path
             error = StackError(
                 f"component {child.name!r} did not become ready within {child.spec.ready_timeout_s:g}s "
@@ -310,6 +334,6 @@ class Supervisor:
     def _stop_children(self) -> None:
         for child in reversed(list(self._children.values())):
             if child.proc is not None and child.state in (RUNNING, FROZEN):
-                child.exit_code = process.terminate(child.proc, self._spec.stop_grace_s)
+                child.exit_code = self._terminate(child)
                 log.info("stopped %s (exit code %s)", child.name, child.exit_code)
             self._mark_down(child, STOPPED, "the stack shut down")

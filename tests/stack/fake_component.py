@@ -1,7 +1,7 @@
 """A stand-in component for supervisor tests: a tiny HTTP server whose misbehaviour is set by flags.
 
     python tests/stack/fake_component.py --port P [--ready-after S] [--never-ready] [--exit-after S
-        --exit-code N] [--ignore-sigterm] [--proxy-config FILE] [--banner TEXT]
+        --exit-code N] [--ignore-sigterm] [--record-signals FILE] [--proxy-config FILE] [--banner TEXT]
 
 GET /readyz (200 once ready, else 503), GET /info (pid, argv, BROWNOUT_TOKEN, FAKE_EXTRA env),
 GET /config (the --proxy-config file's JSON).
@@ -28,12 +28,22 @@ def main() -> None:
     parser.add_argument("--exit-after", type=float, default=None)
     parser.add_argument("--exit-code", type=int, default=3)
     parser.add_argument("--ignore-sigterm", action="store_true")
+    parser.add_argument("--record-signals", default=None, help="append SIGINT/SIGTERM's name here, then exit 0")
     parser.add_argument("--proxy-config", default=None)
     parser.add_argument("--banner", default="fake component starting")
     parser.add_argument("--to", nargs="*", default=[], help="ignored: shows up in /info argv")
     args = parser.parse_args()
     print(args.banner, flush=True)
     print(f"fake component pid={os.getpid()}", flush=True)
+    if args.record_signals:
+
+        def _record(signum: int, _frame: Any) -> None:
+            with open(args.record_signals, "a") as handle:
+                handle.write(signal.Signals(signum).name + "\n")
+            os._exit(0)
+
+        signal.signal(signal.SIGINT, _record)
+        signal.signal(signal.SIGTERM, _record)
     if args.ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     born = time.monotonic()

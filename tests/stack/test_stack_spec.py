@@ -9,7 +9,7 @@ from stack_helpers import fake, write_stack
 
 from brownout.errors import InputError
 from brownout.stack import load_stack_spec
-from brownout.stack.layout import launch_for, plan_layout, proxy_config
+from brownout.stack.layout import PortPolicy, launch_for, plan_layout, proxy_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "targets" / "sample" / "stack.toml"
 
@@ -49,7 +49,7 @@ def test_placeholders_are_rendered_with_the_chosen_ports(tmp_path: Path) -> None
         [{"name": "up", "listen": 1, "upstream": "up"}],
     )
     spec = load_stack_spec(path)
-    layout = plan_layout(spec, tmp_path / "run", ephemeral_ports=True, token="tok")
+    layout = plan_layout(spec, tmp_path / "run", ports=PortPolicy("ephemeral"), token="tok")
     launch = launch_for(spec, spec.component("gw"), layout)
     proxy_port, up_port = layout.proxy_ports["up"], layout.ports["up"]
     assert launch.argv[launch.argv.index("--to") + 1 :] == (

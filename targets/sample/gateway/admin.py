@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -32,8 +33,26 @@ def admin_blueprint(
     token: str | None, faults: AppFaults, store: Store, runner: WorkflowRunner, breakers: dict[str, Any]
 ) -> Blueprint:
     admin = Blueprint("admin", __name__, url_prefix="/admin")
+    admin.before_request(_authorizer(token))
+    _fault_routes(admin, faults)
 
-    @admin.before_request
+    @admin.get("/breakers")
+    def _breakers() -> Response:
+        return jsonify(
+            {
+                name: {"state": b.state, "transitions": [vars(t) for t in b.transitions]}
+                for name, b in breakers.items()
+            }
+        )
+
+    @admin.post("/audit")
+    def _audit() -> Response:
+        return jsonify(_audit_answer(store, runner, read_json_object()))
+
+    return admin
+
+
+def _authorizer(token: str | None) -> Callable[[], Response | None]:
     def _authorize() -> Response | None:
         if not is_loopback_peer(request.remote_addr):
             return json_error(403, "the admin API answers loopback peers only")
@@ -47,6 +66,10 @@ def admin_blueprint(
             return json_error(403, "wrong admin token")
         return None
 
+    return _authorize
+
+
+def _fault_routes(admin: Blueprint, faults: AppFaults) -> None:
     @admin.get("/faults")
     def _faults() -> Response:
         return jsonify({"faults": faults.as_json()})
@@ -71,31 +94,19 @@ def admin_blueprint(
         faults.clear()
         return jsonify({"faults": faults.as_json()})
 
-    @admin.get("/breakers")
-    def _breakers() -> Response:
-        return jsonify(
-            {
-                name: {"state": b.state, "transitions": [vars(t) for t in b.transitions]}
-                for name, b in breakers.items()
-            }
-        )
 
-    @admin.post("/audit")
-    def _audit() -> Response:
-        body = read_json_object()
-        message_ids = _string_list(body, "message_ids")
-        workflow_ids = _string_list(body, "workflow_ids")
-        copies = message_copies(store, message_ids)
-        workflows = audit_workflows(store, runner.active, workflow_ids)
-        missing = [i for i, n in copies.items() if n == 0]
-        missing += [i for i, status in workflows["workflows"].items() if status == "missing"]
-        return jsonify(
-            {
-                "messages": copies,
-                "missing": missing,
-                "duplicated": [i for i, n in copies.items() if n > 1],
-                **workflows,
-            }
-        )
-
-    return admin
+def _audit_answer(store: Store, runner: WorkflowRunner, body: dict[str, Any]) -> dict[str, Any]:
+    """How many copies of each acknowledged message the store holds, and the workflows' consistency."""
+    message_ids = _string_list(body, "message_ids")
+    workflow_ids = _string_list(body, "workflow_ids")
+    copies = message_copies(store, message_ids)
+    workflows = audit_workflows(store, runner.active, workflow_ids)
+    missing = [i for i, n in copies.items() if n == 0]
+    missing += [i for i, status in workflows["workflows"].items() if status == "missing"]
+    return {
+        "messages": copies,
+        "missing": missing,
+        "duplicated": [i for i, n in copies.items() if n > 1],
+        "store": store.kind,
+        **workflows,
+    }

@@ -12,6 +12,22 @@ from targets.sample.gateway.clients import DependencySettings
 
 
 @dataclass(frozen=True)
+class PostgresSettings:
+    """The PostgreSQL store as a dependency: a bounded pool, per-attempt timeout, retries, a breaker."""
+
+    url: str  # postgresql://user@127.0.0.1:5432/database
+    pool_size: int = 16
+    pool_timeout_s: float = 0.5  # wait this long for a free connection, then fail fast
+    timeout_s: float = 3.0  # one attempt: connect + transaction, or one read
+    retry_attempts: int = 3
+    retry_deadline_s: float = 5.0
+    retry_initial_wait_s: float = 0.05
+    retry_max_wait_s: float = 0.5
+    breaker_fail_max: int = 5
+    breaker_reset_timeout_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     port: int
     data_dir: Path
@@ -21,6 +37,7 @@ class GatewayConfig:
     outbox_interval_s: float = 0.5
     maintenance_interval_s: float = 5.0
     log_level: str = "INFO"
+    postgres: PostgresSettings | None = None  # None: the SQLite store in data_dir
 
 
 def _positive(kind: type[float] | type[int]) -> Callable[[str], float | int]:
@@ -36,7 +53,7 @@ def _positive(kind: type[float] | type[int]) -> Callable[[str], float | int]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m targets.sample.gateway",
-        description="The sample target's gateway: JSON API + WebSocket streams over SQLite, on 127.0.0.1.",
+        description="The sample target's gateway: JSON API + WebSocket streams over SQLite or PostgreSQL.",
     )
     p.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0: any free port)")
     p.add_argument("--data-dir", type=Path, required=True, help="directory for the SQLite store (gateway.db)")
@@ -61,7 +78,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bulkhead-size", type=int_, default=64, help="concurrent upstream calls (64)")
     p.add_argument("--bulkhead-timeout", type=float_, default=0.05, help="seconds to wait for a slot (0.05)")
     p.add_argument("--outbox-interval", type=float_, default=0.5, help="seconds between outbox rounds (0.5)")
+    db = p.add_argument_group("store")
+    db.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite", help="where data lives (sqlite)")
+    db.add_argument("--postgres-url", default=None, help="postgresql://USER@HOST:PORT/DB (with --store postgres)")
+    db.add_argument("--store-pool-size", type=int_, default=16, help="PostgreSQL connections at most (16)")
+    db.add_argument("--store-pool-timeout", type=float_, default=0.5, help="seconds to wait for one (0.5)")
+    db.add_argument("--store-timeout", type=float_, default=3.0, help="seconds per store attempt (3.0)")
+    db.add_argument("--store-retry-deadline", type=float_, default=5.0, help="seconds for all attempts (5.0)")
+    db.add_argument("--store-breaker-reset-timeout", type=float_, default=2.0, help="seconds open (2.0)")
     return p
+
+
+def _postgres(parser: argparse.ArgumentParser, args: argparse.Namespace) -> PostgresSettings | None:
+    if args.store == "sqlite":
+        if args.postgres_url:
+            parser.error("--postgres-url needs --store postgres")
+        return None
+    url = args.postgres_url or ""
+    if not url.startswith(("postgresql://", "postgres://")):
+        parser.error(f"--store postgres needs --postgres-url postgresql://USER@HOST:PORT/DB, got {url!r}")
+    return PostgresSettings(
+        url=url,
+        pool_size=args.store_pool_size,
+        pool_timeout_s=args.store_pool_timeout,
+        timeout_s=args.store_timeout,
+        retry_attempts=args.retry_attempts,
+        retry_deadline_s=args.store_retry_deadline,
+        breaker_fail_max=args.breaker_fail_max,
+        breaker_reset_timeout_s=args.store_breaker_reset_timeout,
+    )
 
 
 def parse_config(argv: list[str] | None) -> GatewayConfig:
@@ -99,4 +144,5 @@ def parse_config(argv: list[str] | None) -> GatewayConfig:
         admin_token=token,
         outbox_interval_s=args.outbox_interval,
         log_level=args.log_level,
+        postgres=_postgres(parser, args),
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 from gevent.event import Event
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
 
-from targets.sample.gateway.store import Store
+from targets.sample.gateway.store import Connection, Store
 
 MAX_KEY_LENGTH = 200
 
@@ -53,7 +52,7 @@ def validate_key(key: str | None) -> str | None:
     return key
 
 
-def save_partial(conn: sqlite3.Connection, claim: Claim | None, partial: dict[str, Any]) -> None:
+def save_partial(conn: Connection, claim: Claim | None, partial: dict[str, Any]) -> None:
     if claim is None:
         return
     conn.execute(
@@ -64,7 +63,7 @@ def save_partial(conn: sqlite3.Connection, claim: Claim | None, partial: dict[st
     )
 
 
-def save_reply(conn: sqlite3.Connection, claim: Claim | None, reply: Reply) -> None:
+def save_reply(conn: Connection, claim: Claim | None, reply: Reply) -> None:
     if claim is None:
         return
     conn.execute(

@@ -25,3 +25,4 @@ OUTBOX_DEPTH = Gauge("gateway_outbox_depth", "Notifications waiting in the outbo
 STREAM_CLIENTS = Gauge("gateway_stream_clients", "Open WebSocket stream clients")
 OUTBOX_DELIVERED = Counter("gateway_outbox_delivered_total", "Notifications delivered from the outbox")
 WORKFLOW_RUNS = Counter("gateway_workflow_runs_total", "Workflow runs by final status", ["status"])
+STORE_POOL_IN_USE = Gauge("gateway_store_pool_in_use", "PostgreSQL store: pooled connections in use")

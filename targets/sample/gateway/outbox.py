@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sqlite3
 import time
 from typing import Any
 
@@ -19,17 +18,17 @@ from gevent.event import Event as Wakeup
 from targets.sample.gateway import metrics
 from targets.sample.gateway.clients import DependencyClient
 from targets.sample.gateway.resilience import DependencyError
-from targets.sample.gateway.store import Store, StoreUnavailable
+from targets.sample.gateway.store import Connection, Store, StoreUnavailable
 
 log = logging.getLogger("gateway.outbox")
 
 _BATCH = 100
 
 
-def enqueue(conn: sqlite3.Connection, notification_id: str, type_: str, data: dict[str, Any]) -> None:
+def enqueue(conn: Connection, notification_id: str, type_: str, data: dict[str, Any]) -> None:
     """Queue a notification inside the caller's transaction (so it exists exactly when the data does)."""
     conn.execute(
-        "INSERT OR IGNORE INTO outbox (id, type, data, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO outbox (id, type, data, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         (notification_id, type_, json.dumps(data), time.time()),
     )
 
@@ -98,23 +97,26 @@ class OutboxDelivery:
                     self._note_failure(row["id"], exc)
                     self._refresh_depth()
                     return delivered
-                with self._store.transaction() as conn:
-                    conn.execute(
-                        "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
-                        (time.time(), row["id"]),
-                    )
+                self._mark_delivered(str(row["id"]))
                 delivered += 1
                 metrics.OUTBOX_DELIVERED.inc()
         self._refresh_depth()
         return delivered
 
+    def _mark_delivered(self, notification_id: str) -> None:
+        self._store.write(
+            lambda conn: conn.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (time.time(), notification_id),
+            )
+        )
+
     def _note_failure(self, notification_id: str, exc: Exception) -> None:
         log.info("outbox: notifier unavailable, will retry: %s", exc)
-        try:
-            with self._store.transaction() as conn:
-                conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (notification_id,))
-        except StoreUnavailable:
-            pass
+        with contextlib.suppress(StoreUnavailable):
+            self._store.write(
+                lambda conn: conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (notification_id,))
+            )
 
     def _refresh_depth(self) -> None:
         with contextlib.suppress(StoreUnavailable):

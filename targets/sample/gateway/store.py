@@ -1,5 +1,12 @@
-"""The gateway's SQLite store (WAL): schema, one connection, short write transactions.
+"""The gateway's store: the interface every part of the gateway uses, and its SQLite (WAL) implementation.
 
+`store.write(work)` runs `work(conn)` in one transaction (committed, or rolled back on any exception) and
+answers what it answers; `work` may run more than once (a store may retry a transaction that surely did not
+commit), so it must do nothing but SQL. `store.query` reads. Both raise StoreUnavailable (503) when the store
+cannot serve. SQL is written once for both stores: `?` parameters and the subset of SQL they share.
+PostgreSQL: store_postgres.py.
+
+SQLite:
 Every greenlet shares one connection. A write transaction never yields between BEGIN and COMMIT (no network
 call inside), so greenlets cannot interleave inside one; a gevent lock orders them anyway, and injected store
 faults (latency, errors) are applied while holding that lock, before BEGIN, which is what a database lock
@@ -17,42 +24,79 @@ the OS cache); only a power loss could drop the last commits, which this testbed
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from gevent.lock import RLock
 
 from targets.sample.gateway.faults import AppFaults, InjectedFault
 from targets.sample.gateway.resilience import RetryableError, RetryTransientErrors
 
-_SCHEMA = """
+# One schema for both stores: {real} is a float column type (PostgreSQL's {real} is too coarse for epoch seconds).
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS threads (
-    id TEXT PRIMARY KEY, created_at REAL NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0);
+    id TEXT PRIMARY KEY, created_at {real} NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS messages (
     id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL,
-    seq INTEGER NOT NULL, reply_to TEXT, created_at REAL NOT NULL);
+    seq INTEGER NOT NULL, reply_to TEXT, created_at {real} NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_reply_to ON messages (reply_to);
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, seq);
 CREATE TABLE IF NOT EXISTS events (
     thread_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-    created_at REAL NOT NULL, PRIMARY KEY (thread_id, seq));
+    created_at {real} NOT NULL, PRIMARY KEY (thread_id, seq));
 CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, delivered_at REAL);
+    id TEXT PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, created_at {real} NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, delivered_at {real});
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, created_at);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state TEXT NOT NULL, partial TEXT,
-    status INTEGER, body TEXT, headers TEXT, created_at REAL NOT NULL);
+    status INTEGER, body TEXT, headers TEXT, created_at {real} NOT NULL);
 CREATE TABLE IF NOT EXISTS workflow_runs (
     id TEXT PRIMARY KEY, thread_id TEXT, status TEXT NOT NULL, steps TEXT NOT NULL,
-    degraded INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+    degraded INTEGER NOT NULL DEFAULT 0, created_at {real} NOT NULL, updated_at {real} NOT NULL);
 CREATE TABLE IF NOT EXISTS reservations (
-    id TEXT PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, created_at REAL NOT NULL);
+    id TEXT PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, created_at {real} NOT NULL);
 CREATE TABLE IF NOT EXISTS workflow_artifacts (
-    run_id TEXT PRIMARY KEY, thread_id TEXT, content TEXT NOT NULL, created_at REAL NOT NULL);
+    run_id TEXT PRIMARY KEY, thread_id TEXT, content TEXT NOT NULL, created_at {real} NOT NULL);
 """
+
+
+T = TypeVar("T")
+
+
+class Row(Protocol):
+    """A result row: by column name or position (sqlite3.Row, or the PostgreSQL store's)."""
+
+    def __getitem__(self, key: int | str) -> Any: ...
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Sequence[Any]: ...
+
+
+class Connection(Protocol):
+    """What `work` gets inside a transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+
+class Store(Protocol):
+    kind: str
+
+    def write(self, work: Callable[[Connection], T]) -> T: ...
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]: ...
+
+    def query_one(self, sql: str, params: tuple[Any, ...] = ()) -> Any | None: ...
+
+    def is_usable(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class StoreUnavailable(Exception):
@@ -67,7 +111,9 @@ def retry_while_locked(deadline_s: float = 2.0) -> RetryTransientErrors:
     return RetryTransientErrors("store", attempts=1000, deadline_s=deadline_s, initial_wait_s=0.01, max_wait_s=0.2)
 
 
-class Store:
+class SqliteStore:
+    kind = "sqlite"
+
     def __init__(self, path: Path, faults: AppFaults, write_retry: RetryTransientErrors | None = None) -> None:
         self.path = path
         self._faults = faults
@@ -77,19 +123,18 @@ class Store:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(SCHEMA.format(real="REAL"))
         self._conn.execute("PRAGMA busy_timeout = 0")  # from now on: never wait inside C (see above)
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception. Never yield to the network inside."""
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """BEGIN IMMEDIATE, work, COMMIT; rolled back on any exception. `work` never yields to the network."""
         try:
             self._write_retry.execute(self._begin)
         except StoreBusy as exc:
             raise StoreUnavailable(f"store: {exc}; gave up after {self._write_retry.deadline_s:g} s") from None
         try:
             try:
-                yield self._conn
+                result = work(self._conn)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -98,6 +143,7 @@ class Store:
             except sqlite3.Error as exc:
                 self._conn.execute("ROLLBACK")
                 raise StoreUnavailable(f"store: commit failed: {exc}") from None
+            return result
         finally:
             self._lock.release()
 

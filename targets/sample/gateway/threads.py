@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from targets.sample.gateway.store import Store
+from targets.sample.gateway.store import Connection, Store
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def create_thread(conn: sqlite3.Connection) -> str:
+def create_thread(conn: Connection) -> str:
     thread_id = new_id()
     conn.execute("INSERT INTO threads (id, created_at) VALUES (?, ?)", (thread_id, time.time()))
     return thread_id
@@ -37,7 +36,7 @@ def thread_exists(store: Store, thread_id: str) -> bool:
     return store.query_one("SELECT 1 FROM threads WHERE id = ?", (thread_id,)) is not None
 
 
-def append_event(conn: sqlite3.Connection, thread_id: str, type_: str, data: dict[str, Any]) -> Event:
+def append_event(conn: Connection, thread_id: str, type_: str, data: dict[str, Any]) -> Event:
     """Give the event the thread's next sequence number and log it (inside the caller's transaction)."""
     row = conn.execute(
         "UPDATE threads SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (thread_id,)
@@ -53,7 +52,7 @@ def append_event(conn: sqlite3.Connection, thread_id: str, type_: str, data: dic
 
 
 def add_message(
-    conn: sqlite3.Connection, thread_id: str, role: str, text: str, reply_to: str | None = None
+    conn: Connection, thread_id: str, role: str, text: str, reply_to: str | None = None
 ) -> tuple[str, Event]:
     """Persist a message and its `message` event; answer the message id and the event to publish."""
     message_id = new_id()

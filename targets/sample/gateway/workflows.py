@@ -20,7 +20,7 @@ from targets.sample.gateway import metrics
 from targets.sample.gateway.clients import DependencyClient
 from targets.sample.gateway.idempotency import Claim, Reply, save_partial, save_reply
 from targets.sample.gateway.resilience import DependencyError
-from targets.sample.gateway.store import Store, StoreUnavailable
+from targets.sample.gateway.store import Connection, Store, StoreUnavailable
 from targets.sample.gateway.streams import StreamHub
 from targets.sample.gateway.threads import Event, append_event, new_id
 
@@ -83,9 +83,8 @@ class WorkflowRunner:
     def _run_steps(self, run_id: str, thread_id: str | None, steps: list[Step], claim: Claim | None) -> Reply:
         reserve, persist, model, enrich, finalize = steps
         now = time.time()
-        with (
-            self._store.transaction() as conn
-        ):  # nothing committed before this: a failure here is a plain 503
+
+        def reserve_and_record(conn: Connection) -> None:
             conn.execute(
                 "INSERT INTO workflow_runs (id, thread_id, status, steps, created_at, updated_at)"
                 " VALUES (?, ?, 'running', ?, ?, ?)",
@@ -96,6 +95,8 @@ class WorkflowRunner:
                 (new_id(), run_id, now),
             )
             save_partial(conn, claim, {"run_id": run_id})
+
+        self._store.write(reserve_and_record)  # nothing committed before this: a failure here is a plain 503
         reserve.status = "done"
         try:
             self._critical(persist, lambda: self._persist(run_id, thread_id))
@@ -122,11 +123,12 @@ class WorkflowRunner:
         return result
 
     def _persist(self, run_id: str, thread_id: str | None) -> None:
-        with self._store.transaction() as conn:
-            conn.execute(
+        self._store.write(
+            lambda conn: conn.execute(
                 "INSERT INTO workflow_artifacts (run_id, thread_id, content, created_at) VALUES (?, ?, ?, ?)",
                 (run_id, thread_id, f"draft for run {run_id}", time.time()),
             )
+        )
 
     def _call_model(self, run_id: str) -> dict[str, Any]:
         return self._upstream.post_json("/v1/complete", {"prompt": f"summarize workflow run {run_id}"})
@@ -145,20 +147,20 @@ class WorkflowRunner:
     ) -> list[Event]:
         steps[-1].status = "done"  # as recorded if this transaction commits
         body = _run_body(run_id, "completed", [asdict(s) for s in steps], degraded)
-        events: list[Event] = []
-        with self._store.transaction() as conn:
+
+        def complete(conn: Connection) -> list[Event]:
             conn.execute(
                 "UPDATE workflow_runs SET status = 'completed', steps = ?, degraded = ?, updated_at = ?"
                 " WHERE id = ?",
                 (json.dumps(body["steps"]), int(degraded), time.time(), run_id),
             )
             conn.execute("UPDATE reservations SET state = 'kept' WHERE run_id = ?", (run_id,))
-            if thread_id is not None:
-                events.append(
-                    append_event(conn, thread_id, "workflow", {"run_id": run_id, "status": "completed"})
-                )
             save_reply(conn, claim, _reply_for(body))
-        return events
+            if thread_id is None:
+                return []
+            return [append_event(conn, thread_id, "workflow", {"run_id": run_id, "status": "completed"})]
+
+        return self._store.write(complete)
 
     def _compensate(self, run_id: str, steps: list[Step], claim: Claim | None) -> Reply:
         for step in steps:
@@ -166,10 +168,12 @@ class WorkflowRunner:
                 step.status = "compensated"
         body = _run_body(run_id, "compensated", [asdict(s) for s in steps], False)
         reply = _reply_for(body)
+        def undo(conn: Connection) -> None:
+            _undo(conn, run_id, body["steps"])
+            save_reply(conn, claim, reply)
+
         try:
-            with self._store.transaction() as conn:
-                _undo(conn, run_id, body["steps"])
-                save_reply(conn, claim, reply)
+            self._store.write(undo)
         except StoreUnavailable:
             log.warning("workflow %s: compensation deferred (store unavailable)", run_id)
             return Reply(503, {"error": "store unavailable; the run will be compensated in the background"})
@@ -188,9 +192,11 @@ class WorkflowRunner:
                 409, {"error": "the workflow run for this Idempotency-Key is still running; retry later"}
             )
         reply = _reply_for(_run_body(run_id, row["status"], json.loads(row["steps"]), bool(row["degraded"])))
-        with self._store.transaction() as conn:
-            save_reply(conn, claim, reply)
+        self._store.write(lambda conn: save_reply(conn, claim, reply))
         return reply
+
+    def _undo_in_store(self, run_id: str, steps: list[dict[str, Any]]) -> bool:
+        return self._store.write(lambda conn: _undo(conn, run_id, steps))
 
     def compensate_abandoned(self, only: str | None = None) -> int:
         """Compensate runs left `running` that no request in this process is driving; answer how many."""
@@ -202,16 +208,15 @@ class WorkflowRunner:
             steps = json.loads(row["steps"])
             for step in steps:
                 step["status"] = "compensated" if step["status"] == "done" else step["status"]
-            with self._store.transaction() as conn:
-                if not _undo(conn, row["id"], steps):
-                    continue
+            if not self._undo_in_store(str(row["id"]), steps):
+                continue
             log.warning("workflow %s: abandoned run compensated", row["id"])
             metrics.WORKFLOW_RUNS.labels("compensated").inc()
             count += 1
         return count
 
 
-def _undo(conn: Any, run_id: str, steps: list[dict[str, Any]]) -> bool:
+def _undo(conn: Connection, run_id: str, steps: list[dict[str, Any]]) -> bool:
     """Compensate a run that is still `running` (answer whether it was); a finished run is left alone."""
     changed = conn.execute(
         "UPDATE workflow_runs SET status = 'compensated', steps = ?, updated_at = ?"
@@ -235,8 +240,8 @@ def audit_workflows(store: Store, active: set[str], workflow_ids: list[str]) -> 
         " LEFT JOIN reservations AS s ON s.run_id = r.id"
         " LEFT JOIN workflow_artifacts AS a ON a.run_id = r.id"
         " WHERE r.status = 'running'"
-        " OR (r.status = 'completed' AND (s.state IS NOT 'kept' OR a.run_id IS NULL))"
-        " OR (r.status = 'compensated' AND (s.state IS NOT 'released' OR a.run_id IS NOT NULL))"
+        " OR (r.status = 'completed' AND (s.state IS NULL OR s.state <> 'kept' OR a.run_id IS NULL))"
+        " OR (r.status = 'compensated' AND (s.state IS NULL OR s.state <> 'released' OR a.run_id IS NOT NULL))"
     )
     held = store.query("SELECT id, run_id FROM reservations WHERE state = 'held'")
     return {
