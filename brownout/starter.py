@@ -171,10 +171,11 @@ command = ["{python}", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]  # 
 port = 5432                         # the port in fixed-ports mode; runs get free ports
 restart = "on-failure"              # or "never"
 critical = true                     # false: the stack still comes up when this one does not
-# ready = "/health"                 # an HTTP path; absent: a TCP connect to the port
+stop_signal = "SIGTERM"             # what stops it cleanly (PostgreSQL: "SIGINT", its fast shutdown)
+stop_timeout = 10                   # seconds before SIGKILL
+# ready = "/health"                 # an HTTP path; absent: a TCP connect to the port; or a command that
+#                                   # exits 0 when ready: ["pg_isready", "-h", "127.0.0.1", "-p", "{port}"]
 # env = { PGDATA = "{data_dir}" }
-# Stack lifecycle fields (see the guide): stop_signal = "SIGINT", stop_timeout = 30,
-# ready = ["pg_isready", "-h", "127.0.0.1", "-p", "{port}"] (a command that exits 0 when ready).
 
 [[components]]
 name = "faultproxy"
