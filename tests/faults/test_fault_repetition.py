@@ -13,9 +13,9 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import base_fault_name
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import load_history, read_faults
-from brownout.history.synthetic import SyntheticRun, write_synthetic_results
 from brownout.scenario import parse_scenario
 from tests.faults.support import FakeClock, RecordingDriver
+from tests.synthetic import SyntheticRun, write_synthetic_run
 
 SCENARIO = """
 [load]
@@ -100,13 +100,13 @@ def test_a_stop_heals_the_window_in_force_and_skips_the_repetitions_to_come(tmp_
 
 
 def test_the_checks_label_each_repetition_by_its_journal_name(tmp_path: Path) -> None:
-    from brownout.history.synthetic import SyntheticFault
+    from tests.synthetic import SyntheticFault
 
     run = SyntheticRun(
-        duration_s=40.0,
+        seconds=40.0,
         faults=(SyntheticFault("flap", 5, 8), SyntheticFault("flap#2", 15, 18), SyntheticFault("flap#3", 25, 28)),
     )
-    history = load_history(write_synthetic_results(tmp_path / "run", run))
+    history = load_history(write_synthetic_run(tmp_path / "run", run))
     assert [(w.label, w.start - history.manifest.started_at) for w in fault_windows(history)] == [
         ("flap", pytest.approx(5.0)), ("flap#2", pytest.approx(15.0)), ("flap#3", pytest.approx(25.0)),
     ]  # fmt: skip

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from brownout.checks import Criteria, judge
 from brownout.history import load_history
-from brownout.history.synthetic import SyntheticFault, SyntheticRun, write_synthetic_results
 from brownout.reporting.tables import all_tables, repetitions_table
+from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 RUN = SyntheticRun(
-    duration_s=80.0,
+    seconds=80.0,
     rps=100.0,
     faults=(
         SyntheticFault("flap", 10.0, 15.0, recovery_s=1.0),
@@ -20,16 +20,16 @@ RUN = SyntheticRun(
 
 
 def test_a_repeated_fault_shows_the_spread_of_its_windows_and_a_single_fault_is_left_out(tmp_path: Path) -> None:
-    history = load_history(write_synthetic_results(tmp_path, RUN))
+    history = load_history(write_synthetic_run(tmp_path, RUN))
     verdict = judge(history, Criteria.from_mapping({}, source="test"))
     table = repetitions_table(verdict)
     assert table.header == ("fault", "windows", "availability", "recovery s", "detection s", "retry amplification")
-    assert table.rows == (("flap", "3", "60.0% (60.0%-60.0%)", "1.5 (1.0-2.5)", "0.0 (0.0-0.0)", "2.60 (2.60-2.60)"),)
+    assert table.rows == (("flap", "3", "70.0% (67.9%-71.9%)", "1.5 (1.0-2.5)", "0.0 (0.0-0.0)", "2.60 (2.60-2.60)"),)
     assert "Repeated faults" in [t.title for t in all_tables(verdict, history.manifest.started_at)]
 
 
 def test_no_repeated_fault_no_table(tmp_path: Path) -> None:
-    run = SyntheticRun(duration_s=40.0, rps=100.0, faults=(SyntheticFault("once", 10.0, 14.0),))
-    history = load_history(write_synthetic_results(tmp_path, run))
+    run = SyntheticRun(seconds=40.0, rps=100.0, faults=(SyntheticFault("once", 10.0, 14.0),))
+    history = load_history(write_synthetic_run(tmp_path, run))
     verdict = judge(history, Criteria.from_mapping({}, source="test"))
     assert "Repeated faults" not in [t.title for t in all_tables(verdict, history.manifest.started_at)]

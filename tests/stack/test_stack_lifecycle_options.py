@@ -10,13 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from stack_helpers import fake, process_gone, session, wait_for, write_stack
+from stack_helpers import fake, process_gone, session, write_stack
 
 from brownout.errors import InputError, StackError
 from brownout.faults.endpoints import endpoints_from_target
 from brownout.ports import free_port
 from brownout.scenario import Endpoint, TargetRef
 from brownout.stack import Stack, load_stack_spec
+from tests.helpers import wait_until
 
 TREE = Path(__file__).parent / "setsid_tree.py"
 REPO = Path(__file__).resolve().parents[2]
@@ -124,7 +125,7 @@ def test_freeze_and_kill_reach_workers_that_left_the_group(tmp_path: Path, stack
     spec = write_stack(tmp_path / "stack.toml", [{"name": "tree", "command": command, "port": 1}])
     stack = Stack.start(spec, tmp_path / "run", ports="ephemeral")
     stacks.append(stack)
-    assert wait_for(lambda: beats.exists() and len(beats.read_text().split()) > 3)
+    assert wait_until(lambda: beats.exists() and len(beats.read_text().split()) > 3)
     worker = int(beats.read_text().split()[0])
 
     stack.freeze("tree")
@@ -133,10 +134,10 @@ def test_freeze_and_kill_reach_workers_that_left_the_group(tmp_path: Path, stack
     time.sleep(0.5)
     assert len(beats.read_text().split()) == frozen_at, "the worker went on beating while frozen"
     stack.thaw("tree")
-    assert wait_for(lambda: len(beats.read_text().split()) > frozen_at + 3)
+    assert wait_until(lambda: len(beats.read_text().split()) > frozen_at + 3)
 
     stack.kill("tree")
-    assert wait_for(lambda: process_gone(worker)), "the worker outlived its component"
+    assert wait_until(lambda: process_gone(worker)), "the worker outlived its component"
 
 
 @pytest.mark.parametrize(
