@@ -50,7 +50,7 @@ def test_the_index_declares_the_faults_tab_the_links_and_the_start_forms_plan(ui
     links = {link["href"] for link in args["extended_csv_files"]}
     assert {"./brownout/faults", "./brownout/tests/latest/report.html", "./brownout/tests/latest/"} <= links
     options = args["extra_options"]
-    assert options["brownout"]["choices"] == ["3 users (+3/s) for 8s, then 5 users (+5/s) for 12s; 20s in all"]
+    assert options["brownout"]["choices"] == ["3 users (+3/s) for 12s, then 5 users (+5/s) for 23s; 35s in all"]
     assert options["brownout_fault_upstream_slow"]["default_value"] is True  # a ticked checkbox
     assert options["brownout_fault_upstream_slow"]["help_text"] == "network latency on upstream, +3s for 3s"
     assert options["brownout_fault_upstream_errors"]["default_value"] is True

@@ -73,7 +73,7 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
     page.goto(f"{ui.url}/")
     _open_start_form(page)
     form = page.locator("form")
-    assert form.get_by_text("3 users (+3/s) for 8s, then 5 users (+5/s) for 12s").count() == 1  # the load plan
+    assert form.get_by_text("3 users (+3/s) for 12s, then 5 users (+5/s) for 23s").count() == 1  # the load plan
     assert page.locator("input[name=brownoutFaultUpstreamSlow]").is_checked()
     assert page.locator("input[name=brownoutFaultUpstreamErrors]").is_checked()
     page.screenshot(path=shots / "1-start-form.png", full_page=True)
