@@ -8,6 +8,7 @@ or more windows per side); without one it is "not judged" unless the change is b
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -105,9 +106,10 @@ def _one_sided(scope_kind: str, scope: str, baseline: Side, candidate: Side, in_
     side = baseline if in_baseline else candidate
     count = float(side.requests(scope)) if scope_kind == OPERATION else None
     return Row(
-        scope_kind, scope, "requests" if scope_kind == OPERATION else "present",
-        count if in_baseline else None, None if in_baseline else count,
-        None, None, None, "", ONLY_BASELINE if in_baseline else ONLY_CANDIDATE, "not compared",
+        scope_kind=scope_kind, scope=scope, metric="requests" if scope_kind == OPERATION else "present",
+        baseline=count if in_baseline else None, candidate=None if in_baseline else count,
+        delta=None, relative=None, interval=None, tolerance="",
+        verdict=ONLY_BASELINE if in_baseline else ONLY_CANDIDATE, method="not compared",
     )  # fmt: skip
 
 
@@ -121,36 +123,39 @@ def judge(
     level: float | None = None,
 ) -> Row:
     allowance = tolerances.allowance(metric, scope_kind, scope)
-    tolerance = allowance.describe(metric)
+    row = functools.partial(
+        Row, scope_kind=scope_kind, scope=scope, metric=metric.name, baseline=base.value, candidate=new.value,
+        tolerance=allowance.describe(metric),
+    )  # fmt: skip
     if base.value is None or new.value is None:
         missing = (
             "both" if base.value is None and new.value is None else ("baseline" if base.value is None else "candidate")
         )
-        return Row(
-            scope_kind, scope, metric.name, base.value, new.value, None, None, None, tolerance,
-            NOT_AVAILABLE, f"no value in {missing}",
-        )  # fmt: skip
+        return row(delta=None, relative=None, interval=None, verdict=NOT_AVAILABLE, method=f"no value in {missing}")
     delta = new.value - base.value
     relative = delta / abs(base.value) if base.value else None
-    settings = tolerances.stats
+    level = tolerances.stats.confidence if level is None else level
     if scope_kind == FAULT:
-        verdict, interval, method = _judge_fault(
-            metric, base, new, allowance, settings.confidence if level is None else level
-        )
-        return Row(
-            scope_kind, scope, metric.name, base.value, new.value, delta, relative, interval, tolerance, verdict,
-            method,
-        )  # fmt: skip
+        verdict, interval, method = _judge_fault(metric, base, new, allowance, level)
+    else:
+        verdict, interval, method = _judge_request(metric, base, new, allowance, level, tolerances)
+    return row(delta=delta, relative=relative, interval=interval, verdict=verdict, method=method)
+
+
+def _judge_request(
+    metric: Metric, base: Figure, new: Figure, allowance: Allowance, level: float, tolerances: Tolerances
+) -> tuple[str, tuple[float, float] | None, str]:
+    """A request figure: beyond its tolerance and, where both sides have an interval, beyond zero."""
+    assert base.value is not None and new.value is not None
+    delta = new.value - base.value
     interval = None
     method = "exact count" if base.model == new.model == "exact count" else TOLERANCE_ONLY
     if base.has_interval and new.has_interval:
         assert base.replicates is not None and new.replicates is not None
-        interval = difference_interval(
-            base.replicates, new.replicates, delta, settings.confidence if level is None else level
-        )
+        interval = difference_interval(base.replicates, new.replicates, delta, level)
         if interval is not None:
             method = f"{base.model} over {_bases(base.basis, new.basis)}"
-    thin = _thin_tail(metric, base, new, settings.min_tail_samples)
+    thin = _thin_tail(metric, base, new, tolerances.stats.min_tail_samples)
     if thin:
         method = thin
     harm = -delta if metric.higher_is_better else delta  # > 0 means worse
@@ -161,19 +166,7 @@ def judge(
             verdict = REGRESSED
         elif -harm > allowed and _beyond_zero(interval, harm_sign=-1.0, metric=metric):
             verdict = IMPROVED
-    return Row(
-        scope_kind,
-        scope,
-        metric.name,
-        base.value,
-        new.value,
-        delta,
-        relative,
-        interval,
-        tolerance,
-        verdict,
-        method,
-    )
+    return verdict, interval, method
 
 
 def _judge_fault(
