@@ -68,7 +68,7 @@ def _up(stack_file: Path, run_dir: Path, ports: PortPolicy, verbose: bool) -> in
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # starts, readiness and exits are what a foreground supervisor is for; -v adds every API request
     logging.getLogger("brownout.stack").setLevel(logging.INFO)
-    logging.getLogger("brownout.control").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("brownout.stack.control").setLevel(logging.DEBUG if verbose else logging.WARNING)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     state_file = run_dir / STATE_FILE
     stack: Stack | None = None

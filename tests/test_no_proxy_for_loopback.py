@@ -20,13 +20,13 @@ import pytest
 import requests
 
 from brownout import stack_cli
-from brownout.control import ControlServer
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.kinds import ComponentParams
 from brownout.history import TelemetryWriter
 from brownout.plugin.integrity import AuditPlan, audit
 from brownout.plugin.ledger import Ledger
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
+from brownout.stack.control import ControlServer
 from brownout.stack.status import ComponentStatus
 
 TOKEN = "s3cret-token"

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Protocol, overload
 
-from brownout.control import ControlServer
 from brownout.errors import StackError
+from brownout.stack.control import ControlServer
 from brownout.stack.layout import HOST, Layout, PortPolicy, plan_layout, proxy_config
 from brownout.stack.spec import StackSpec, load_stack_spec
 from brownout.stack.status import ACTIONS, ComponentStatus, UnknownComponentError

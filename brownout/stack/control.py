@@ -22,7 +22,7 @@ from brownout.auth import Refused, require_bearer, require_loopback_peer
 from brownout.errors import StackError
 from brownout.stack.status import ACTIONS, ComponentStateError, ComponentStatus, UnknownComponentError
 
-log = logging.getLogger("brownout.control")
+log = logging.getLogger("brownout.stack.control")
 
 _ACTION_PATH = re.compile(r"^/components/([^/]+)/([a-z]+)$")
 
