@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brownout.tables import Table, format_duration
+from brownout.tables import TomlTable, format_duration
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Load:
         return best
 
 
-def _read_step(table: Table) -> LoadStep:
+def _read_step(table: TomlTable) -> LoadStep:
     table.only("users", "spawn_rate", "duration")
     users = table.integer("users", required=True, minimum=0)
     spawn_rate = table.number("spawn_rate", required=True, positive=True)
@@ -98,7 +98,7 @@ def _read_step(table: Table) -> LoadStep:
     return LoadStep(users=users, spawn_rate=spawn_rate, duration_s=duration)
 
 
-def _read_ramp(table: Table) -> tuple[LoadStep, ...]:
+def _read_ramp(table: TomlTable) -> tuple[LoadStep, ...]:
     table.only("from", "to", "step", "step_duration", "spawn_rate")
     start = table.integer("from", minimum=0, default=0)
     end = table.integer("to", required=True, minimum=1)
@@ -116,7 +116,7 @@ def _read_ramp(table: Table) -> tuple[LoadStep, ...]:
     return tuple(LoadStep(users=u, spawn_rate=spawn_rate, duration_s=step_duration) for u in levels if u > 0)
 
 
-def _read_spike(table: Table, load_end: float) -> Spike:
+def _read_spike(table: TomlTable, load_end: float) -> Spike:
     table.only("at", "users", "duration", "spawn_rate")
     at = table.duration("at", required=True, allow_zero=True)
     users = table.integer("users", required=True, minimum=1)
@@ -132,7 +132,7 @@ def _read_spike(table: Table, load_end: float) -> Spike:
     return Spike(at_s=at, users=users, duration_s=duration, spawn_rate=spawn_rate)
 
 
-def read_load(table: Table) -> Load:
+def read_load(table: TomlTable) -> Load:
     table.only("steps", "ramp", "spike", "users", "locustfile")
     if table.has("steps") and table.has("ramp"):
         raise table.error("ramp", "give either `steps` or `ramp`, not both")
@@ -147,14 +147,14 @@ def read_load(table: Table) -> Load:
         if not isinstance(raw_steps, list) or not raw_steps:
             raise table.error("steps", "must be a non-empty list of {users, spawn_rate, duration} tables")
         steps = tuple(
-            _read_step(Table(raw, file=table.file, where=f"load.steps[{i}]")) for i, raw in enumerate(raw_steps)
+            _read_step(TomlTable(raw, file=table.file, where=f"load.steps[{i}]")) for i, raw in enumerate(raw_steps)
         )
     if not any(step.users > 0 for step in steps):
         raise table.error("steps", "every step has 0 users: nothing would drive the service")
     mix: list[tuple[str, int]] = []
     mix_table = table.table("users")
     if mix_table is not None:
-        for name in mix_table.keys():  # noqa: SIM118 (a Table, not a dict)
+        for name in mix_table.keys():  # noqa: SIM118 (a TomlTable, not a dict)
             weight = mix_table.integer(name, minimum=1)
             assert weight is not None
             mix.append((name, weight))

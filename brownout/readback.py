@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from brownout.tables import Table
+from brownout.tables import TomlTable
 
 if TYPE_CHECKING:  # requests stays out of the scenario's imports (Locust must gevent-patch ssl first)
     from brownout.plugin.integrity import AuditClient
@@ -86,7 +86,7 @@ class AuditSettings:
     endpoint: str = DEFAULT_ENDPOINT
 
 
-def read_audit_settings(table: Table | None) -> AuditSettings:
+def read_audit_settings(table: TomlTable | None) -> AuditSettings:
     if table is None:
         return AuditSettings()
     table.only("ready", "ready_timeout", "endpoint")

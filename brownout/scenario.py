@@ -13,10 +13,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
 
 from brownout import shipped
+from brownout.checks.criteria import Criteria
+from brownout.checks.metric_names import MetricNames
 from brownout.errors import InputError
 from brownout.faults.kinds import (
     KINDS,
@@ -31,7 +31,7 @@ from brownout.faults.kinds import (
 )
 from brownout.load import Load, LoadStep, Spike, read_load
 from brownout.readback import AuditSettings, read_audit_settings
-from brownout.tables import Table, format_duration, parse_duration
+from brownout.tables import TomlTable, format_duration, parse_duration
 
 __all__ = [
     "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackNames",
@@ -71,14 +71,14 @@ class TargetRef:
     control: Endpoint | None = None
 
 
-def _read_url(table: Table, key: str) -> str:
+def _read_url(table: TomlTable, key: str) -> str:
     url = table.required_string(key)
     if not url.startswith(("http://", "https://")):
         raise table.error(key, f"must be an http:// or https:// URL, got {url!r}")
     return url.rstrip("/")
 
 
-def _read_target(table: Table) -> TargetRef:
+def _read_target(table: TomlTable) -> TargetRef:
     table.only("host", "proxy", "admin", "control")
     host = _read_url(table, "host")
     endpoints: dict[str, Endpoint | None] = {}
@@ -109,7 +109,7 @@ def _resolve(path_text: str, scenario_path: Path) -> Path:
     return (scenario_path.parent / path).resolve()
 
 
-def _read_stack(table: Table, scenario_path: Path) -> StackRef:
+def _read_stack(table: TomlTable, scenario_path: Path) -> StackRef:
     table.only("path")
     text = table.string("path")
     table.finish()
@@ -190,7 +190,7 @@ class FaultSpec:
 def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     name_hint = raw.get("name") if isinstance(raw, Mapping) else None
     where = f'faults[{index}] "{name_hint}"' if isinstance(name_hint, str) else f"faults[{index}]"
-    table = Table(raw, file=file, where=where)
+    table = TomlTable(raw, file=file, where=where)
     kind = table.required_string("kind", choices=KINDS)
     check_fields(kind, table)
     target = table.required_string("target")
@@ -308,8 +308,8 @@ class Scenario:
     name: str
     load: Load
     faults: tuple[FaultSpec, ...]
-    criteria: Any = field(default_factory=lambda: MappingProxyType({}))
-    metrics: Any = None  # brownout.checks.metric_names.MetricNames: the target's metric names
+    criteria: Criteria = field(default_factory=Criteria)
+    metrics: MetricNames = field(default_factory=MetricNames)  # the target's metric names ([metrics])
     stack: StackRef | None = None
     target: TargetRef | None = None
     description: str = ""
@@ -317,16 +317,11 @@ class Scenario:
     audit: AuditSettings = AuditSettings()  # [audit]: when and how acknowledged writes are read back
 
 
-def _read_criteria(table: Table | None, file: Path) -> Any:
-    mapping = table.as_dict() if table is not None else {}
-    from brownout.checks.criteria import Criteria  # here, not at the top: brownout.checks is heavy to import
-
-    return Criteria.from_mapping(mapping, source=str(file))
+def _read_criteria(table: TomlTable | None, file: Path) -> Criteria:
+    return Criteria.from_mapping(table.as_dict() if table is not None else {}, source=str(file))
 
 
-def _read_metrics(table: Table | None, file: Path) -> Any:
-    from brownout.checks.metric_names import MetricNames
-
+def _read_metrics(table: TomlTable | None, file: Path) -> MetricNames:
     return MetricNames.from_mapping(table.as_dict() if table is not None else {}, source=str(file))
 
 
@@ -337,7 +332,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: not valid TOML: {exc}") from None
-    top = Table(document, file=file, where="")
+    top = TomlTable(document, file=file, where="")
     top.only(*_TOP_LEVEL)
     for key in ("load", "stack", "target", "criteria", "metrics", "audit"):
         if top.has(key) and not isinstance(document[key], Mapping):

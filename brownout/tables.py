@@ -1,7 +1,7 @@
 """Typed reading of one TOML table, with errors that name the file, the place and the field.
 
-Every scenario or stack-file mistake must point at exactly what to fix, so all reads go through `Table`, which
-remembers where it is (`faults[2] "upstream-down"`), and `Table.finish()` rejects unknown keys with
+Every scenario or stack-file mistake must point at exactly what to fix, so all reads go through `TomlTable`, which
+remembers where it is (`faults[2] "upstream-down"`), and `TomlTable.finish()` rejects unknown keys with
 the closest known one as a suggestion.
 """
 
@@ -47,7 +47,7 @@ def _type_name(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-class Table:
+class TomlTable:
     """One TOML table being read; `where` is how errors name it, e.g. 'faults[2] "upstream-down"'."""
 
     def __init__(self, data: object, *, file: Path | str, where: str) -> None:
@@ -187,13 +187,13 @@ class Table:
             raise self.error(key, "must be a non-empty list of strings (an argv list)")
         return tuple(value)
 
-    def table(self, key: str, *, required: bool = False) -> Table | None:
+    def table(self, key: str, *, required: bool = False) -> TomlTable | None:
         value = self._get(key, required)
         if value is None:
             return None
         if not isinstance(value, Mapping):
             raise self.error(key, f"must be a table, got {_type_name(value)}")
-        return Table(value, file=self.file, where=f"{self.where}.{key}" if self.where else key)
+        return TomlTable(value, file=self.file, where=f"{self.where}.{key}" if self.where else key)
 
     def mapping(self, key: str) -> dict[str, Any]:
         value = self.raw(key)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.tables import Table, format_duration
+from brownout.tables import TomlTable, format_duration
 
 COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description", "repeat", "every")
 
@@ -110,7 +110,7 @@ def base_fault_name(label: str) -> str:
     return base if mark and base and number.isdigit() else label
 
 
-def read_repetition(table: Table, name: str, duration_s: float) -> Repetition:
+def read_repetition(table: TomlTable, name: str, duration_s: float) -> Repetition:
     """`repeat = N` with `every = "40s"`: both or neither; each window must end before the next begins."""
     if base_fault_name(name) != name:
         raise table.error("name", f"{name!r} ends in #<number>, which marks a repetition: rename the fault")
@@ -147,7 +147,7 @@ class KindSchema:
     needs_stack_target: bool = True
 
 
-def _network(table: Table, target: str) -> NetworkParams:
+def _network(table: TomlTable, target: str) -> NetworkParams:
     proxy = table.string("proxy", default=target) or target
     down = table.boolean("down")
     toxic = table.string("toxic", choices=tuple(TOXIC_ATTRIBUTES))
@@ -183,13 +183,13 @@ def _network(table: Table, target: str) -> NetworkParams:
     )
 
 
-def _component(table: Table, target: str) -> ComponentParams:
+def _component(table: TomlTable, target: str) -> ComponentParams:
     action = table.required_string("action", choices=COMPONENT_ACTIONS)
     ready = table.duration("ready_timeout")
     return ComponentParams(component=target, action=action, ready_timeout_s=ready or 30.0)
 
 
-def _app(table: Table, target: str) -> AppParams | DbLockParams:
+def _app(table: TomlTable, target: str) -> AppParams | DbLockParams:
     if table.boolean("db_lock"):
         for other in ("dependency", "error_rate", "latency_ms"):
             if table.has(other):
@@ -215,7 +215,7 @@ def _app(table: Table, target: str) -> AppParams | DbLockParams:
     return AppParams(dependency=dependency, error_rate=error_rate or 0.0, latency_ms=latency_ms or 0)
 
 
-def _http_request(table: Table, key: str, required: bool) -> HttpRequestSpec | None:
+def _http_request(table: TomlTable, key: str, required: bool) -> HttpRequestSpec | None:
     request = table.table(key, required=required)
     if request is None:
         return None
@@ -242,7 +242,7 @@ def _http_request(table: Table, key: str, required: bool) -> HttpRequestSpec | N
     return HttpRequestSpec(method=method, url=url, body=body, headers=tuple(sorted(headers.items())))
 
 
-def _http(table: Table, target: str) -> HttpParams:
+def _http(table: TomlTable, target: str) -> HttpParams:
     inject = _http_request(table, "inject", required=True)
     assert inject is not None
     heal = _http_request(table, "heal", required=False)
@@ -250,7 +250,7 @@ def _http(table: Table, target: str) -> HttpParams:
     return HttpParams(inject=inject, heal=heal, timeout_s=timeout or 10.0)
 
 
-def _command(table: Table, target: str) -> CommandParams:
+def _command(table: TomlTable, target: str) -> CommandParams:
     inject = table.string_list("inject", required=True)
     assert inject is not None
     heal = table.string_list("heal")
@@ -266,7 +266,7 @@ SCHEMAS: dict[str, KindSchema] = {
     "command": KindSchema(("inject", "heal", "timeout"), needs_stack_target=False),
 }
 
-_READERS: dict[str, Callable[[Table, str], FaultParams]] = {
+_READERS: dict[str, Callable[[TomlTable, str], FaultParams]] = {
     "network": _network,
     "component": _component,
     "app": _app,
@@ -275,7 +275,7 @@ _READERS: dict[str, Callable[[Table, str], FaultParams]] = {
 }
 
 
-def check_fields(kind: str, table: Table) -> None:
+def check_fields(kind: str, table: TomlTable) -> None:
     """Before anything is read: every key must be a common field or one of this kind's."""
     own = SCHEMAS[kind].fields + COMMON_FIELDS
     for other_kind, schema in SCHEMAS.items():
@@ -289,7 +289,7 @@ def check_fields(kind: str, table: Table) -> None:
     table.only(*own)
 
 
-def read_params(kind: str, table: Table, target: str) -> FaultParams:
+def read_params(kind: str, table: TomlTable, target: str) -> FaultParams:
     """Read and validate the kind-specific fields of a fault table (common fields already read)."""
     params: FaultParams = _READERS[kind](table, target)
     table.finish(extra_known=SCHEMAS[kind].fields + COMMON_FIELDS)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InputError
-from brownout.tables import Table
+from brownout.tables import TomlTable
 
 RESTART_POLICIES = ("never", "on-failure")
 SIMPLE_PLACEHOLDERS = ("python", "name", "port", "data_dir", "run_dir", "token", "proxy_config")
@@ -148,9 +148,9 @@ def load_stack_spec(path: str | Path) -> StackSpec:
 
 
 def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
-    top = Table(data, file=source, where="")
+    top = TomlTable(data, file=source, where="")
     top.only("stack", "components", "proxies")
-    stack = Table(top.raw("stack", {}), file=source, where="[stack]")
+    stack = TomlTable(top.raw("stack", {}), file=source, where="[stack]")
     stack.only(*_STACK_FIELDS)
     default_ready_timeout = stack.number("ready_timeout_s", positive=True, default=30.0)
     assert default_ready_timeout is not None
@@ -202,23 +202,23 @@ def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
     return spec
 
 
-def _at(source: Path, kind: str, name: str) -> Table:
+def _at(source: Path, kind: str, name: str) -> TomlTable:
     """Where a named component or proxy lives, for errors found after reading it."""
-    return Table({}, file=source, where=f"{kind} {name!r}")
+    return TomlTable({}, file=source, where=f"{kind} {name!r}")
 
 
-def _entry(raw: object, plural: str, index: int, source: Path) -> Table:
+def _entry(raw: object, plural: str, index: int, source: Path) -> TomlTable:
     """One [[components]] / [[proxies]] entry, named in errors by its `name` once that is known."""
-    anonymous = Table(raw, file=source, where=f"[[{plural}]] #{index + 1}")
+    anonymous = TomlTable(raw, file=source, where=f"[[{plural}]] #{index + 1}")
     name = anonymous.required_string("name")
     if not _NAME.match(name):
         raise anonymous.error(
             "name", f"must be lowercase letters, digits, '-' or '_', starting with a letter; got {name!r}"
         )
-    return Table(raw, file=source, where=f"{_SINGULAR[plural]} {name!r}")
+    return TomlTable(raw, file=source, where=f"{_SINGULAR[plural]} {name!r}")
 
 
-def _component(table: Table, default_ready_timeout: float) -> ComponentSpec:
+def _component(table: TomlTable, default_ready_timeout: float) -> ComponentSpec:
     table.only(*_COMPONENT_FIELDS)
     command = table.string_list("command", required=True)
     assert command is not None
@@ -244,7 +244,7 @@ def _component(table: Table, default_ready_timeout: float) -> ComponentSpec:
     )
 
 
-def _readiness(table: Table) -> str | tuple[str, ...] | None:
+def _readiness(table: TomlTable) -> str | tuple[str, ...] | None:
     """HTTP (a path or http:// URL), TCP ("tcp" or absent) or a command argv that exits 0 when ready."""
     raw = table.raw("ready")
     if isinstance(raw, list):
@@ -264,7 +264,7 @@ def _readiness(table: Table) -> str | tuple[str, ...] | None:
     return ready
 
 
-def _stop_signal(table: Table) -> str:
+def _stop_signal(table: TomlTable) -> str:
     name = table.string("stop_signal", default="SIGTERM") or "SIGTERM"
     normalized = name.upper() if name.upper().startswith("SIG") else f"SIG{name.upper()}"
     if normalized not in signal.Signals.__members__ or normalized in _UNSTOPPABLE:
@@ -275,14 +275,14 @@ def _stop_signal(table: Table) -> str:
 _UNSTOPPABLE = {"SIGSTOP", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGCHLD", "SIGWINCH", "SIGURG"}
 
 
-def _proxy(table: Table) -> ProxySpec:
+def _proxy(table: TomlTable) -> ProxySpec:
     table.only(*_PROXY_FIELDS)
     upstream = table.string("upstream", required=True)
     assert upstream is not None
     return ProxySpec(name=table.required_string("name"), listen=_port(table, "listen"), upstream=upstream)
 
 
-def _port(table: Table, field: str, default: int | None = None) -> int:
+def _port(table: TomlTable, field: str, default: int | None = None) -> int:
     value = table.integer(field, default=default)
     if value is None:
         raise table.missing(field, "required: a TCP port 1-65535")
