@@ -1,8 +1,10 @@
 """Response times under rising load: per load step (users.csv) the users, throughput, p50/p95/p99 and error
 ratio, the knee, and whether each step stayed within its targets.
 
-Fault windows are cut out of every step (capacity is judged on fault-free time; faults have their own
-checks); a step entirely inside faults is not judged, and so are operations named in `setup_operations`.
+Faults and their recoveries are cut out of every step: each episode from its start until the service was
+back in its band (brownout/checks/recovery.py `fault_effects`), so capacity is judged on time that is
+neither faulted nor recovering (faults and recoveries have their own checks); a step entirely inside them
+is not judged, and neither are operations named in `setup_operations`.
 A step's error ratio (failed / all, outside faults) must be <= `error_ratio_max` and it needs at least one
 successful request: a service that answers nothing is not fast. Each operation's p95 must be <= its target
 (`p95_targets_ms`, default `p95_target_ms`), and so must the p95 of all operations together; a p95 is
@@ -18,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from brownout.checks.criteria import Criteria
+from brownout.checks.recovery import fault_effects
 from brownout.checks.result import CheckResult, Status
-from brownout.checks.windows import episodes, fault_windows, run_span
+from brownout.checks.windows import run_span
 from brownout.history import ALL_OPERATIONS, History, OperationSeries, Timeline, WindowStats
 
 
@@ -153,7 +156,7 @@ def check_load(history: History, criteria: Criteria) -> CheckResult:
     if not steps:
         return CheckResult("load", Status.UNKNOWN, "users.csv has no rows", ("no load steps recorded",))
     timeline = history.timeline.without(criteria.setup_operations)
-    holes = [_outward(e.start, e.end, timeline.bucket_s) for e in episodes(fault_windows(history))]
+    holes = [_outward(start, end, timeline.bucket_s) for start, end in fault_effects(history, criteria)]
     rows = [_step_row(step, timeline, holes, criteria) for step in steps]
     reasons = [f"step {r['step']} ({r['users']} users): {breach}" for r in rows for breach in r["breaches"]]
     judged = [r for r in rows if r["judged"]]

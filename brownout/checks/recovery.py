@@ -371,3 +371,23 @@ def _judge_fault(
     if seconds > target:
         return findings.fail(f"{label}: recovery {seconds:.1f} s > {target:g} s", alert)
     return findings.passed(alert)
+
+
+def fault_effects(history: History, criteria: Criteria) -> list[tuple[float, float]]:
+    """Each episode from its start until the service was back in its band (all operations together): to the
+    heal plus the recovery measured; to the next episode or the end of the run when it was not seen back;
+    to the end of the window when there is nothing to measure. What the load check leaves out of capacity."""
+    episodes = group_episodes(fault_windows(history))
+    context = _Context(history, episodes, criteria)
+    series = judged_timeline(history, criteria).all_operations()
+    effects = []
+    for episode in episodes:
+        limit = max(criteria.fault_recovery_max_s(window.fault.name) for window in episode.faults)
+        found = _measure(series, ALL_OPERATIONS, episode, context, criteria, limit)
+        end = episode.end
+        if found.status == RECOVERED and found.recovery_s is not None and episode.heal is not None:
+            end = episode.heal + found.recovery_s
+        elif found.status in (NOT_RECOVERED, CENSORED):
+            end = context.search_end_after(episode)
+        effects.append((episode.start, max(end, episode.end)))
+    return effects

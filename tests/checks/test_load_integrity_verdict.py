@@ -167,3 +167,15 @@ def test_a_p95_is_judged_only_with_enough_requests_above_it():
         "step 0 (10 users): all operations p95 1500 ms > 1000 ms",  # 20 of 300 requests are slow
         "step 0 (10 users): POST /w p95 1500 ms > 1000 ms",
     )
+
+
+def test_a_recovery_after_the_heal_is_not_capacity_data():
+    # healed at 15 s, every request fails until 18 s (a breaker still open): that is the fault's recovery
+    timeline = rows(0, 10) + rows(10, 18, ok=0, failed=10) + rows(18, 30)
+    result = check_load(history(timeline, [fault("f", 10.0, 15.0)], end=30.0, users=STEPS), Criteria())
+    step = result.figures["steps"][1]
+    assert (step["fault_free_s"], step["error_ratio"], result.status) == (2.0, 0.0, Status.PASS)
+    # the same errors a second after the service was back in its band are a capacity problem
+    later = rows(0, 10) + rows(10, 15, ok=0, failed=10) + rows(15, 18) + rows(18, 19, ok=0, failed=10) + rows(19, 30)
+    failed = check_load(history(later, [fault("f", 10.0, 15.0)], end=30.0, users=STEPS), Criteria())
+    assert failed.reasons == ("step 1 (20 users): error ratio 20.0% > 5% outside faults",)
