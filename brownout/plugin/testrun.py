@@ -24,6 +24,7 @@ import locust
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
 
 import brownout
+from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import (
     FaultsWriter,
@@ -116,6 +117,15 @@ class TestRun:
             FaultsWriter(out).close()  # an empty journal (header only): "no faults" is a fact, not a gap
         run.greenlets = [gevent.spawn(run._tick_loop), gevent.spawn(run._scrape_loop)]
         return run
+
+    def manual_scheduler(self) -> FaultScheduler:
+        """The scheduler that faults injected by hand go through: the run's own, or for a run without
+        scheduled faults (none planned, or --brownout-no-faults) an empty one, started now, so that manual
+        faults are journalled and healed at the end like any other."""
+        if self.scheduler is None:
+            self.scheduler = FaultScheduler((), {}, journal=FaultJournal(self.out))
+            self.scheduler.start()
+        return self.scheduler
 
     def stop(self) -> None:
         """Start the write-up (heal, wait for the workers, flush, audit, close) in its own greenlet, once."""

@@ -45,7 +45,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from brownout.auth import bearer_token, require_loopback_peer, require_same_site, same_secret
 from brownout.errors import InputError
 from brownout.faults.drivers import build_driver
-from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.plugin.manual import APP_DEPENDENCIES, MANUAL_KINDS, Refused, manual_fault, target_names
 from brownout.plugin.plans import fault_plan, load_plan, step_text
@@ -227,13 +226,7 @@ class FaultsPage:
         return name
 
     def _scheduler_for_manual(self, run: TestRun) -> FaultScheduler:
-        if run.scheduler is None:
-            # A run without scheduled faults (none planned, or --brownout-no-faults) gets an empty
-            # schedule, so manual faults are journaled and healed at the end like any other.
-            scheduler = FaultScheduler((), {}, journal=FaultJournal(run.out))
-            scheduler.start()
-            run.scheduler = scheduler
-        return run.scheduler
+        return run.manual_scheduler()
 
     # request handling
     def _act(self, action: Callable[[Mapping[str, str]], str]) -> BaseResponse:
