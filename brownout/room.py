@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brownout.checks.criteria import Criteria
+from brownout.checks.windows import overlapping
 from brownout.scenario import Scenario
 from brownout.tables import format_duration
 
@@ -23,31 +23,17 @@ class PlannedWindow:
 
 
 def planned_windows(scenario: Scenario) -> list[PlannedWindow]:
-    windows = [
+    return [
         PlannedWindow(w.label, w.name, w.planned_offset_s, w.planned_end_offset_s)
         for fault in scenario.faults
         for w in fault.windows()  # every repetition of a repeated fault
     ]
-    return sorted(windows, key=lambda w: w.start)
 
 
-def _episodes(windows: list[PlannedWindow]) -> list[list[PlannedWindow]]:
-    grouped: list[list[PlannedWindow]] = []
-    end = float("-inf")
-    for window in windows:
-        if grouped and window.start < end:
-            grouped[-1].append(window)
-            end = max(end, window.end)
-        else:
-            grouped.append([window])
-            end = window.end
-    return grouped
-
-
-def room_warnings(scenario: Scenario, criteria: Criteria | None = None) -> list[str]:
+def room_warnings(scenario: Scenario) -> list[str]:
     """One line per fault whose recovery the scenario leaves too little time to observe."""
-    criteria = criteria if isinstance(criteria, Criteria) else _criteria_of(scenario)
-    episodes = _episodes(planned_windows(scenario))
+    criteria = scenario.criteria
+    episodes = overlapping(planned_windows(scenario))
     warnings = []
     for index, episode in enumerate(episodes):
         heal = max(w.end for w in episode)
@@ -57,7 +43,7 @@ def room_warnings(scenario: Scenario, criteria: Criteria | None = None) -> list[
             if following is None else (following[0].start, f"{following[0].label} starts")
         )  # fmt: skip
         room = until - heal
-        limit = max(criteria.fault_recovery_max_s(w.name) for w in episode)
+        limit = criteria.episode_recovery_max_s(w.name for w in episode)
         if room + 1e-9 < limit + criteria.recovery_sustain_s:
             last = max(episode, key=lambda w: w.end)
             slowest = max(0.0, room - criteria.recovery_sustain_s)
@@ -69,6 +55,3 @@ def room_warnings(scenario: Scenario, criteria: Criteria | None = None) -> list[
             )
     return warnings
 
-
-def _criteria_of(scenario: Scenario) -> Criteria:
-    return scenario.criteria if isinstance(scenario.criteria, Criteria) else Criteria()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,10 @@ class Criteria:
     def fault_recovery_max_s(self, fault: str) -> float:
         """A fault's own recovery limit (by its name; repetitions "name#2" share it), else recovery_max_s."""
         return float(self.fault_recovery_targets_s.get(fault.split("#", 1)[0], self.recovery_max_s))
+
+    def episode_recovery_max_s(self, faults: Iterable[str]) -> float:
+        """Overlapping faults recover once, from the last heal: against the most lenient of their limits."""
+        return max(self.fault_recovery_max_s(fault) for fault in faults)
 
     def p95_target_for(self, operation: str) -> float:
         return float(self.p95_targets_ms.get(operation, self.p95_target_ms))

@@ -283,8 +283,7 @@ def _episode_rows(
     episode: Episode, context: _Context, timeline: Timeline, criteria: Criteria, findings: Findings,
     pairs: _Pairs,
 ) -> list[dict[str, Any]]:
-    # An episode of several faults is measured once, against the most lenient of their limits.
-    limit = max(criteria.fault_recovery_max_s(window.fault.name) for window in episode.faults)
+    limit = criteria.episode_recovery_max_s(window.fault.name for window in episode.faults)
     overall = _measure(timeline.all_operations(), ALL_OPERATIONS, episode, context, criteria, limit)
     per_operation = {}
     for op in timeline.operations:
@@ -382,7 +381,7 @@ def fault_effects(history: History, criteria: Criteria) -> list[tuple[float, flo
     series = judged_timeline(history, criteria).all_operations()
     effects = []
     for episode in episodes:
-        limit = max(criteria.fault_recovery_max_s(window.fault.name) for window in episode.faults)
+        limit = criteria.episode_recovery_max_s(window.fault.name for window in episode.faults)
         found = _measure(series, ALL_OPERATIONS, episode, context, criteria, limit)
         end = episode.end
         if found.status == RECOVERED and found.recovery_s is not None and episode.heal is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from brownout.history import FaultRow, History
 
@@ -71,14 +73,29 @@ def fault_windows(history: History) -> list[FaultWindow]:
     return windows
 
 
-def episodes(windows: list[FaultWindow]) -> list[Episode]:
-    grouped: list[list[FaultWindow]] = []
+class _Span(Protocol):
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+
+
+S = TypeVar("S", bound=_Span)
+
+
+def overlapping(spans: Iterable[S]) -> list[list[S]]:
+    """Spans grouped where they overlap or chain, in order of start (the run's episodes, or a plan's)."""
+    grouped: list[list[S]] = []
     current_end = float("-inf")
-    for window in sorted(windows, key=lambda w: w.start):
-        if grouped and window.start < current_end:
-            grouped[-1].append(window)
-            current_end = max(current_end, window.end)
+    for span in sorted(spans, key=lambda s: s.start):
+        if grouped and span.start < current_end:
+            grouped[-1].append(span)
+            current_end = max(current_end, span.end)
         else:
-            grouped.append([window])
-            current_end = window.end
-    return [Episode(tuple(group)) for group in grouped]
+            grouped.append([span])
+            current_end = span.end
+    return grouped
+
+
+def episodes(windows: list[FaultWindow]) -> list[Episode]:
+    return [Episode(tuple(group)) for group in overlapping(windows)]

@@ -190,6 +190,7 @@ class Timeline:
         self.bucket_s = bucket_s
         self.series = series
         self._all: OperationSeries | None = None
+        self._without: dict[frozenset[str], Timeline] = {}
 
     @classmethod
     def from_rows(cls, rows: Iterable[TimelineRow], bucket_s: float) -> Timeline:
@@ -251,10 +252,15 @@ class Timeline:
 
     def without(self, operations: Iterable[str]) -> Timeline:
         """The same timeline with some operations left out (itself when none of them is in it)."""
-        left_out = set(operations) & set(self.series)
+        left_out = frozenset(operations) & frozenset(self.series)
         if not left_out:
             return self
-        return Timeline(self.bucket_s, {op: s for op, s in self.series.items() if op not in left_out})
+        # Kept, so that every check asking for the same view shares its merged all-operations series.
+        if left_out not in self._without:
+            self._without[left_out] = Timeline(
+                self.bucket_s, {op: s for op, s in self.series.items() if op not in left_out}
+            )
+        return self._without[left_out]
 
     def all_operations(self) -> OperationSeries:
         """Every operation merged per bucket (computed once, vectorised)."""
