@@ -17,7 +17,7 @@ def test_distributed_timeline_totals_equal_locusts_own(tmp_path: Path, run_brown
     results = run_dir_of(tmp_path)
     recorded = everything(load_history(results).timeline)
     requests, failures = locust_total(results)
-    assert requests > 100
+    assert requests > 20  # some traffic through both workers (how much depends on the machine, not on brownout)
     assert (recorded.total, recorded.failed) == (requests, failures)
 
 
@@ -50,5 +50,5 @@ def test_master_and_two_workers_started_separately_record_exactly_locusts_totals
     assert master.returncode == 0, errors[-3000:]
     recorded = everything(load_history(results).timeline)
     requests, failures = locust_total(results)
-    assert requests > 100
+    assert requests > 20  # some traffic through both workers (how much depends on the machine, not on brownout)
     assert (recorded.total, recorded.failed) == (requests, failures)
