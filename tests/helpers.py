@@ -26,6 +26,15 @@ BROWNOUT = [sys.executable, "-m", "brownout"]  # the CLI, as the installed `brow
 T = TypeVar("T")
 
 
+def sigint_as_in_a_terminal() -> None:
+    """A `preexec_fn` for a child that a test will Ctrl-C.
+
+    A job started in the background by a non-interactive shell (`make test &`) inherits SIGINT ignored, and
+    Python then installs no KeyboardInterrupt handler. A terminal's foreground job has the default.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_until(condition: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
     """Poll `condition` until it answers something truthy or `timeout_s` has passed; answer its last answer."""
     deadline = time.monotonic() + timeout_s

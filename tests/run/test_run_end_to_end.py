@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import pytest
 
 from brownout.history import load_history
-from tests.helpers import REPO_ROOT, wait_until
+from tests.helpers import REPO_ROOT, sigint_as_in_a_terminal, wait_until
 from tests.run.conftest import BROWNOUT, SCENARIOS, everything, locust_total, processes_mentioning, run_dir_of
 
 HISTORY_FILES = (
@@ -95,6 +95,7 @@ def test_an_interrupted_run_heals_stops_everything_and_leaves_readable_results(
     run = subprocess.Popen(
         [*BROWNOUT, "run", str(SCENARIOS / "interrupted.toml"), "--out", str(tmp_path)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )  # fmt: skip
     try:
         journals = lambda: list(tmp_path.glob("*/faults.csv"))  # noqa: E731

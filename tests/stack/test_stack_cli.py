@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from stack_helpers import assert_all_gone, fake, kill_leftovers, write_stack
 
-from tests.helpers import BROWNOUT, wait_until
+from tests.helpers import BROWNOUT, sigint_as_in_a_terminal, wait_until
 
 _TIMEOUT_S = 30
 
@@ -75,7 +75,11 @@ def supervisor(tmp_path: Path) -> Iterator[_Supervisor]:
         str(run_dir),
     ]
     proc = subprocess.Popen(
-        [*command, "--ephemeral-ports"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*command, "--ephemeral-ports"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     running = _Supervisor(proc, run_dir)
     pids: list[int] = []
