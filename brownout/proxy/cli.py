@@ -58,9 +58,7 @@ def main(argv: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="brownout proxy", description="Run the Toxiproxy-compatible fault proxy (API + TCP proxies)."
-    )
+    parser = Parser(prog="brownout proxy", description="Run the Toxiproxy-compatible fault proxy (API + TCP proxies).")
     parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
     parser.add_argument("--host", default="127.0.0.1", help="API address, loopback only (default 127.0.0.1)")
     parser.add_argument("--config", metavar="FILE", help="Toxiproxy config: JSON list of proxies to create")
@@ -76,4 +74,3 @@ def _parser() -> argparse.ArgumentParser:
         "update, allow negative values and a toxicity outside 0..1 (default: refuse them with a 400)",
     )
     return parser
-

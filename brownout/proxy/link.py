@@ -54,16 +54,14 @@ class Connection:
             _Direction(self, self._upstream, self._client, DOWNSTREAM),
         )
         self._streams_ended = 0
-        self._done = Event()
         self.closed = False
 
-    def run(self) -> None:
-        """Pipe both ways until the connection ends; blocks the calling (accepting) greenlet until then."""
+    def start(self) -> None:
+        """Pipe both ways until the connection ends (in callbacks and writer greenlets; returns at once)."""
         for toxic in self._source.toxics_on(UPSTREAM) + self._source.toxics_on(DOWNSTREAM):
             self._arm_timeout(toxic)
         for direction in self._directions:
             direction.start()
-        self._done.wait()
 
     def close(self, reset: bool = False) -> None:
         if self.closed:
@@ -82,7 +80,6 @@ class Connection:
         for greenlet in [*self._timers.values(), *(d.writer for d in self._directions if d.writer)]:
             if greenlet is not current:
                 greenlet.kill(block=False)
-        self._done.set()
         self._source.connection_closed(self)
 
     def toxics_changed(self, before: tuple[ToxicSpec, ...], after: tuple[ToxicSpec, ...]) -> None:
@@ -256,6 +253,9 @@ class _Direction:
 
 def _plain(sock: socket.socket) -> socket.socket:
     """The same connection as a plain non-blocking socket, for the libev callbacks."""
+    if type(sock) is socket.socket:
+        sock.setblocking(False)
+        return sock
     plain = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
     plain.setblocking(False)
     return plain

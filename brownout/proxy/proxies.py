@@ -9,16 +9,13 @@ from __future__ import annotations
 import dataclasses
 import socket
 
-from gevent import socket as gsocket
 from gevent.event import Event
-from gevent.server import StreamServer
 
 from brownout.proxy.config import Address, ProxySpec, bind_host
 from brownout.proxy.errors import ApiError
 from brownout.proxy.link import Connection
+from brownout.proxy.listener import Listener, UpstreamConnect
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec, parse_toxic, updated_toxic
-
-_CONNECT_TIMEOUT_S = 5.0
 
 
 class Proxy:
@@ -29,7 +26,8 @@ class Proxy:
         self._by_stream: dict[str, tuple[ToxicSpec, ...]] = {UPSTREAM: (), DOWNSTREAM: ()}
         self._changed = Event()
         self._connections: set[Connection] = set()
-        self._server: StreamServer | None = None
+        self._connecting: set[UpstreamConnect] = set()
+        self._listener: Listener | None = None
 
     @property
     def name(self) -> str:
@@ -37,7 +35,7 @@ class Proxy:
 
     @property
     def enabled(self) -> bool:
-        return self._server is not None
+        return self._listener is not None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -55,24 +53,25 @@ class Proxy:
     # --- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._server is not None:
+        if self._listener is not None:
             return
         listen = self.spec.listen
-        server = StreamServer((bind_host(listen.host), listen.port), self._handle)
         try:
-            server.start()
-        except (OSError, ValueError) as exc:  # busy, not ours, or a host name that does not resolve
+            self._listener = Listener(bind_host(listen.host), listen.port, self._accepted)
+        except (OSError, ValueError, OverflowError) as exc:  # busy, not ours, or a name that does not resolve
             reason = getattr(exc, "strerror", None) or str(exc)
             raise ApiError(f"proxy {self.name!r} cannot listen on {listen}: {reason}", 409) from None
-        self._server = server
         # Like Toxiproxy, a proxy asked for port 0 reports (and keeps, across disable/enable) the real port.
-        self.spec = dataclasses.replace(self.spec, listen=Address(listen.host, server.server_port))
+        self.spec = dataclasses.replace(self.spec, listen=Address(listen.host, self._listener.port))
 
     def stop(self) -> None:
         """Stop listening (new connections are refused) and drop every open connection."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        for attempt in list(self._connecting):
+            attempt.cancel()
+        self._connecting.clear()
         for connection in list(self._connections):
             connection.close()
 
@@ -133,27 +132,22 @@ class Proxy:
 
     # --- serving ---------------------------------------------------------------------------------------
 
-    def _handle(self, client: socket.socket, _address: object) -> None:
-        upstream_address = self.spec.upstream
-        try:
-            upstream = gsocket.create_connection(
-                (upstream_address.host, upstream_address.port), timeout=_CONNECT_TIMEOUT_S
-            )
-        except OSError:
-            return  # the server closes the client socket: the client sees its connection closed
-        upstream.settimeout(None)
-        if self._server is None:  # disabled while we were connecting
-            upstream.close()
-            return
+    def _accepted(self, client: socket.socket) -> None:
+        attempt = UpstreamConnect(client, self.spec.upstream, self._connected, self._connect_failed)
+        self._connecting.add(attempt)
+        attempt.start()
+
+    def _connect_failed(self, attempt: UpstreamConnect) -> None:
+        self._connecting.discard(attempt)
+
+    def _connected(self, attempt: UpstreamConnect, client: socket.socket, upstream: socket.socket) -> None:
+        self._connecting.discard(attempt)
         for sock in (client, upstream):
             # Without NODELAY every small keep-alive response would wait ~40 ms for delayed ACKs.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = Connection(client, upstream, self)
         self._connections.add(connection)
-        try:
-            connection.run()
-        finally:
-            connection.close()
+        connection.start()
 
 
 class ProxyRegistry:

@@ -141,9 +141,7 @@ def _attributes(type_: str, given: object, base: Mapping[str, float], lenient: b
         if key not in allowed:
             if lenient:
                 continue
-            raise ApiError(
-                f"unknown attribute {key!r} for a {type_} toxic: use {', '.join(allowed)} ({_LENIENT_HINT})"
-            )
+            raise ApiError(f"unknown attribute {key!r} for a {type_} toxic: use {', '.join(allowed)} ({_LENIENT_HINT})")
         if not _is_number(value):
             raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r}")
         if float(value) < 0 and not lenient:
