@@ -21,10 +21,7 @@ from brownout.proxy.config import Address
 
 CONNECT_TIMEOUT_S = 5.0
 _ACCEPTS_PER_WAKE = 64  # a burst of connections is taken in one callback, a bounded one
-# accept() failures that concern one connection or a momentary shortage, not the listener
-_TRANSIENT_ACCEPT_ERRORS = frozenset(
-    {errno.ECONNABORTED, errno.EPROTO, errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.EPERM}
-)
+_ACCEPT_PAUSE_S = 0.1  # out of descriptors: the listener stays readable, so wait instead of spinning
 
 Accepted = Callable[[socket.socket], None]
 Connected = Callable[["UpstreamConnect", socket.socket, socket.socket], None]
@@ -49,7 +46,9 @@ class Listener:
             raise
         self._sock = sock
         self._on_accept = on_accept
-        self._watcher = gevent.get_hub().loop.io(sock.fileno(), 1)
+        loop = gevent.get_hub().loop
+        self._watcher = loop.io(sock.fileno(), 1)
+        self._pause = loop.timer(_ACCEPT_PAUSE_S)
         self._watcher.start(self._accept_waiting)
 
     @property
@@ -57,8 +56,9 @@ class Listener:
         return int(self._sock.getsockname()[1])
 
     def close(self) -> None:
-        self._watcher.stop()
-        self._watcher.close()
+        for watcher in (self._watcher, self._pause):
+            watcher.stop()
+            watcher.close()
         self._sock.close()
 
     def _accept_waiting(self) -> None:
@@ -67,12 +67,17 @@ class Listener:
                 client, _address = self._sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:
-                if exc.errno in _TRANSIENT_ACCEPT_ERRORS:
-                    return  # the client (if any) stays queued or is gone; the next wake tries again
-                raise
+            except ConnectionAbortedError:
+                continue  # that client gave up while queued
+            except OSError:  # EMFILE, ENFILE, ENOBUFS...: the clients wait in the queue until we can take them
+                self._watcher.stop()
+                self._pause.start(self._resume)
+                return
             client.setblocking(False)
             self._on_accept(client)
+
+    def _resume(self) -> None:
+        self._watcher.start(self._accept_waiting)
 
 
 class UpstreamConnect:
@@ -99,7 +104,11 @@ class UpstreamConnect:
         if family is None:
             self._greenlet = gevent.spawn(self._connect_by_name, address)
             return
-        self._upstream = upstream = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self._upstream = upstream = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:  # out of descriptors: the client is turned away, as Toxiproxy does
+            self._fail()
+            return
         upstream.setblocking(False)
         code = upstream.connect_ex((address.host, address.port))
         if code not in (0, errno.EINPROGRESS):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from tests.helpers import BROWNOUT, stop_process, wait_listening
 ROOT = Path(__file__).resolve().parents[2]
 ECHO_SERVER = Path(__file__).with_name("echo_server.py")
 STARTUP_S = 15.0
-
 
 
 @dataclass
@@ -38,9 +38,11 @@ class Spawner:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen[str]] = []
 
-    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def popen(
+        self, argv: list[str], env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+    ) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec_fn
         )
         self.processes.append(process)
         return process
@@ -52,12 +54,12 @@ class Spawner:
         wait_listening(port, process, STARTUP_S)
         return port
 
-    def proxy(self, *args: str, token: str | None = None) -> ProxyProcess:
+    def proxy(self, *args: str, token: str | None = None, preexec_fn: Callable[[], None] | None = None) -> ProxyProcess:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "BROWNOUT_TOKEN"}
         if token:
             env["BROWNOUT_TOKEN"] = token
-        process = self.popen([*BROWNOUT, "proxy", "--port", str(port), *args], env=env)
+        process = self.popen([*BROWNOUT, "proxy", "--port", str(port), *args], env=env, preexec_fn=preexec_fn)
         wait_listening(port, process, STARTUP_S)
         return ProxyProcess(process, port, token)
 
@@ -85,8 +87,9 @@ class Api:
         assert response.status_code == 201, response.text
         return int(response.json()["listen"].rsplit(":", 1)[1])
 
-    def add_toxic(self, proxy: str, type_: str, stream: str = "downstream", toxicity: float = 1.0,
-                  **attributes: float) -> dict[str, Any]:
+    def add_toxic(
+        self, proxy: str, type_: str, stream: str = "downstream", toxicity: float = 1.0, **attributes: float
+    ) -> dict[str, Any]:
         body = {"type": type_, "stream": stream, "toxicity": toxicity, "attributes": attributes}
         response = self.call("POST", f"/proxies/{proxy}/toxics", body)
         assert response.status_code == 200, response.text
