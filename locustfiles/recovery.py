@@ -14,7 +14,14 @@ from typing import Any
 
 import websocket
 from locust import FastHttpUser, User, between, task
-from tenacity import Retrying, stop_after_attempt, stop_after_delay, wait_exponential_jitter
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
 from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream  # registers the plugin
 
@@ -82,7 +89,10 @@ class WorkflowUser(FastHttpUser):
     @task
     def run_workflow(self) -> None:
         with self.client.post(
-            "/workflows", json={}, headers={"Idempotency-Key": _new_key()}, name="/workflows",
+            "/workflows",
+            json={},
+            headers={"Idempotency-Key": _new_key()},
+            name="/workflows",
             catch_response=True,
         ) as resp:
             body = _json_or_none(resp.text)
@@ -157,13 +167,8 @@ class StreamUser(User):
     def _connect(self, kind: str) -> None:
         started = time.perf_counter()
         url = _ws_url(self.host or "", f"/threads/{self.thread_id}/stream?after={self.last_seq}")
-        retrying = Retrying(
-            wait=wait_exponential_jitter(initial=0.1, max=2.0),
-            stop=stop_after_attempt(20) | stop_after_delay(30),
-            reraise=True,
-        )
         try:
-            self.ws = retrying(websocket.create_connection, url, timeout=5)
+            self.ws = _retrying_for_a_while(reraise=True)(websocket.create_connection, url, timeout=5)
         except Exception as exc:  # noqa: BLE001  (any failure to reconnect is reported, not raised)
             self._fire(kind, (time.perf_counter() - started) * 1000, exc)
             raise
@@ -171,7 +176,12 @@ class StreamUser(User):
 
     def _fire(self, name: str, ms: float, exc: BaseException | None = None) -> None:
         self.environment.events.request.fire(
-            request_type="WS", name=name, response_time=ms, response_length=0, exception=exc, context={},
+            request_type="WS",
+            name=name,
+            response_time=ms,
+            response_length=0,
+            exception=exc,
+            context={},
         )
 
 
@@ -190,7 +200,10 @@ def _json_or_none(text: str | None) -> dict[str, Any] | None:
 
 def _open_thread(client: Any) -> str | None:
     with client.post(
-        "/threads", json={}, headers={"Idempotency-Key": _new_key()}, name="/threads",
+        "/threads",
+        json={},
+        headers={"Idempotency-Key": _new_key()},
+        name="/threads",
         catch_response=True,
     ) as resp:
         body = _json_or_none(resp.text)
@@ -211,19 +224,32 @@ class _PlainHttp:
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            resp = self._session.post(
-                self._host + path, json=body, headers={"Idempotency-Key": _new_key()}, timeout=10
-            )
+            resp = self._session.post(self._host + path, json=body, headers={"Idempotency-Key": _new_key()}, timeout=10)
         except OSError:
             return None
         return _json_or_none(resp.text)
 
 
+def _retrying_for_a_while(**options: Any) -> Retrying:
+    """A stream user's patience: through a fault of up to 30 s, never longer (the run goes on without it)."""
+    return Retrying(
+        wait=wait_exponential_jitter(multiplier=0.1, max=2.0),
+        stop=stop_after_attempt(20) | stop_after_delay(30),
+        **options,
+    )
+
+
 def _open_thread_plain(http: _PlainHttp) -> str:
+    """A thread for the stream; a user that starts during a fault (503s) waits for the service to answer."""
+    try:
+        return str(_retrying_for_a_while(retry=retry_if_result(lambda thread: thread is None))(_try_open_thread, http))
+    except RetryError:
+        raise RuntimeError("could not open a thread for the stream: POST /threads failed for 30 s") from None
+
+
+def _try_open_thread(http: _PlainHttp) -> str | None:
     body = http.post("/threads", {})
-    if not body:
-        raise RuntimeError("could not open a thread for the stream")
-    return str(body["thread_id"])
+    return str(body["thread_id"]) if body and "thread_id" in body else None
 
 
 def _ws_url(host: str, path: str) -> str:
