@@ -28,6 +28,7 @@ User-Agent is a browser's are refused, so a web page cannot drive the API.
 
 Modules: `toxics` (toxic specs and their validation), `config` (proxy specs from API bodies and config
 files), `chain` (one connection's walk through its toxics), `link` (a connection's
-sockets, both directions), `proxies` (listeners and the registry), `api`
+sockets, both directions), `listener` (accepting and connecting upstream), `proxies` (a proxy's
+state and the registry), `api`
 (the HTTP API), `cli` (the command).
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def main(argv: list[str]) -> int:
     if not is_loopback_host(args.host):
         raise InputError(f"--host {args.host!r} is not a loopback address: use 127.0.0.1")
     specs = load_config_file(Path(args.config)) if args.config else []
+    _allow_many_connections()
     registry = ProxyRegistry(lenient=args.lenient)
     try:
         for spec in specs:
@@ -55,6 +57,17 @@ def main(argv: list[str]) -> int:
         registry.close_all()
     print("brownout proxy: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _allow_many_connections() -> None:
+    """Raise the soft open-file limit to the hard one, as Go's runtime does for Toxiproxy.
+
+    Each proxied connection holds two descriptors: with a soft limit of 1024 the proxy would turn
+    clients away from about 500 connections on, where Toxiproxy goes on.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _parser() -> argparse.ArgumentParser:

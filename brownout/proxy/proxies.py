@@ -1,4 +1,4 @@
-"""Proxies: a listener per proxy (gevent StreamServer), its open connections, its toxics; and the registry.
+"""Proxies: a listener per proxy (listener.py), its open connections, its toxics; and the registry.
 
 Everything runs in one gevent hub, so state changes need no locks: a change is one uninterrupted step.
 Toxics are an immutable tuple that is replaced, never edited, so a pump reading it always sees a whole set.
