@@ -21,6 +21,7 @@ from brownout.child_errors import ErrorTail
 from brownout.errors import InputError
 from brownout.faults.selection import select_faults
 from brownout.history.run_ids import new_run_id
+from brownout.ports import free_port
 from brownout.scenario import Scenario, load_scenario
 from brownout.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
 from brownout.stack.layout import PortPolicy
@@ -85,7 +86,11 @@ def locust_command(
         if workers > 0:
             argv += ["--csv", str(results_dir / "locust"), "--csv-full-history"]
     if workers > 0:
-        argv += ["--processes", str(workers)]
+        # Master and workers talk over loopback, on a port of this run's own: Locust's defaults would
+        # listen on every interface, and at 5557 a second run on the machine could not start.
+        master_port = str(free_port())
+        argv += ["--processes", str(workers), "--master-bind-host", "127.0.0.1", "--master-bind-port", master_port]
+        argv += ["--master-host", "127.0.0.1", "--master-port", master_port]
     if host:
         argv += ["--host", host]
     if faults:

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from brownout.history import load_history
 from tests.helpers import REPO_ROOT, free_port
 from tests.run.conftest import SCENARIOS, everything, locust_total, run_dir_of
 
+_LOCUST_MASTER_PORT = 5557  # Locust's default
+
+
+@contextlib.contextmanager
+def _another_run_on_locusts_default_port() -> Iterator[None]:
+    try:
+        held = socket.create_server(("127.0.0.1", _LOCUST_MASTER_PORT))
+    except OSError:  # somebody has it already: the same situation
+        yield
+        return
+    with held:
+        yield
+
 
 def test_distributed_timeline_totals_equal_locusts_own(tmp_path: Path, run_brownout) -> None:
-    done = run_brownout(str(SCENARIOS / "steady.toml"), "--out", str(tmp_path), "--workers", "2", "--no-report")
+    # Master and workers use a port of the run's own: Locust's default one being taken does not matter.
+    with _another_run_on_locusts_default_port():
+        done = run_brownout(str(SCENARIOS / "steady.toml"), "--out", str(tmp_path), "--workers", "2", "--no-report")
     assert done.returncode == 0, done.stderr[-3000:]
     results = run_dir_of(tmp_path)
     recorded = everything(load_history(results).timeline)
@@ -34,7 +52,9 @@ def test_master_and_two_workers_started_separately_record_exactly_locusts_totals
     workers = [
         subprocess.Popen(
             [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for _ in range(2)
     ]
