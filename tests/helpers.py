@@ -26,6 +26,18 @@ BROWNOUT = [sys.executable, "-m", "brownout"]  # the CLI, as the installed `brow
 T = TypeVar("T")
 
 
+def toxiproxy_binary() -> Path | None:
+    """The real Toxiproxy 2.8.0 server to compare `brownout proxy` with, or None where there is none.
+
+    Env BROWNOUT_TOXIPROXY, else ../shared/anchors/toxiproxy-server beside the repository or beside its
+    worktree folder (a reference binary, not a dependency: users and a fresh machine don't have it).
+    """
+    candidates = [os.environ.get("BROWNOUT_TOXIPROXY", "")]
+    bases = (REPO_ROOT.parent, REPO_ROOT.parent.parent)
+    candidates += [str(base / "shared/anchors/toxiproxy-server") for base in bases]
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
 def wait_until(condition: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
     """Poll `condition` until it answers something truthy or `timeout_s` has passed; answer its last answer."""
     deadline = time.monotonic() + timeout_s
