@@ -13,7 +13,7 @@ from gevent import socket as gsocket
 from gevent.event import Event
 from gevent.server import StreamServer
 
-from brownout.proxy.config import Address, ProxySpec, bind_host
+from brownout.proxy.config import Address, ProxySpec, bind_host, dial_host
 from brownout.proxy.errors import ApiError
 from brownout.proxy.link import Connection
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec, parse_toxic, updated_toxic
@@ -77,8 +77,12 @@ class Proxy:
             connection.close()
 
     def update(self, spec: ProxySpec) -> None:
-        """Apply a new listen / upstream / enabled; a new listen address restarts the listener."""
-        moved = spec.listen != self.spec.listen
+        """Apply a new listen / upstream / enabled.
+
+        A new listen or upstream address restarts the proxy, dropping its open connections, as Toxiproxy
+        does (a connection to the old upstream would otherwise carry on as if nothing had changed).
+        """
+        moved = spec.listen != self.spec.listen or spec.upstream != self.spec.upstream
         if moved or not spec.enabled:
             self.stop()
         self.spec = spec
@@ -137,7 +141,7 @@ class Proxy:
         upstream_address = self.spec.upstream
         try:
             upstream = gsocket.create_connection(
-                (upstream_address.host, upstream_address.port), timeout=_CONNECT_TIMEOUT_S
+                (dial_host(upstream_address.host), upstream_address.port), timeout=_CONNECT_TIMEOUT_S
             )
         except OSError:
             return  # the server closes the client socket: the client sees its connection closed
