@@ -144,6 +144,7 @@ class Proxy:
                 (dial_host(upstream_address.host), upstream_address.port), timeout=_CONNECT_TIMEOUT_S
             )
         except OSError:
+            _discard_unread(client)
             return  # the server closes the client socket: the client sees its connection closed
         upstream.settimeout(None)
         if self._server is None:  # disabled while we were connecting
@@ -158,6 +159,20 @@ class Proxy:
             connection.run()
         finally:
             connection.close()
+
+
+def _discard_unread(client: socket.socket) -> None:
+    """Read what the client already sent, so that closing sends a FIN, not a RST.
+
+    Toxiproxy closes a client whose upstream refused before the client's first bytes arrive, so the client
+    sees an orderly close; brownout takes longer to find out, and closing a socket with unread data resets it.
+    """
+    client.setblocking(False)
+    try:
+        while client.recv(65536):
+            pass
+    except OSError:
+        pass
 
 
 class ProxyRegistry:

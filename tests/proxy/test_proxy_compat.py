@@ -344,3 +344,12 @@ def test_a_new_upstream_drops_open_connections(api: Api, echo_port: int, greetin
         assert api.call("POST", "/proxies/svc", {"upstream": f"127.0.0.1:{greeting_port}"}).status_code == 200
         assert sock.recv(16) == b""  # closed, as Toxiproxy closes it; not left talking to the old upstream
     assert _echo_through("127.0.0.1", port).startswith(b"hello")
+
+
+def test_upstream_refusing_closes_the_client_cleanly(api: Api) -> None:
+    """An orderly close (FIN), as Toxiproxy's, even when the client has sent something already (was a RST)."""
+    port = api.create_proxy("svc", free_port())
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"anyone there?")
+            assert sock.recv(16) == b""
