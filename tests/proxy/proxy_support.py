@@ -38,10 +38,11 @@ class Spawner:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen[str]] = []
 
-    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+    def popen(self, argv: list[str], env: dict[str, str] | None = None, quiet: bool = False) -> subprocess.Popen[str]:
+        """Start `argv`; `quiet` for a chatty process (Toxiproxy logs every request), whose full pipe would
+        block it."""
+        output = subprocess.DEVNULL if quiet else subprocess.PIPE
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=output, stderr=output)
         self.processes.append(process)
         return process
 
