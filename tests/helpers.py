@@ -35,7 +35,7 @@ def toxiproxy_binary() -> Path | None:
     candidates = [os.environ.get("BROWNOUT_TOXIPROXY", "")]
     bases = (REPO_ROOT.parent, REPO_ROOT.parent.parent)
     candidates += [str(base / "shared/anchors/toxiproxy-server") for base in bases]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    return next((Path(c) for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
 
 
 def wait_until(condition: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:

@@ -37,21 +37,22 @@ from tests.helpers import toxiproxy_binary, wait_listening
 NO_BODY = object()
 PLACEHOLDERS = ("$free1", "$free2", "$free3")
 
-# The README's rows (section "The fault proxy") that a Known step points to.
+# The README's rows (section "The fault proxy", first column, backticks left out) a Known step points to.
 README_ROWS = frozenset(
     {
         "API access",
-        "strict validation",
+        "unknown attribute, negative value",
         "fractional attribute",
-        "upstream address",
+        "upstream address without a port",
         "same name twice in one /populate",
         "listen left out",
         "listen shown",
         "/populate answer",
         "errors",
+        "a listen address that cannot be used",
         "/version",
         "a client half-closes",
-        "a reset_peer toxic removed",
+        "a reset_peer toxic removed while it waits",
     }
 )
 

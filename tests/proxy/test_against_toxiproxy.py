@@ -17,10 +17,22 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from differential import Ending, Known, Pair, Server, Session, Step, Wire, connect, read_until_end, run_wire
+from differential import (
+    README_ROWS,
+    Ending,
+    Known,
+    Pair,
+    Server,
+    Session,
+    Step,
+    Wire,
+    connect,
+    read_until_end,
+    run_wire,
+)
 from proxy_support import Spawner
 
-from tests.helpers import toxiproxy_binary
+from tests.helpers import REPO_ROOT, toxiproxy_binary
 
 pytestmark = pytest.mark.skipif(
     toxiproxy_binary() is None,
@@ -39,8 +51,16 @@ def errors(toxiproxy: int, brownout: int | None = None) -> Known:
     return Known("errors", toxiproxy, toxiproxy if brownout is None else brownout)
 
 
+def unusable(brownout: int) -> Known:
+    """A listen address Toxiproxy cannot use is its 500; brownout's 400 (cannot parse) or 409 (cannot bind)."""
+    return Known("a listen address that cannot be used", 500, brownout)
+
+
+BAD_UPSTREAM = Known("upstream address without a port", 201, 400)
+
+
 def strict(toxiproxy: int = 200) -> Known:
-    return Known("strict validation", toxiproxy, 400)
+    return Known("unknown attribute, negative value", toxiproxy, 400)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +71,13 @@ def pair(module_spawner: Spawner, echo_port: int) -> Pair:
 def assert_same(pair: Pair, steps: list[Step]) -> None:
     problems = pair.run(steps)
     assert not problems, f"{len(problems)} of {len(steps)} steps differ:\n" + "\n".join(problems)
+
+
+def test_every_known_difference_is_a_readme_row() -> None:
+    table = (REPO_ROOT / "README.md").read_text(encoding="utf-8").replace("`", "")
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    missing = [row for row in README_ROWS if not any(line.startswith(f"| {row}") for line in rows)]
+    assert not missing, f"no README row starts with {missing}"
 
 
 # --- the API, route by route -----------------------------------------------------------------------------
@@ -135,11 +162,11 @@ PROXY_CREATE = [
     Step("POST", "/proxies", proxy("any", listen="0.0.0.0:0"), known=Known("listen shown", 201, 201)),
     Step("POST", "/proxies", proxy("no_listen", listen=""), known=Known("listen left out", 201, 201)),
     Step("POST", "/proxies", proxy("no_host", listen=":0"), known=Known("listen left out", 201, 201)),
-    Step("POST", "/proxies", proxy("no_port", upstream="localhost"), known=Known("upstream address", 201, 400)),
-    Step("POST", "/proxies", proxy("port0", upstream="127.0.0.1:0"), known=Known("upstream address", 201, 400)),
-    Step("POST", "/proxies", proxy("bad_listen", listen="nohostport"), known=Known("errors", 500, 400)),
-    Step("POST", "/proxies", proxy("big_port", listen="127.0.0.1:99999"), known=Known("errors", 500, 400)),
-    Step("POST", "/proxies", proxy("unknown_host", listen="nosuch.invalid:0"), known=Known("errors", 500, 409)),
+    Step("POST", "/proxies", proxy("no_port", upstream="localhost"), known=BAD_UPSTREAM),
+    Step("POST", "/proxies", proxy("port0", upstream="127.0.0.1:0"), known=BAD_UPSTREAM),
+    Step("POST", "/proxies", proxy("bad_listen", listen="nohostport"), known=unusable(400)),
+    Step("POST", "/proxies", proxy("big_port", listen="127.0.0.1:99999"), known=unusable(400)),
+    Step("POST", "/proxies", proxy("unknown_host", listen="nosuch.invalid:0"), known=unusable(409)),
 ]
 
 
@@ -174,7 +201,7 @@ PROXY_UPDATE = [
     Step("POST", "/proxies/a", raw='{"enabled": false} trailing'),
     Step("POST", "/proxies/a", {"enabled": True}, headers={"Content-Type": "application/x-www-form-urlencoded"}),
     Step("POST", "/proxies", proxy("b", listen="127.0.0.1:$free2")),
-    Step("PATCH", "/proxies/b", {"listen": "127.0.0.1:$free1"}, known=Known("errors", 500, 409)),  # a's port
+    Step("PATCH", "/proxies/b", {"listen": "127.0.0.1:$free1"}, known=unusable(409)),  # a's port
     Step("PATCH", "/proxies/b", {"listen": "127.0.0.1:$free3", "enabled": False}),
     Step("PATCH", "/proxies/b", {"enabled": True}),
     Step("DELETE", "/proxies/b"),
@@ -586,9 +613,10 @@ WIRE = {
                                                          {"attributes": {"timeout": 100}})),
                                      (toxic("timeout", timeout=0),), "greeting"),
     # Deliberate differences.
-    "reset_peer removed while it waits": Wire(while_open(remove("reset_peer")), (toxic("reset_peer", timeout=2000),),
-                                              "greeting", known=("a reset_peer toxic removed", "open, then rst",
-                                                                 "open, then open")),
+    "reset_peer removed while it waits": Wire(
+        while_open(remove("reset_peer")), (toxic("reset_peer", timeout=2000),), "greeting",
+        known=("a reset_peer toxic removed while it waits", "open, then rst", "open, then open"),
+    ),
     "client half-closes": Wire(half_close, known=("a client half-closes", "fin", "fin")),
 }
 
