@@ -92,7 +92,8 @@ def proxy_index() -> Response:
 
 @routes.post("/proxies")
 def proxy_create() -> Response:
-    proxy = _registry().create(parse_proxy(_body()))
+    registry = _registry()
+    proxy = registry.create(parse_proxy(_body(), taken=registry.has))
     return _json(proxy.as_json(), 201)
 
 

@@ -9,6 +9,7 @@ address its client names (`0.0.0.0:0`, `[::]:0`); with none it listens on loopba
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +38,14 @@ class ProxySpec:
     enabled: bool = True
 
 
-def parse_proxy(body: object, defaults: ProxySpec | None = None) -> ProxySpec:
+def parse_proxy(
+    body: object, defaults: ProxySpec | None = None, taken: Callable[[str], bool] = lambda _name: False
+) -> ProxySpec:
     """A proxy from a `POST /proxies` body, or `defaults` updated by a `POST /proxies/{name}` body.
 
     Read as Toxiproxy reads it (jsonio.fields): keys in any letter case, a null leaves a field as it was.
-    An update keeps the proxy's name whatever the body says, as Toxiproxy does.
+    An update keeps the proxy's name whatever the body says, as Toxiproxy does. A new proxy's name `taken`
+    already is a 409, in Toxiproxy's order: once name and upstream are there, before addresses are read.
     """
     if not isinstance(body, dict):
         raise ApiError("bad request body: a proxy must be a JSON object")
@@ -49,12 +53,20 @@ def parse_proxy(body: object, defaults: ProxySpec | None = None) -> ProxySpec:
     name = given.get("name", "")
     if not isinstance(name, str):
         raise ApiError(f"name must be a string, got {name!r}")
+    for field in ("listen", "upstream"):
+        if not isinstance(given.get(field, ""), str):
+            raise ApiError(f"{field} must be a string host:port, got {given[field]!r}")
+    enabled = given.get("enabled", defaults.enabled if defaults else True)
+    if not isinstance(enabled, bool):
+        raise ApiError(f"enabled must be true or false, got {enabled!r}")
     if defaults is not None:
         name = defaults.name
     elif not name:
         raise ApiError("missing required field: name (a non-empty string)")
     if defaults is None and not given.get("upstream"):
         raise ApiError("missing required field: upstream (host:port)")
+    if defaults is None and taken(name):
+        raise ApiError(f"proxy already exists: {name!r}", 409)
     listen = parse_address(given["listen"], "listen") if given.get("listen") else None
     if listen is None:
         listen = defaults.listen if defaults else parse_address(DEFAULT_LISTEN, "listen")
@@ -62,9 +74,6 @@ def parse_proxy(body: object, defaults: ProxySpec | None = None) -> ProxySpec:
     if upstream is None:
         assert defaults is not None  # checked above: a new proxy has an upstream
         upstream = defaults.upstream
-    enabled = given.get("enabled", defaults.enabled if defaults else True)
-    if not isinstance(enabled, bool):
-        raise ApiError(f"enabled must be true or false, got {enabled!r}")
     return ProxySpec(name=name, listen=listen, upstream=upstream, enabled=enabled)
 
 

@@ -98,9 +98,12 @@ class Proxy:
         raise ApiError(f"toxic not found: {name!r} on proxy {self.name!r}", 404)
 
     def add_toxic(self, body: object) -> ToxicSpec:
-        toxic = parse_toxic(body, self.lenient)
-        if any(t.name == toxic.name for t in self._toxics):
-            raise ApiError(f"toxic already exists: {toxic.name!r} on proxy {self.name!r}", 409)
+        try:
+            toxic = parse_toxic(body, self.lenient, taken=lambda name: any(t.name == name for t in self._toxics))
+        except ApiError as exc:
+            if exc.status == 409:
+                raise ApiError(f"{exc.message} on proxy {self.name!r}", 409) from None
+            raise
         self._set_toxics((*self._toxics, toxic))
         return toxic
 
@@ -184,6 +187,9 @@ class ProxyRegistry:
 
     def all(self) -> list[Proxy]:
         return list(self._proxies.values())
+
+    def has(self, name: str) -> bool:
+        return name in self._proxies
 
     def get(self, name: str) -> Proxy:
         proxy = self._proxies.get(name)

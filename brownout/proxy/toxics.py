@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -83,8 +83,12 @@ class ToxicSpec:
         }
 
 
-def parse_toxic(body: object, lenient: bool = False) -> ToxicSpec:
-    """A new toxic from a `POST /proxies/{name}/toxics` body; ApiError(400) says what is wrong."""
+def parse_toxic(body: object, lenient: bool = False, taken: Callable[[str], bool] = lambda _name: False) -> ToxicSpec:
+    """A new toxic from a `POST /proxies/{name}/toxics` body; ApiError(400) says what is wrong.
+
+    A name `taken` already is a 409, found in Toxiproxy's order: after the type, stream and name are known
+    and before the attributes are read (so a duplicate with bad attributes is a 409 there too).
+    """
     if not isinstance(body, dict):
         raise ApiError("bad request body: a toxic must be a JSON object")
     given = fields(body, _TOXIC_FIELDS)  # as Toxiproxy reads it: any letter case, null = left out
@@ -99,6 +103,10 @@ def parse_toxic(body: object, lenient: bool = False) -> ToxicSpec:
     if not isinstance(name, str):
         raise ApiError(f"toxic name must be a string, got {name!r}")
     name = name or f"{type_}_{stream}"
+    if not _is_number(given.get("toxicity", 1.0)):  # a type error: Toxiproxy refuses it before the name
+        raise ApiError(f"toxicity must be a number from 0 to 1, got {given['toxicity']!r}")
+    if taken(name):
+        raise ApiError(f"toxic already exists: {name!r}", 409)
     toxicity = _toxicity(given.get("toxicity", 1.0), lenient)
     attributes = _attributes(str(type_), given.get("attributes"), {}, lenient)
     _check_slicer(str(type_), attributes, lenient)

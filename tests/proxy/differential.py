@@ -17,6 +17,7 @@ a port nothing listens on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -242,7 +243,7 @@ def run_wire(pair: Pair, cases: dict[str, Wire], upstreams: dict[str, int]) -> l
         for server in pair.servers:
             jobs.append((label, server, name, _make_proxy(server, name, upstreams[case.upstream], case.toxics)))
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {(label, server.label): pool.submit(cases[label].session, server, name, port)
+        futures = {(label, server.label): pool.submit(_session, cases[label].session, server, name, port)
                    for label, server, name, port in jobs}
     problems = []
     for label, case in cases.items():
@@ -255,6 +256,13 @@ def run_wire(pair: Pair, cases: dict[str, Wire], upstreams: dict[str, int]) -> l
         elif theirs != ours:
             problems.append(f"{label}:\n    toxiproxy {theirs}\n    brownout  {ours}")
     return problems
+
+
+def _session(session: Session, server: Server, name: str, port: int) -> Ending:
+    try:
+        return session(server, name, port)
+    except ConnectionResetError:  # reset before the client could read: at connect, or in a send
+        return Ending(b"", "rst")
 
 
 def _make_proxy(server: Server, name: str, upstream: int, toxics: tuple[dict[str, Any], ...]) -> int:
@@ -287,5 +295,12 @@ def read_until_end(sock: socket.socket, quiet_s: float = QUIET_S, limit_s: float
 
 def connect(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with contextlib.suppress(OSError):  # reset already (reset_peer 0): read_until_end will say so
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def send(sock: socket.socket, data: bytes) -> None:
+    """Send what the peer takes: a reset before or during the send shows in read_until_end."""
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+        sock.sendall(data)

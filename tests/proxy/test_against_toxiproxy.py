@@ -29,6 +29,7 @@ from differential import (
     connect,
     read_until_end,
     run_wire,
+    send,
 )
 from proxy_support import Spawner
 
@@ -138,6 +139,8 @@ PROXY_CREATE = [
     Step("POST", "/proxies", proxy("a")),
     Step("POST", "/proxies", proxy("a")),  # 409
     Step("POST", "/proxies", proxy("a", listen="127.0.0.1:$free1")),  # 409, name first
+    Step("POST", "/proxies", proxy("a", listen="nohostport", upstream="127.0.0.1:0")),  # 409 first
+    Step("POST", "/proxies", proxy("a", enabled="x")),  # 400 first
     Step("POST", "/proxies", proxy("disabled", listen="127.0.0.1:$free1", enabled=False)),
     Step("POST", "/proxies", proxy("disabled_any_port", enabled=False)),
     Step("POST", "/proxies", proxy("null_enabled", enabled=None)),
@@ -229,6 +232,9 @@ TOXIC_CREATE = [
     *(Step("POST", "/proxies/a/toxics", {"type": type_}) for type_ in TOXIC_TYPES),  # every default
     Step("POST", "/proxies/a/toxics", {"type": "slicer", "attributes": {"average_size": 10}}),
     Step("POST", "/proxies/a/toxics", {"type": "latency"}),  # 409
+    Step("POST", "/proxies/a/toxics", {"type": "latency", "attributes": {"latency": "x"}}),  # 409 first
+    Step("POST", "/proxies/a/toxics", {"type": "latency", "attributes": {"latency": -1, "x": 1}}),  # 409 first
+    Step("POST", "/proxies/a/toxics", {"type": "latency", "toxicity": "x"}),  # 400 first
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": "upstream"}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": "UpStream"}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": "sideways"}),
@@ -517,8 +523,7 @@ def toxic(type_: str, stream: str = "downstream", toxicity: float = 1, **attribu
 def send_and_read(data: bytes = b"") -> Session:
     def session(_server: Server, _name: str, port: int) -> Ending:
         with connect(port) as sock:
-            if data:
-                sock.sendall(data)
+            send(sock, data)
             return read_until_end(sock)
 
     return session
@@ -526,7 +531,7 @@ def send_and_read(data: bytes = b"") -> Session:
 
 def half_close(_server: Server, _name: str, port: int) -> Ending:
     with connect(port) as sock:
-        sock.sendall(b"ping")
+        send(sock, b"ping")
         sock.shutdown(socket.SHUT_WR)
         return read_until_end(sock)
 
@@ -537,12 +542,11 @@ def while_open(change: Callable[[Server, str], None], data: bytes = b"", again: 
 
     def session(server: Server, name: str, port: int) -> Ending:
         with connect(port) as sock:
-            if data:
-                sock.sendall(data)
+            send(sock, data)
             first = read_until_end(sock, quiet_s=0.5)
             change(server, name)
             if again and first.how == "open":
-                sock.sendall(data)
+                send(sock, data)
             rest = read_until_end(sock) if first.how == "open" else first
             return Ending(first.received + b"|" + rest.received, f"{first.how}, then {rest.how}")
 
@@ -585,7 +589,8 @@ WIRE = {
     "timeout 0 holds the data": Wire(send_and_read(), (toxic("timeout", timeout=0),), "greeting"),
     "timeout 0 upstream": Wire(send_and_read(b"ping"), (toxic("timeout", "upstream", timeout=0),)),
     "timeout closes": Wire(send_and_read(), (toxic("timeout", timeout=100),), "greeting"),
-    "reset_peer": Wire(send_and_read(), (toxic("reset_peer", timeout=0),), "greeting"),
+    # reset_peer 0 downstream is left out: Toxiproxy's own close sometimes beats its reset there (a FIN in
+    # about one run in ten with 30 cases at once on 2 cores; never alone).
     "reset_peer upstream": Wire(send_and_read(b"ping"), (toxic("reset_peer", "upstream", timeout=0),)),
     "reset_peer after a wait": Wire(send_and_read(), (toxic("reset_peer", timeout=100),), "greeting"),
     "slow_close": Wire(send_and_read(b"ping"), (toxic("slow_close", delay=100),)),

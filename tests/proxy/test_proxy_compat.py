@@ -324,6 +324,18 @@ def test_what_toxiproxy_refuses_is_refused(api: Api, echo_port: int) -> None:
     assert api.call("HEAD", "/healthz").status_code == 200  # brownout's own readiness route
 
 
+def test_a_taken_name_is_a_409_before_the_rest_is_checked(api: Api, echo_port: int) -> None:
+    """Toxiproxy's order: a name that exists is found before attributes or addresses are read."""
+    api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "latency", latency=10)
+    bad_attributes = {"type": "latency", "attributes": {"latency": "slow"}}
+    _assert_error(api.call("POST", "/proxies/svc/toxics", bad_attributes), 409, "already exists")
+    _assert_error(api.call("POST", "/proxies/svc/toxics", {"type": "latency", "toxicity": "x"}), 400, "toxicity")
+    bad_address = {"name": "svc", "listen": "nowhere", "upstream": "127.0.0.1:0"}
+    _assert_error(api.call("POST", "/proxies", bad_address), 409, "already exists")
+    _assert_error(api.call("POST", "/proxies", {"name": "svc", "upstream": "x:1", "enabled": 1}), 400, "enabled")
+
+
 def test_addresses_without_a_host_or_a_listen_port(api: Api, echo_port: int) -> None:
     """As in Go: no host is this machine (a listener binds loopback: see the README), no port any port."""
     no_host = api.call("POST", "/proxies", {"name": "a", "listen": ":0", "upstream": f":{echo_port}"})
