@@ -143,6 +143,7 @@ PROXY_CREATE = [
     Step("POST", "/proxies", proxy("a", enabled="x")),  # 400 first
     Step("POST", "/proxies", proxy("disabled", listen="127.0.0.1:$free1", enabled=False)),
     Step("POST", "/proxies", proxy("disabled_any_port", enabled=False)),
+    Step("PATCH", "/proxies/disabled_any_port", {"enabled": True}),
     Step("POST", "/proxies", proxy("null_enabled", enabled=None)),
     Step("POST", "/proxies", proxy("extra_keys", toxics=[{"type": "latency"}], Logger={}, colour="red")),
     Step("POST", "/proxies", {"Name": "pascal", "LISTEN": "127.0.0.1:0", "Upstream": ECHO, "Enabled": False}),
@@ -236,6 +237,7 @@ TOXIC_CREATE = [
     Step("POST", "/proxies/a/toxics", {"type": "latency", "attributes": {"latency": -1, "x": 1}}),  # 409 first
     Step("POST", "/proxies/a/toxics", {"type": "latency", "toxicity": "x"}),  # 400 first
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": "upstream"}),
+    Step("POST", "/proxies/a/toxics", {"type": "timeout", "stream": "downstream", "name": "latency_upstream"}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": "UpStream"}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": "sideways"}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "stream": ""}),
@@ -352,7 +354,7 @@ POPULATE = [
     Step("GET", "/proxies"),
     Step("POST", "/populate", [proxy("p1"), proxy("p2", listen="127.0.0.1:$free1", enabled=False)]),
     Step("POST", "/populate", [proxy("p1"), proxy("p2", listen="127.0.0.1:$free1", enabled=False)]),
-    Step("POST", "/populate", [proxy("p3", listen="127.0.0.1:$free2")]),
+    Step("POST", "/populate", [proxy("p3", listen="127.0.0.1:$free2", toxics=[{"type": "latency"}])]),
     Step("POST", "/populate", [{"Name": "p4", "Upstream": ECHO, "LISTEN": "127.0.0.1:0", "enabled": None}]),
     Step("POST", "/populate", raw='[{"name": "p5", "upstream": "127.0.0.1:$echo", "listen": "127.0.0.1:0"}] trailing'),
     Step("POST", "/proxies/p3/toxics", {"type": "latency"}),
@@ -554,8 +556,11 @@ def while_open(change: Callable[[Server, str], None], data: bytes = b"", again: 
 
 
 def api_call(method: str, path: str, body: Any = None, status: int = 200) -> Callable[[Server, str], None]:
+    """A request made mid-session; "{name}" in the path or the body is the session's proxy."""
+
     def change(server: Server, name: str) -> None:
-        response = server.api.call(method, path.format(name=name), body)
+        filled = None if body is None else json.loads(json.dumps(body).replace("{name}", name))
+        response = server.api.call(method, path.format(name=name), filled)
         assert response.status_code == status, f"{server.label} {method} {path}: {response.text}"
 
     return change
@@ -631,9 +636,17 @@ def test_the_data_plane_alike(pair: Pair, upstreams: dict[str, int]) -> None:
     assert not problems, f"{len(problems)} of {len(WIRE)} cases differ:\n" + "\n".join(problems)
 
 
-def test_a_new_upstream_drops_open_connections(pair: Pair, upstreams: dict[str, int]) -> None:
-    move = api_call("POST", "/proxies/{name}", {"upstream": f"127.0.0.1:{upstreams['greeting']}"})
-    problems = run_wire(pair, {"upstream moved": Wire(while_open(move, b"ping"))}, upstreams)
+def test_a_new_address_or_a_populate_drops_open_connections(pair: Pair, upstreams: dict[str, int]) -> None:
+    greeting = f"127.0.0.1:{upstreams['greeting']}"
+    cases = {
+        "upstream moved": Wire(while_open(api_call("POST", "/proxies/{name}", {"upstream": greeting}), b"ping")),
+        "listen moved": Wire(while_open(api_call("PATCH", "/proxies/{name}", {"listen": "127.0.0.1:0"}), b"ping")),
+        "same address again": Wire(while_open(api_call("PATCH", "/proxies/{name}", {"enabled": True}), b"ping")),
+        "replaced by /populate": Wire(while_open(
+            api_call("POST", "/populate", [{"name": "{name}", "listen": "127.0.0.1:0", "upstream": greeting}], 201),
+            b"ping")),
+    }
+    problems = run_wire(pair, cases, upstreams)
     assert not problems, problems
 
 
