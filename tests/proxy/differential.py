@@ -149,14 +149,14 @@ class Server:
 class Pair:
     """Toxiproxy and brownout, side by side, and the comparison of their answers."""
 
-    def __init__(self, spawner: Spawner, echo_port: int) -> None:
+    def __init__(self, spawner: Spawner, echo_port: int, *brownout_args: str) -> None:
         binary = toxiproxy_binary()
         assert binary is not None
         port = free_port()
         process = spawner.popen([str(binary), "-host", "127.0.0.1", "-port", str(port)], quiet=True)
         wait_listening(port, process, STARTUP_S)
         self.toxiproxy_process: subprocess.Popen[str] = process
-        brownout: ProxyProcess = spawner.proxy()
+        brownout: ProxyProcess = spawner.proxy(*brownout_args)
         closed = free_port()
         shared = {"$echo": echo_port, "$closed": closed}
         self.toxiproxy = Server("toxiproxy", Api(f"http://127.0.0.1:{port}"), dict(shared))

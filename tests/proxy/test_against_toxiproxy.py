@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -371,6 +372,18 @@ POPULATE = [
 
 def test_populate(pair: Pair) -> None:
     assert_same(pair, POPULATE)
+
+
+@pytest.fixture(scope="module")
+def lenient_pair(module_spawner: Spawner, echo_port: int) -> Pair:
+    return Pair(module_spawner, echo_port, "--lenient")
+
+
+@pytest.mark.parametrize("steps", [TOXIC_CREATE, TOXIC_UPDATE], ids=["create", "update"])
+def test_lenient_accepts_toxics_as_toxiproxy_does(lenient_pair: Pair, steps: list[Step]) -> None:
+    """`brownout proxy --lenient`: what the strict proxy refuses on purpose is answered as Toxiproxy answers it."""
+    strict_row = strict().row
+    assert_same(lenient_pair, [replace(s, known=None) if s.known and s.known.row == strict_row else s for s in steps])
 
 
 # --- what the official clients send ----------------------------------------------------------------------
