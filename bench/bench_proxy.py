@@ -38,7 +38,7 @@ from pathlib import Path
 import psutil
 
 from brownout.ports import free_port
-from tests.helpers import stop_process, wait_listening
+from tests.helpers import stop_process, toxiproxy_binary, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BROWNOUT_BENCH_ROUNDS", "9"))
@@ -188,12 +188,6 @@ def _http_benchmark(port: int, connections: int, keep_alive: bool) -> tuple[floa
 # --- running ------------------------------------------------------------------------------------------
 
 
-def _toxiproxy_binary() -> Path | None:
-    candidates = [os.environ.get("BROWNOUT_TOXIPROXY", "")]
-    candidates += [str(base / "shared/anchors/toxiproxy-server") for base in (ROOT.parent, ROOT.parent.parent)]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
-
-
 def _call(api_port: int, method: str, path: str, body: object) -> dict[str, object]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{api_port}{path}",
@@ -229,7 +223,7 @@ def main() -> None:
         wait_listening(port, processes[-1], STARTUP_S)
 
     use_redis = bool(shutil.which("redis-server") and shutil.which("redis-benchmark"))
-    toxiproxy = _toxiproxy_binary()
+    toxiproxy = toxiproxy_binary()
     try:
         ping_port, blob_port, brownout_api = free_port(), free_port(), free_port()
         if use_redis:

@@ -35,6 +35,18 @@ def sigint_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def toxiproxy_binary() -> Path | None:
+    """The real Toxiproxy 2.8.0 server to compare `brownout proxy` with, or None where there is none.
+
+    Env BROWNOUT_TOXIPROXY, else ../shared/anchors/toxiproxy-server beside the repository or beside its
+    worktree folder (a reference binary, not a dependency: users and a fresh machine don't have it).
+    """
+    candidates = [os.environ.get("BROWNOUT_TOXIPROXY", "")]
+    bases = (REPO_ROOT.parent, REPO_ROOT.parent.parent)
+    candidates += [str(base / "shared/anchors/toxiproxy-server") for base in bases]
+    return next((Path(c) for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
+
+
 def wait_until(condition: Callable[[], T], timeout_s: float = 10.0, interval_s: float = 0.05) -> T:
     """Poll `condition` until it answers something truthy or `timeout_s` has passed; answer its last answer."""
     deadline = time.monotonic() + timeout_s

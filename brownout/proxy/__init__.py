@@ -26,9 +26,13 @@ wrong: 403); with neither set, the API is open like Toxiproxy's. Either way the 
 only, requests from a non-loopback peer get 403, and (like Toxiproxy) requests whose
 User-Agent is a browser's are refused, so a web page cannot drive the API.
 
+JSON is read and written as Toxiproxy's Go server does (module `jsonio`): keys in any letter case, `null`
+as a left-out field, anything after the first JSON value ignored; answers compact, in Toxiproxy's key order,
+with `<>&` escaped. tests/proxy/test_against_toxiproxy.py checks all of this against the real server.
+
 Modules: `toxics` (toxic specs and their validation), `config` (proxy specs from API bodies and config
-files), `chain` (one connection's walk through its toxics), `link` (a connection's
-sockets, both directions), `listener` (accepting and connecting upstream), `proxies` (a proxy's
-state and the registry), `api`
+files), `jsonio` (JSON as Toxiproxy reads and writes it), `chain` (one connection's walk through its toxics),
+`link` (a connection's sockets, both directions), `listener` (accepting and connecting upstream), `proxies`
+(a proxy's state and the registry), `api`
 (the HTTP API), `cli` (the command).
 """

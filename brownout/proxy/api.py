@@ -7,7 +7,6 @@ does; with a token configured, `Authorization: Bearer <token>` on everything but
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -17,12 +16,15 @@ from brownout import __version__
 from brownout.auth import Refused, require_bearer, require_loopback_peer
 from brownout.proxy.config import ProxySpec, parse_proxy
 from brownout.proxy.errors import ApiError
+from brownout.proxy.jsonio import decode, encode
 from brownout.proxy.proxies import Proxy, ProxyRegistry
 
 # The Toxiproxy release whose API this one mirrors; brownout's own version rides along as semver build
 # metadata, so a client comparing versions sees 2.8.0.
 TOXIPROXY_VERSION = "2.8.0"
 _OPEN_PATHS = frozenset({"/healthz"})
+# Toxiproxy's router answers only the methods each route names: no HEAD for a GET, no OPTIONS.
+_UNROUTED_METHODS = frozenset({"HEAD", "OPTIONS"})
 
 routes = Blueprint("toxiproxy", __name__)
 
@@ -51,6 +53,8 @@ def _registry() -> ProxyRegistry:
 
 def _guard() -> None:
     _check_peer_and_agent()
+    if request.method in _UNROUTED_METHODS and request.path not in _OPEN_PATHS:
+        raise ApiError(f"method {request.method} is not allowed here (Toxiproxy's API has no {request.method})", 405)
     token = current_app.extensions["brownout.proxy"].token
     if token and request.path not in _OPEN_PATHS:
         _check_token(token)
@@ -66,13 +70,15 @@ def healthz() -> Response:
 
 @routes.get("/version")
 def version() -> Response:
-    return _json({"version": f"{TOXIPROXY_VERSION}+brownout.{__version__}"})
+    # Written as Toxiproxy writes it: by hand, with a space and a newline, and a charset.
+    body = f'{{"version": "{TOXIPROXY_VERSION}+brownout.{__version__}"}}\n'
+    return Response(body, content_type="application/json;charset=utf-8")
 
 
 @routes.post("/reset")
 def reset() -> Response:
     _registry().reset()
-    return Response(status=204)
+    return _no_content()
 
 
 # --- proxies ---------------------------------------------------------------------------------------------
@@ -80,12 +86,14 @@ def reset() -> Response:
 
 @routes.get("/proxies")
 def proxy_index() -> Response:
-    return _json({proxy.name: proxy.as_json() for proxy in _registry().all()})
+    # Sorted by name: Go writes a map's keys in order.
+    return _json({proxy.name: proxy.as_json() for proxy in sorted(_registry().all(), key=lambda p: p.name)})
 
 
 @routes.post("/proxies")
 def proxy_create() -> Response:
-    proxy = _registry().create(parse_proxy(_body()))
+    registry = _registry()
+    proxy = registry.create(parse_proxy(_body(), taken=registry.has))
     return _json(proxy.as_json(), 201)
 
 
@@ -97,7 +105,7 @@ def populate() -> Response:
         for spec in _populate_specs(_body()):
             applied.append(_registry().populate_one(spec))
     except ApiError as exc:
-        return _json({**exc.as_json(), "proxies": [p.as_json() for p in applied]}, exc.status)
+        return _error({**exc.as_json(), "proxies": [p.as_json() for p in applied]}, exc.status)
     return _json({"proxies": [proxy.as_json() for proxy in applied]}, 201)
 
 
@@ -125,17 +133,14 @@ def proxy_show(name: str) -> Response:
 def proxy_update(name: str) -> Response:
     proxy = _registry().get(name)
     current = dataclasses.replace(proxy.spec, enabled=proxy.enabled)
-    body = _body()
-    if isinstance(body, dict):
-        body = {**body, "name": name}  # as Toxiproxy: a proxy cannot be renamed
-    proxy.update(parse_proxy(body, defaults=current))
+    proxy.update(parse_proxy(_body(), defaults=current))
     return _json(proxy.as_json())
 
 
 @routes.delete("/proxies/<name>")
 def proxy_delete(name: str) -> Response:
     _registry().delete(name)
-    return Response(status=204)
+    return _no_content()
 
 
 # --- toxics ----------------------------------------------------------------------------------------------
@@ -166,36 +171,43 @@ def toxic_update(name: str, toxic: str) -> Response:
 @routes.delete("/proxies/<name>/toxics/<toxic>")
 def toxic_delete(name: str, toxic: str) -> Response:
     _registry().get(name).remove_toxic(toxic)
-    return Response(status=204)
+    return _no_content()
 
 
 # --- errors and helpers ----------------------------------------------------------------------------------
 
 
 def _api_error(exc: ApiError) -> Response:
-    return _json(exc.as_json(), exc.status)
+    return _error(exc.as_json(), exc.status)
 
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    return _json({"error": exc.description or exc.name, "status": status}, status)
+    return _error({"error": exc.description or exc.name, "status": status}, status)
 
 
 def _unexpected_error(exc: Exception) -> Response:
     current_app.logger.exception("unexpected error in %s %s", request.method, request.path)
-    return _json({"error": f"internal error: {type(exc).__name__}: {exc}", "status": 500}, 500)
+    return _error({"error": f"internal error: {type(exc).__name__}: {exc}", "status": 500}, 500)
 
 
 def _body() -> object:
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(f"bad request body: not valid JSON ({exc})") from None
+    return decode(request.get_data(cache=False))
 
 
 def _json(payload: object, status: int = 200) -> Response:
-    return Response(json.dumps(payload) + "\n", status=status, mimetype="application/json")
+    return Response(encode(payload), status=status, mimetype="application/json")
+
+
+def _error(payload: object, status: int) -> Response:
+    """An error body ends in a newline, as Go's http.Error writes it (brownout keeps the JSON type)."""
+    return Response(encode(payload) + "\n", status=status, mimetype="application/json")
+
+
+def _no_content() -> Response:
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 def _check_peer_and_agent() -> None:

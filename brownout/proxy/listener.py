@@ -17,7 +17,7 @@ from typing import Any
 import gevent
 from gevent import socket as gsocket
 
-from brownout.proxy.config import Address
+from brownout.proxy.config import Address, dial_host
 
 CONNECT_TIMEOUT_S = 5.0
 _ACCEPTS_PER_WAKE = 64  # a burst of connections is taken in one callback, a bounded one
@@ -99,7 +99,7 @@ class UpstreamConnect:
         self._writable: Any = None  # a libev io watcher, once connecting
 
     def start(self) -> None:
-        address = self._address
+        address = Address(dial_host(self._address.host), self._address.port)
         family = _ip_family(address.host)
         if family is None:
             self._greenlet = gevent.spawn(self._connect_by_name, address)
@@ -127,6 +127,7 @@ class UpstreamConnect:
 
     def _fail(self) -> None:
         if not self._ended:
+            _discard_unread(self._client)
             self.cancel()
             self._on_failed(self)
 
@@ -165,6 +166,19 @@ class UpstreamConnect:
         if self._greenlet is not None and self._greenlet is not gevent.getcurrent():
             self._greenlet.kill(block=False)
         return True
+
+
+def _discard_unread(client: socket.socket) -> None:
+    """Read what the client already sent, so that closing sends a FIN, not a RST.
+
+    Toxiproxy closes a client whose upstream refused before the client's first bytes arrive, so the client
+    sees an orderly close; brownout takes longer to find out, and closing a socket with unread data resets it.
+    """
+    try:
+        while client.recv(65536):
+            pass
+    except OSError:
+        pass
 
 
 def _ip_family(host: str) -> int | None:

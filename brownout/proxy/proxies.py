@@ -76,8 +76,12 @@ class Proxy:
             connection.close()
 
     def update(self, spec: ProxySpec) -> None:
-        """Apply a new listen / upstream / enabled; a new listen address restarts the listener."""
-        moved = spec.listen != self.spec.listen
+        """Apply a new listen / upstream / enabled.
+
+        A new listen or upstream address restarts the proxy, dropping its open connections, as Toxiproxy
+        does (a connection to the old upstream would otherwise carry on as if nothing had changed).
+        """
+        moved = spec.listen != self.spec.listen or spec.upstream != self.spec.upstream
         if moved or not spec.enabled:
             self.stop()
         self.spec = spec
@@ -93,9 +97,12 @@ class Proxy:
         raise ApiError(f"toxic not found: {name!r} on proxy {self.name!r}", 404)
 
     def add_toxic(self, body: object) -> ToxicSpec:
-        toxic = parse_toxic(body, self.lenient)
-        if any(t.name == toxic.name for t in self._toxics):
-            raise ApiError(f"toxic already exists: {toxic.name!r} on proxy {self.name!r}", 409)
+        try:
+            toxic = parse_toxic(body, self.lenient, taken=lambda name: any(t.name == name for t in self._toxics))
+        except ApiError as exc:
+            if exc.status == 409:
+                raise ApiError(f"{exc.message} on proxy {self.name!r}", 409) from None
+            raise
         self._set_toxics((*self._toxics, toxic))
         return toxic
 
@@ -159,6 +166,9 @@ class ProxyRegistry:
 
     def all(self) -> list[Proxy]:
         return list(self._proxies.values())
+
+    def has(self, name: str) -> bool:
+        return name in self._proxies
 
     def get(self, name: str) -> Proxy:
         proxy = self._proxies.get(name)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from brownout.proxy.errors import ApiError
+from brownout.proxy.jsonio import extra_keys, fields
 
 UPSTREAM = "upstream"
 DOWNSTREAM = "downstream"
@@ -40,6 +41,8 @@ TOXIC_ATTRIBUTES: Mapping[str, Mapping[str, float]] = MappingProxyType(
 )
 
 _LENIENT_HINT = "Toxiproxy would have ignored it; `brownout proxy --lenient` accepts it too"
+_TOXIC_FIELDS = ("name", "type", "stream", "toxicity", "attributes")
+_INT64 = 2**63  # Toxiproxy's attributes are Go int64s: a bigger number is a 400 there
 
 _uids = itertools.count(1)
 
@@ -70,31 +73,42 @@ class ToxicSpec:
         return self.value(attribute) / 1000.0
 
     def as_json(self) -> dict[str, object]:
+        """In Toxiproxy's key order (its attributes come first)."""
         return {
+            "attributes": {key: _plain_number(value) for key, value in self.attributes.items()},
             "name": self.name,
             "type": self.type,
             "stream": self.stream,
             "toxicity": _plain_number(self.toxicity),
-            "attributes": {key: _plain_number(value) for key, value in self.attributes.items()},
         }
 
 
-def parse_toxic(body: object, lenient: bool = False) -> ToxicSpec:
-    """A new toxic from a `POST /proxies/{name}/toxics` body; ApiError(400) says what is wrong."""
+def parse_toxic(body: object, lenient: bool = False, taken: Callable[[str], bool] = lambda _name: False) -> ToxicSpec:
+    """A new toxic from a `POST /proxies/{name}/toxics` body; ApiError(400) says what is wrong.
+
+    A name `taken` already is a 409, found in Toxiproxy's order: after the type, stream and name are known
+    and before the attributes are read (so a duplicate with bad attributes is a 409 there too).
+    """
     if not isinstance(body, dict):
         raise ApiError("bad request body: a toxic must be a JSON object")
-    type_ = body.get("type")
+    given = fields(body, _TOXIC_FIELDS)  # as Toxiproxy reads it: any letter case, null = left out
+    type_ = given.get("type")
     if type_ not in TOXIC_ATTRIBUTES:
         known = ", ".join(TOXIC_ATTRIBUTES)
         raise ApiError(f"invalid toxic type {type_!r}: use one of {known}")
-    stream = body.get("stream", DOWNSTREAM)  # the Go client leaves it out, meaning downstream
+    stream = given.get("stream", DOWNSTREAM)  # the Go client leaves it out, meaning downstream
     if not isinstance(stream, str) or stream.lower() not in STREAMS:
         raise ApiError(f"stream was invalid ({stream!r}), can be either upstream or downstream")
-    name = body.get("name") or f"{type_}_{stream}"
+    name = given.get("name", "")
     if not isinstance(name, str):
         raise ApiError(f"toxic name must be a string, got {name!r}")
-    toxicity = _toxicity(body.get("toxicity", 1.0), lenient)
-    attributes = _attributes(str(type_), body.get("attributes"), {}, lenient)
+    name = name or f"{type_}_{stream}"
+    if not _is_number(given.get("toxicity", 1.0)):  # a type error: Toxiproxy refuses it before the name
+        raise ApiError(f"toxicity must be a number from 0 to 1, got {given['toxicity']!r}")
+    if taken(name):
+        raise ApiError(f"toxic already exists: {name!r}", 409)
+    toxicity = _toxicity(given.get("toxicity", 1.0), lenient)
+    attributes = _attributes(str(type_), given.get("attributes"), {}, lenient)
     _check_slicer(str(type_), attributes, lenient)
     return ToxicSpec(name=name, type=str(type_), stream=stream, toxicity=toxicity, attributes=attributes)
 
@@ -107,16 +121,17 @@ def updated_toxic(current: ToxicSpec, body: object, lenient: bool = False) -> To
     """
     if not isinstance(body, dict):
         raise ApiError("bad request body: a toxic update must be a JSON object")
+    given = fields(body, _TOXIC_FIELDS)
     for key, now in (("type", current.type), ("stream", current.stream)):
-        given = body.get(key)
-        if given in (None, "") or lenient or (isinstance(given, str) and given.lower() == now.lower()):
+        value = given.get(key, "")
+        if value == "" or lenient or (isinstance(value, str) and value.lower() == now.lower()):
             continue
         raise ApiError(
-            f"cannot change the {key} of toxic {current.name!r} from {now!r} to {given!r}: delete it and "
+            f"cannot change the {key} of toxic {current.name!r} from {now!r} to {value!r}: delete it and "
             f"create a new one ({_LENIENT_HINT}, keeping {now!r})"
         )
-    toxicity = _toxicity(body.get("toxicity", current.toxicity), lenient)
-    attributes = _attributes(current.type, body.get("attributes"), current.attributes, lenient)
+    toxicity = _toxicity(given.get("toxicity", current.toxicity), lenient)
+    attributes = _attributes(current.type, given.get("attributes"), current.attributes, lenient)
     _check_slicer(current.type, attributes, lenient)
     return ToxicSpec(current.name, current.type, current.stream, toxicity, attributes)
 
@@ -136,14 +151,16 @@ def _attributes(type_: str, given: object, base: Mapping[str, float], lenient: b
     if not isinstance(given, dict):
         raise ApiError(f"attributes of a {type_} toxic must be a JSON object, got {given!r}")
     allowed = TOXIC_ATTRIBUTES[type_]
+    unknown = extra_keys(given, allowed)
+    if unknown and not lenient:
+        raise ApiError(
+            f"unknown attribute {unknown[0]!r} for a {type_} toxic: use {', '.join(allowed) or 'none'} "
+            f"({_LENIENT_HINT})"
+        )
     merged = {key: base.get(key, default) for key, default in allowed.items()}
-    for key, value in given.items():
-        if key not in allowed:
-            if lenient:
-                continue
-            raise ApiError(f"unknown attribute {key!r} for a {type_} toxic: use {', '.join(allowed)} ({_LENIENT_HINT})")
-        if not _is_number(value):
-            raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r}")
+    for key, value in fields(given, allowed).items():
+        if not isinstance(value, int | float) or not _is_number(value) or not -_INT64 <= value < _INT64:
+            raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number from 0 to 2**63-1, got {value!r}")
         if float(value) < 0 and not lenient:
             raise ApiError(
                 f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r} ({_LENIENT_HINT})"

@@ -39,10 +39,17 @@ class Spawner:
         self.processes: list[subprocess.Popen[str]] = []
 
     def popen(
-        self, argv: list[str], env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        quiet: bool = False,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> subprocess.Popen[str]:
+        """Start `argv`; `quiet` for a chatty process (Toxiproxy logs every request), whose full pipe would
+        block it."""
+        output = subprocess.DEVNULL if quiet else subprocess.PIPE
         process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec_fn
+            argv, cwd=ROOT, env=env, text=True, stdout=output, stderr=output, preexec_fn=preexec_fn
         )
         self.processes.append(process)
         return process

@@ -268,3 +268,100 @@ def test_lenient_accepts_what_toxiproxy_accepts(lenient_api: Api, echo_port: int
     assert (updated["type"], updated["stream"], updated["attributes"]["latency"]) == ("latency", "downstream", -1)
     assert _echo_through("127.0.0.1", port) == b"via proxy"  # a negative latency acts as none
     lenient_api.clear()
+
+
+# --- as Toxiproxy 2.8.0 reads and writes JSON (each checked against the real server) --------------------
+
+
+def test_json_is_written_compact_in_toxiproxy_key_order(api: Api, echo_port: int) -> None:
+    port = api.create_proxy("b<&>", echo_port)
+    api.create_proxy("a", echo_port, enabled=False)
+    body = {"type": "latency", "toxicity": 0.5, "attributes": {"latency": 10}}
+    toxic = api.call("POST", "/proxies/b<&>/toxics", body)
+    assert toxic.text == (
+        '{"attributes":{"latency":10,"jitter":0},"name":"latency_downstream","type":"latency",'
+        '"stream":"downstream","toxicity":0.5}'
+    )
+    listed = api.call("GET", "/proxies").text
+    assert listed.startswith('{"a":{"name":"a","listen":"127.0.0.1:0","upstream":')  # Go sorts map keys
+    assert f'"b\\u003c\\u0026\\u003e":{{"name":"b\\u003c\\u0026\\u003e","listen":"127.0.0.1:{port}"' in listed
+    missing = api.call("GET", "/proxies/nope")
+    assert missing.text.startswith('{"error":"proxy not found') and missing.text.endswith('"status":404}\n')
+    deleted = api.call("DELETE", "/proxies/a")
+    assert (deleted.status_code, deleted.text, deleted.headers.get("Content-Type")) == (204, "", None)
+    version = api.call("GET", "/version")
+    assert version.headers["Content-Type"] == "application/json;charset=utf-8"
+    assert version.text.startswith('{"version": "2.8.0+brownout.') and version.text.endswith('"}\n')
+
+
+def test_keys_in_any_case_nulls_and_trailing_data_are_read_as_toxiproxy_reads_them(
+    api: Api, echo_port: int
+) -> None:
+    raw = f'{{"Name": "svc", "UPSTREAM": "127.0.0.1:{echo_port}", "Listen": "127.0.0.1:0", "enabled": null}} more'
+    created = api.call("POST", "/proxies", raw=raw)
+    assert created.status_code == 201, created.text
+    assert created.json()["enabled"] is True
+    body = {"TYPE": "latency", "Stream": None, "name": None, "toxicity": None, "Attributes": {"Latency": 7,
+                                                                                               "jitter": None}}
+    toxic = api.call("POST", "/proxies/svc/toxics", body)
+    assert toxic.status_code == 200, toxic.text
+    assert toxic.json() == {"attributes": {"latency": 7, "jitter": 0}, "name": "latency_downstream",
+                            "type": "latency", "stream": "downstream", "toxicity": 1}
+    update = {"attributes": {"LATENCY": None, "Jitter": 3}, "toxicity": None}
+    updated = api.call("PATCH", "/proxies/svc/toxics/latency_downstream", update)
+    assert updated.json()["attributes"] == {"latency": 7, "jitter": 3} and updated.json()["toxicity"] == 1
+    assert api.call("PATCH", "/proxies/svc", {"ENABLED": False, "upstream": None}).json()["enabled"] is False
+    assert api.call("PATCH", "/proxies/svc", {"enabled": None}).json()["enabled"] is False
+
+
+def test_what_toxiproxy_refuses_is_refused(api: Api, echo_port: int) -> None:
+    api.create_proxy("svc", echo_port)
+    _assert_error(api.call("PATCH", "/proxies/svc", {"name": 5}), 400, "name")
+    too_big = {"type": "latency", "attributes": {"latency": 2**63}}
+    _assert_error(api.call("POST", "/proxies/svc/toxics", too_big), 400, "latency")
+    for method in ("HEAD", "OPTIONS"):
+        assert api.call(method, "/proxies").status_code == 405
+    assert api.call("HEAD", "/healthz").status_code == 200  # brownout's own readiness route
+
+
+def test_a_taken_name_is_a_409_before_the_rest_is_checked(api: Api, echo_port: int) -> None:
+    """Toxiproxy's order: a name that exists is found before attributes or addresses are read."""
+    api.create_proxy("svc", echo_port)
+    api.add_toxic("svc", "latency", latency=10)
+    bad_attributes = {"type": "latency", "attributes": {"latency": "slow"}}
+    _assert_error(api.call("POST", "/proxies/svc/toxics", bad_attributes), 409, "already exists")
+    _assert_error(api.call("POST", "/proxies/svc/toxics", {"type": "latency", "toxicity": "x"}), 400, "toxicity")
+    bad_address = {"name": "svc", "listen": "nowhere", "upstream": "127.0.0.1:0"}
+    _assert_error(api.call("POST", "/proxies", bad_address), 409, "already exists")
+    _assert_error(api.call("POST", "/proxies", {"name": "svc", "upstream": "x:1", "enabled": 1}), 400, "enabled")
+
+
+def test_addresses_without_a_host_or_a_listen_port(api: Api, echo_port: int) -> None:
+    """As in Go: no host is this machine (a listener binds loopback: see the README), no port any port."""
+    no_host = api.call("POST", "/proxies", {"name": "a", "listen": ":0", "upstream": f":{echo_port}"})
+    assert no_host.status_code == 201, no_host.text
+    host, port = no_host.json()["listen"].rsplit(":", 1)
+    assert (host, no_host.json()["upstream"]) == ("", f":{echo_port}")
+    assert _echo_through("127.0.0.1", int(port)) == b"via proxy"
+    any_port = api.call("POST", "/proxies", {"name": "b", "listen": "127.0.0.1:", "upstream": f":{echo_port}"})
+    assert any_port.status_code == 201, any_port.text
+    assert _echo_through("127.0.0.1", int(any_port.json()["listen"].rsplit(":", 1)[1])) == b"via proxy"
+
+
+def test_a_new_upstream_drops_open_connections(api: Api, echo_port: int, greeting_port: int) -> None:
+    port = api.create_proxy("svc", echo_port)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"one")
+        assert sock.recv(16) == b"one"
+        assert api.call("POST", "/proxies/svc", {"upstream": f"127.0.0.1:{greeting_port}"}).status_code == 200
+        assert sock.recv(16) == b""  # closed, as Toxiproxy closes it; not left talking to the old upstream
+    assert _echo_through("127.0.0.1", port).startswith(b"hello")
+
+
+def test_upstream_refusing_closes_the_client_cleanly(api: Api) -> None:
+    """An orderly close (FIN), as Toxiproxy's, even when the client has sent something already (was a RST)."""
+    port = api.create_proxy("svc", free_port())
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(b"anyone there?")
+            assert sock.recv(16) == b""
