@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import signal
 import socket
@@ -14,10 +15,11 @@ import gevent
 from gevent.event import Event
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
+from brownout import __version__
 from brownout.arguments import Parser, port
 from brownout.auth import is_loopback_host
 from brownout.errors import InputError
-from brownout.proxy.api import create_app
+from brownout.proxy.api import TOXIPROXY_VERSION, create_app
 from brownout.proxy.config import load_config_file
 from brownout.proxy.errors import ApiError
 from brownout.proxy.proxies import ProxyRegistry
@@ -30,6 +32,10 @@ def main(argv: list[str]) -> int:
     if not is_loopback_host(args.host):
         raise InputError(f"--host {args.host!r} is not a loopback address: use 127.0.0.1")
     specs = load_config_file(Path(args.config)) if args.config else []
+    if args.seed is not None:
+        random.seed(args.seed)
+    if args.metrics:
+        print("brownout proxy: warning: no /metrics here; -proxy-metrics/-runtime-metrics ignored", file=sys.stderr)
     _allow_many_connections()
     registry = ProxyRegistry(lenient=args.lenient)
     try:
@@ -81,11 +87,30 @@ class _NoDelayHandler(WSGIHandler):
         super().handle()
 
 
+def _version() -> str:
+    return f"{TOXIPROXY_VERSION}+brownout.{__version__}"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="brownout proxy", description="Run the Toxiproxy-compatible fault proxy (API + TCP proxies).")
-    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
-    parser.add_argument("--host", default="127.0.0.1", help="API address, loopback only (default 127.0.0.1)")
-    parser.add_argument("--config", metavar="FILE", help="Toxiproxy config: JSON list of proxies to create")
+    # Toxiproxy's own spellings (-port, -host, -config, -seed; Go takes --port too) work as well, so a
+    # command line or compose file written for toxiproxy-server needs only the program's name changed.
+    parser.add_argument("--port", "-port", type=port, default=DEFAULT_PORT, help=f"API port (default {DEFAULT_PORT})")
+    parser.add_argument("--host", "-host", default="127.0.0.1", help="API address, loopback only (default 127.0.0.1)")
+    parser.add_argument("--config", "-config", metavar="FILE", help="Toxiproxy config: JSON list of proxies to create")
+    parser.add_argument(
+        "--seed", "-seed", type=int, default=None, help="seed the toxicity and jitter rolls, for repeatable runs"
+    )
+    parser.add_argument(
+        "--proxy-metrics",
+        "-proxy-metrics",
+        "--runtime-metrics",
+        "-runtime-metrics",
+        dest="metrics",
+        action="store_true",
+        help="accepted for Toxiproxy's command line; brownout proxy has no /metrics (a warning says so)",
+    )
+    parser.add_argument("--version", "-version", action="version", version=f"brownout proxy {_version()}")
     parser.add_argument(
         "--token",
         default=os.environ.get("BROWNOUT_TOKEN"),

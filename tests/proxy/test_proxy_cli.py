@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from proxy_support import ROOT, Api, Spawner, free_port, stop_process
 
-from tests.helpers import BROWNOUT
+from tests.helpers import BROWNOUT, wait_listening
 
 
 def _run_proxy_expecting_exit(*args: str) -> subprocess.CompletedProcess[str]:
@@ -91,3 +91,20 @@ def test_signal_stops_it_promptly_with_exit_0(spawner: Spawner, signum: int) -> 
             stop_process(server.process)
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", listen_port), timeout=2).close()
+
+
+def test_toxiproxy_server_command_line_works_unchanged(spawner: Spawner, tmp_path: Path) -> None:
+    echo_port = spawner.echo_backend()
+    config = tmp_path / "toxiproxy.json"
+    config.write_text(json.dumps([{"name": "redis", "listen": "127.0.0.1:0", "upstream": f"127.0.0.1:{echo_port}"}]))
+    port = free_port()
+    argv = ["-port", str(port), "-host=127.0.0.1", "-config", str(config), "-seed", "7", "-proxy-metrics"]
+    process = spawner.popen([*BROWNOUT, "proxy", *argv])
+    wait_listening(port, process)
+    assert list(Api(f"http://127.0.0.1:{port}").call("GET", "/proxies").json()) == ["redis"]
+
+
+def test_version_flag_prints_the_toxiproxy_version_it_mirrors() -> None:
+    result = subprocess.run([*BROWNOUT, "proxy", "-version"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert result.stdout.startswith("brownout proxy 2.8.0+brownout.")
