@@ -149,9 +149,14 @@ class Proxy:
 
     def _connected(self, attempt: UpstreamConnect, client: socket.socket, upstream: socket.socket) -> None:
         self._connecting.discard(attempt)
-        for sock in (client, upstream):
-            # Without NODELAY every small keep-alive response would wait ~40 ms for delayed ACKs.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for sock in (client, upstream):
+                # Without NODELAY every small keep-alive response would wait ~40 ms for delayed ACKs.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # the client went away meanwhile
+            client.close()
+            upstream.close()
+            return
         connection = Connection(client, upstream, self)
         self._connections.add(connection)
         connection.start()
