@@ -544,6 +544,21 @@ def send_and_read(data: bytes = b"") -> Session:
     return session
 
 
+def send_past_an_upstream_limit(data: bytes, limit: int) -> Session:
+    """What the client sees once the upstream took `limit` bytes: the close, and nothing beyond them.
+
+    Whether the echo of those bytes gets back before the proxy closes is a race on both servers (1 run in
+    24 here had brownout lose it, and a slower echo loses it on both), so any prefix of them counts alike.
+    """
+
+    def session(server: Server, name: str, port: int) -> Ending:
+        ending = send_and_read(data)(server, name, port)
+        allowed = data[:limit].startswith(ending.received)
+        return Ending(b"<a prefix of the bytes let through>" if allowed else ending.received, ending.how)
+
+    return session
+
+
 def half_close(_server: Server, _name: str, port: int) -> Ending:
     with connect(port) as sock:
         send(sock, b"ping")
@@ -602,7 +617,9 @@ WIRE = {
     "no toxics": Wire(send_and_read(b"ping"), upstream="greeting"),
     "limit_data downstream": Wire(send_and_read(), (toxic("limit_data", bytes=7),), "greeting"),
     "limit_data = the greeting": Wire(send_and_read(), (toxic("limit_data", bytes=len(GREETING)),), "greeting"),
-    "limit_data upstream": Wire(send_and_read(b"0123456789"), (toxic("limit_data", "upstream", bytes=5),)),
+    "limit_data upstream": Wire(
+        send_past_an_upstream_limit(b"0123456789", 5), (toxic("limit_data", "upstream", bytes=5),)
+    ),
     "limit_data 0": Wire(send_and_read(), (toxic("limit_data", bytes=0),), "greeting"),
     "timeout 0 holds the data": Wire(send_and_read(), (toxic("timeout", timeout=0),), "greeting"),
     "timeout 0 upstream": Wire(send_and_read(b"ping"), (toxic("timeout", "upstream", timeout=0),)),
