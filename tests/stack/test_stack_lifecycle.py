@@ -57,6 +57,15 @@ def test_the_stack_comes_up_in_order_and_goes_down_without_leftovers(
     assert stack.wait(0)
 
 
+def test_an_empty_argument_reaches_the_component_as_an_argument(tmp_path: Path, stacks: list[Stack]) -> None:
+    """`redis-server --save ""` is how redis is told not to snapshot: argv may hold an empty string."""
+    spec = write_stack(tmp_path / "stack.toml", [fake("up", "--to", "", "after")])
+    stack = Stack.start(spec, tmp_path / "run", ephemeral_ports=True)
+    stacks.append(stack)
+    info = session().get(stack.url("up") + "/info", timeout=5).json()
+    assert info["argv"][-3:] == ["--to", "", "after"]
+
+
 def test_a_component_that_never_gets_ready_is_named_with_its_log(tmp_path: Path) -> None:
     spec = write_stack(
         tmp_path / "stack.toml",
