@@ -222,6 +222,8 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
         if locust_error:  # the reason is the last thing printed
             print(f"brownout run: locust could not run: {locust_error}", file=sys.stderr)
             return 2, f"the run could not happen: {locust_error}"
+        if code < 0:  # killed by a signal before its handlers were in place: it printed nothing
+            return 2, f"the run could not happen: locust was ended by {signal.Signals(-code).name} before any test ran"
         return 2, "the run could not happen (see the error above)"
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))
