@@ -13,7 +13,10 @@ _LOG_ERROR = re.compile(r"^\[[^\]]*\] [^/]*/(?:ERROR|CRITICAL)/[^:]*: (?P<messag
 
 
 class ErrorTail:
-    """Copies `stream` to `sink` line by line on a thread; `last` is the last ERROR/CRITICAL log message."""
+    """Copies `stream` to `sink` line by line on a thread; `last` is the last ERROR/CRITICAL log message on
+    one line, with the indented lines that follow it (a multi-line message, e.g. pre-flight's problems) joined
+    on: "pre-flight: 1 problem(s) before any load: s.toml: [target] host: nothing answers at ...".
+    """
 
     def __init__(self, stream: IO[str], sink: IO[str] | None = None) -> None:
         self._stream = stream
@@ -23,12 +26,19 @@ class ErrorTail:
         self._thread.start()
 
     def _copy(self) -> None:
+        continued = False  # the previous line was an error message or one of its indented lines
         for line in self._stream:
             self._sink.write(line)
             self._sink.flush()
-            match = _LOG_ERROR.match(line.rstrip("\n"))
+            text = line.rstrip("\n")
+            match = _LOG_ERROR.match(text)
             if match:
                 self.last = match.group("message").strip().removeprefix("brownout: ")
+                continued = True
+            elif continued and text[:1].isspace() and text.strip():
+                self.last += (" " if self.last.endswith(":") else "; ") + text.strip()
+            else:
+                continued = False
 
     def join(self, timeout_s: float = 10.0) -> str:
         """Wait until the stream ends (the child has exited); answer the last error message ("" if none)."""

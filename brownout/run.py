@@ -9,6 +9,7 @@ SIGTERM, and reports.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -102,14 +103,29 @@ def locust_command(
     return argv
 
 
-def _link_latest(results_dir: Path) -> None:
-    latest = results_dir.parent / "latest"
+def _link_latest(parent: Path, name: str | None) -> str | None:
+    """Point `parent/latest` at `name` (None: remove it); answer what it pointed at before."""
+    latest = parent / "latest"
     try:
+        previous = os.readlink(latest) if latest.is_symlink() else None
         if latest.is_symlink() or latest.exists():
             latest.unlink()
-        latest.symlink_to(results_dir.name)
+        if name is not None:
+            latest.symlink_to(name)
+        return previous
     except OSError:
-        pass  # a convenience only; the run's own directory is what matters
+        return None  # a convenience only; the run's own directory is what matters
+
+
+def _forget_empty_run(results_dir: Path, previous_latest: str | None) -> None:
+    """No test ran and nothing was written (a pre-flight refusal, a web UI nobody started): leave no empty
+    run directory behind and `latest` where it was, so `brownout report results/latest` still reads the
+    last real run."""
+    try:
+        results_dir.rmdir()  # only if empty: a stack that started leaves its logs, worth keeping
+    except OSError:
+        return
+    _link_latest(results_dir.parent, previous_latest)
 
 
 def _run_locust(argv: list[str]) -> tuple[int, str]:
@@ -188,7 +204,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     locustfile = locustfile_for(scenario, args.locustfile)
     results_dir = Path(args.out).resolve() / new_run_id()
     results_dir.mkdir(parents=True)
-    _link_latest(results_dir)
+    previous_latest = _link_latest(results_dir.parent, results_dir.name)
     print(f"brownout run: {scenario.path} -> {results_dir}", flush=True)
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
@@ -200,11 +216,14 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
         print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
+        _forget_empty_run(results_dir, previous_latest)
         if code == 0 and args.ui:
             return 0, "no test was started in the web UI"
         if locust_error:  # the reason is the last thing printed
             print(f"brownout run: locust could not run: {locust_error}", file=sys.stderr)
             return 2, f"the run could not happen: {locust_error}"
+        if code < 0:  # killed by a signal before its handlers were in place: it printed nothing
+            return 2, f"the run could not happen: locust was ended by {signal.Signals(-code).name} before any test ran"
         return 2, "the run could not happen (see the error above)"
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))

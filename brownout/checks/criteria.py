@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,9 +100,9 @@ class Criteria:
         values: dict[str, Any] = {}
         for key, value in mapping.items():
             if key not in known:
-                raise InputError(
-                    f"{source}: criteria.{key}: unknown criterion (known: {', '.join(sorted(known))})"
-                )
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+                raise InputError(f"{source}: criteria.{key}: unknown criterion ({hint})")
             values[key] = _convert(source, key, known[key].type, value)
         return cls(**values)
 

@@ -12,10 +12,12 @@ sample's "messages" and "workflows", or "records", ...; read back after the heal
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import gevent
@@ -113,6 +115,26 @@ def _stop_gracefully_on_sigterm(environment: Environment) -> None:
     environment.events.test_stop.add_listener(lambda **_: watcher.cancel())  # Locust's own handler takes over
 
 
+@contextlib.contextmanager
+def _ctrl_c_into_this_greenlet() -> Iterator[None]:
+    """While the stack starts, a Ctrl-C is thrown into this greenlet where it waits, instead of being raised
+    wherever the main thread happens to be: in the stack supervisor's greenlet, or in a fork hook, where
+    Python ignores it and the start went on as if Ctrl-C had never been pressed."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield  # Ctrl-C ignored (a background job) or someone else's: left alone
+        return
+    waiting, loop = gevent.getcurrent(), gevent.get_hub().loop
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        loop.run_callback(waiting.throw, KeyboardInterrupt)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @events.init_command_line_parser.add_listener
 def _on_parser(parser: Any, **_kw: Any) -> None:
     add_options(parser)
@@ -134,9 +156,12 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
     from brownout.plugin.session import RunSession  # master/local only: stack, faults, writers
 
     try:
-        session = RunSession.open(environment, books)
-    except BrownoutError as exc:
-        log.error("brownout: %s", exc)
+        with _ctrl_c_into_this_greenlet():
+            session = RunSession.open(environment, books)
+    except (BrownoutError, KeyboardInterrupt) as exc:
+        # Ctrl-C while the stack starts or pre-flight asks: the stack is stopped already; no traceback.
+        interrupted = "interrupted (Ctrl-C) before the load started: no test was run"
+        log.error("brownout: %s", interrupted if isinstance(exc, KeyboardInterrupt) else exc)
         environment.process_exit_code = 2
         if environment.runner is not None:
             environment.runner.quit()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,10 +88,16 @@ class RunSession:
         host_field = "--host" if environment.host else ("[target] host" if scenario.target else "[stack] entry")
         try:
             target = _target(environment, scenario, stack)
-            chosen = select_faults(scenario, getattr(environment.parsed_options, "brownout_faults", "") or "")
-            build_drivers(list(scenario.faults), target.endpoints)  # a fault nothing can drive: say so now
-            if getattr(environment.parsed_options, "brownout_no_faults", False):
+            chosen = select_faults(scenario, getattr(options, "brownout_faults", "") or "")
+            if getattr(options, "brownout_no_faults", False):
                 chosen = ()
+            # A fault nothing can drive: say so now. Headless, only those this run fires (`--host` with
+            # `--no-faults` needs no fault proxy); the web UI's start form can pick any of them.
+            drivable = chosen if getattr(options, "headless", False) else scenario.faults
+            try:
+                build_drivers(list(drivable), target.endpoints)
+            except InputError as exc:
+                raise InputError(f"{scenario.path}: {exc}") from None
             preflight(scenario, chosen, target.endpoints, host=target.host, host_field=host_field,
                       from_target=stack is None)  # fmt: skip
         except BaseException:
@@ -210,6 +216,11 @@ def _target(environment: Environment, scenario: Scenario, stack: Stack | None) -
     host = (environment.host or (scenario.target.host if scenario.target else "")).rstrip("/")
     if not host:
         raise InputError(f"{scenario.path}: no [stack] or [target] host, and no --host given: nothing to load")
-    endpoints = endpoints_from_target(scenario.target, scenario.path) if scenario.target else NO_ENDPOINTS
+    if scenario.target:
+        endpoints = endpoints_from_target(scenario.target, scenario.path)
+    elif scenario.stack is not None:  # a stack scenario run with --host
+        endpoints = replace(NO_ENDPOINTS, source="--host was given, so the scenario's [stack] was not started")
+    else:
+        endpoints = NO_ENDPOINTS
     plan = audit_plan(scenario.audit, host, endpoints.admin_url, endpoints.admin_token)
     return Target("target", host, endpoints, plan)

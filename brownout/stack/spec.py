@@ -222,8 +222,8 @@ def _component(table: TomlTable, default_ready_timeout: float) -> ComponentSpec:
     table.only(*_COMPONENT_FIELDS)
     command = table.string_list("command", required=True)
     assert command is not None
-    if not all(command):
-        raise table.error("command", "must not contain empty strings")
+    if not command[0]:
+        raise table.error("command", "the program (its first item) must not be empty")
     ready = _readiness(table)
     env = table.mapping("env")
     if not all(isinstance(value, str) for value in env.values()):
@@ -249,8 +249,8 @@ def _readiness(table: TomlTable) -> str | tuple[str, ...] | None:
     raw = table.raw("ready")
     if isinstance(raw, list):
         command = table.string_list("ready")
-        if not command or not all(command):
-            raise table.error("ready", "a readiness command must be a non-empty list of non-empty strings")
+        if not command or not command[0]:
+            raise table.error("ready", "a readiness command must be a non-empty list whose first item is the program")
         return command
     ready = table.string("ready")
     if ready is None or ready == "tcp":

@@ -91,6 +91,7 @@ class Supervisor:
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._on_stopping = on_stopping
+        self._interrupted: KeyboardInterrupt | None = None  # a Ctrl-C that landed on this thread
         self._snapshot: tuple[ComponentStatus, ...] = ()
         self._publish()
         self._thread = threading.Thread(target=self._run, name="brownout-stack-supervisor", daemon=True)
@@ -147,6 +148,11 @@ class Supervisor:
                     self._handle(*command)
                 self._watch()
                 self._publish()
+        except KeyboardInterrupt as exc:
+            # Under gevent this thread is a greenlet of the main thread, so a Ctrl-C can land here instead
+            # of in the caller waiting for us: every waiter gets it, and stops as after any Ctrl-C.
+            log.warning("interrupted (Ctrl-C): stopping every component")
+            self._interrupted = exc
         except BaseException:
             log.exception("the stack supervisor failed; stopping every component")
             raise
@@ -162,8 +168,10 @@ class Supervisor:
         child = self._children[name]
         try:
             done = getattr(self, f"_{action}")(child)
-        except Exception as exc:  # handed to the caller, who raises it in its own thread
+        except BaseException as exc:  # handed to the caller, who raises it in its own thread
             future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise  # a Ctrl-C (see _run): the caller stops too, and so does this thread
             return
         if done:
             future.set_result(child.status())
@@ -243,7 +251,7 @@ class Supervisor:
     def _fail_waiters(self, child: _Child, why: str) -> None:
         for waiter in child.waiters:
             if not waiter.future.done():
-                waiter.future.set_exception(StackError(why))
+                waiter.future.set_exception(self._interrupted or StackError(why))
         child.waiters.clear()
 
     def _watch(self) -> None:
@@ -327,7 +335,9 @@ class Supervisor:
             while not self._inbox.empty():
                 _, name, future = self._inbox.get_nowait()
                 if future.set_running_or_notify_cancel():
-                    future.set_exception(StackError(f"the stack shut down before acting on {name!r}"))
+                    future.set_exception(
+                        self._interrupted or StackError(f"the stack shut down before acting on {name!r}")
+                    )
             self._publish()
             self._stopped.set()
 

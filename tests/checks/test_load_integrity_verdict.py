@@ -133,7 +133,11 @@ def test_criteria_from_mapping_validates_keys_and_types():
     assert criteria.allows_unknown("integrity") and not criteria.allows_unknown("detection")
     assert Criteria.from_mapping(Criteria().to_json()) == Criteria()
     cases = {
-        "availabilty_min": (0.5, "s.toml: criteria.availabilty_min: unknown criterion"),
+        "availabilty_min": (
+            0.5,
+            "s.toml: criteria.availabilty_min: unknown criterion (did you mean 'availability_min'?)",
+        ),
+        "bogus": (1, "s.toml: criteria.bogus: unknown criterion (known: alert_critical_recovery_s, allow_unknown"),
         "availability_min": ("high", "s.toml: criteria.availability_min: expected a number, got 'high'"),
         "recovery_max_s": (True, "s.toml: criteria.recovery_max_s: expected a number, got True"),
         "recovery_pairs_within_target_min": (

@@ -101,6 +101,25 @@ def test_a_host_that_does_not_answer_is_named_by_its_field(fault_proxy, tmp_path
     assert f"{scenario}: [target] host: nothing answers at {dead}/ (is the service running?)" in done.stderr
 
 
+def test_a_run_refused_by_pre_flight_ends_with_the_reason_and_leaves_latest_on_the_last_real_run(
+    fault_proxy, tmp_path
+) -> None:
+    proxy_api, _ = fault_proxy
+    dead = f"http://127.0.0.1:{free_port()}"
+    scenario = _scenario(tmp_path / "scn", dead, proxy_api, target="db")
+    results = tmp_path / "results"
+    (results / "earlier").mkdir(parents=True)
+    (results / "latest").symlink_to("earlier")
+    done = _run(scenario, tmp_path)
+    assert done.returncode == 2
+    assert done.stdout.splitlines()[-1] == (
+        "brownout run: exit code 2 (the run could not happen: pre-flight: 1 problem(s) before any load: "
+        f"{scenario}: [target] host: nothing answers at {dead}/ (is the service running?))"
+    )
+    assert sorted(p.name for p in results.iterdir()) == ["earlier", "latest"]  # no empty run directory
+    assert (results / "latest").readlink() == Path("earlier")
+
+
 def test_with_everything_there_the_run_goes_on_and_the_locustfile_is_found_next_to_the_scenario(
     fault_proxy, tmp_path
 ) -> None:

@@ -134,8 +134,19 @@ def test_a_fault_nothing_can_drive_is_refused_before_the_load_starts(tmp_path: P
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]  # Locust exited 2: its reason is the last thing said
     assert "upstream-slow" in last and "fault proxy" in last, done.stderr
+    assert "scenarios/smoke.toml: faults[" in last and "--host was given, so the scenario's [stack] was not" in last
     assert "Traceback" not in done.stderr + done.stdout
     assert not list(tmp_path.glob("*/timeline.csv"))
+
+
+def test_faults_a_run_does_not_fire_need_nothing_to_drive_them(tmp_path: Path, run_brownout) -> None:
+    # --host --no-faults: no fault proxy or admin API needed, so pre-flight goes on to the host (where
+    # nothing answers) instead of refusing the smoke scenario's faults that will not be fired.
+    done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path), "--host", "http://127.0.0.1:9", "--no-faults",
+                        timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert "nothing answers at http://127.0.0.1:9/" in last and "fault proxy" not in last, done.stderr
 
 
 def test_a_fault_name_the_scenario_lacks_is_refused(tmp_path: Path, run_brownout) -> None:

@@ -6,12 +6,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from stack_helpers import assert_all_gone, fake, process_gone, session, write_stack
 
 from brownout.errors import StackError
-from brownout.stack import Stack
+from brownout.stack import Stack, process
 from tests.helpers import wait_until
 
 
@@ -57,6 +58,15 @@ def test_the_stack_comes_up_in_order_and_goes_down_without_leftovers(
     assert stack.wait(0)
 
 
+def test_an_empty_argument_reaches_the_component_as_an_argument(tmp_path: Path, stacks: list[Stack]) -> None:
+    """`redis-server --save ""` is how redis is told not to snapshot: argv may hold an empty string."""
+    spec = write_stack(tmp_path / "stack.toml", [fake("up", "--to", "", "after")])
+    stack = Stack.start(spec, tmp_path / "run", ephemeral_ports=True)
+    stacks.append(stack)
+    info = session().get(stack.url("up") + "/info", timeout=5).json()
+    assert info["argv"][-3:] == ["--to", "", "after"]
+
+
 def test_a_component_that_never_gets_ready_is_named_with_its_log(tmp_path: Path) -> None:
     spec = write_stack(
         tmp_path / "stack.toml",
@@ -99,6 +109,28 @@ def test_a_command_that_does_not_exist_is_a_stack_error(tmp_path: Path) -> None:
     spec = write_stack(tmp_path / "stack.toml", [fake("ghost", command=["/nonexistent/brownout-binary"])])
     with pytest.raises(StackError, match="'ghost': cannot run '/nonexistent/brownout-binary'"):
         Stack.start(spec, tmp_path / "run", ephemeral_ports=True)
+
+
+def test_a_ctrl_c_landing_on_the_supervisor_reaches_the_caller_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under gevent (Locust) the supervisor thread is a greenlet of the main thread, so the KeyboardInterrupt
+    of a Ctrl-C can be raised inside it, e.g. while it forks a component. The caller waiting for that start
+    must get it, not wait out the start's time budget and then get a StackError."""
+    real_spawn = process.spawn
+
+    def ctrl_c_on_the_second(argv: list[str], **kwargs: Any) -> Any:
+        if "late-banner" in argv:
+            raise KeyboardInterrupt
+        return real_spawn(argv, **kwargs)
+
+    monkeypatch.setattr(process, "spawn", ctrl_c_on_the_second)
+    spec = write_stack(
+        tmp_path / "stack.toml", [fake("first"), fake("late", "--banner", "late-banner", ready_timeout_s=1)]
+    )
+    with pytest.raises(KeyboardInterrupt):
+        Stack.start(spec, tmp_path / "run", ephemeral_ports=True)
+    assert_all_gone(_pids_in_logs(tmp_path / "run"), [])
 
 
 def test_a_non_critical_component_may_be_down_at_start(tmp_path: Path, stacks: list[Stack]) -> None:

@@ -122,6 +122,17 @@ def test_proxies_must_point_at_a_component_and_have_a_server(tmp_path: Path) -> 
     assert "[stack]" in message and "field 'proxy_component'" in message and "faultproxy" in message
 
 
+def test_an_empty_program_is_refused_but_an_empty_argument_is_not(tmp_path: Path) -> None:
+    empty_program = {**fake("a"), "command": ["", "--port", "{port}"]}
+    message = _error(write_stack(tmp_path / "s.toml", [empty_program]))
+    assert "component 'a'" in message and "field 'command'" in message and "program" in message
+    empty_check = fake("a", ready=["", "ping"])
+    message = _error(write_stack(tmp_path / "s.toml", [empty_check]))
+    assert "component 'a'" in message and "field 'ready'" in message and "program" in message
+    spec = load_stack_spec(write_stack(tmp_path / "s.toml", [fake("a", "--to", "", ready=["true", ""])]))
+    assert spec.component("a").command[-2:] == ("--to", "") and spec.component("a").ready == ("true", "")
+
+
 def test_broken_toml_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "stack.toml"
     path.write_text('[stack]\nstop_grace_s = 3\n\n[[components]]\nname = "a\n')
