@@ -12,12 +12,10 @@ sample's "messages" and "workflows", or "records", ...; read back after the heal
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import time
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import gevent
@@ -115,24 +113,23 @@ def _stop_gracefully_on_sigterm(environment: Environment) -> None:
     environment.events.test_stop.add_listener(lambda **_: watcher.cancel())  # Locust's own handler takes over
 
 
-@contextlib.contextmanager
-def _ctrl_c_into_this_greenlet() -> Iterator[None]:
-    """While the stack starts, a Ctrl-C is thrown into this greenlet where it waits, instead of being raised
-    wherever the main thread happens to be: in the stack supervisor's greenlet, or in a fork hook, where
-    Python ignores it and the start went on as if Ctrl-C had never been pressed."""
+def _ctrl_c_into_this_greenlet() -> None:
+    """From now on a Ctrl-C is thrown into the calling greenlet: Locust's main one, which waits for the run
+    and answers KeyboardInterrupt by shutting down (and, while the stack starts, stops it).
+
+    Python raises it wherever the main thread happens to be, and under gevent that is any greenlet: the
+    stack supervisor's, a fork hook (where Python ignores it), or a fault lane's thread, which swallows
+    it. Then the start, or the run, went on as if Ctrl-C had never been pressed, with that lane dead and
+    its fault never healed.
+    """
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield  # Ctrl-C ignored (a background job) or someone else's: left alone
-        return
+        return  # Ctrl-C ignored (a background job) or someone else's: left alone
     waiting, loop = gevent.getcurrent(), gevent.get_hub().loop
 
     def on_sigint(_signum: int, _frame: Any) -> None:
         loop.run_callback(waiting.throw, KeyboardInterrupt)
 
     signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @events.init_command_line_parser.add_listener
@@ -155,9 +152,9 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
         return
     from brownout.plugin.session import RunSession  # master/local only: stack, faults, writers
 
+    _ctrl_c_into_this_greenlet()
     try:
-        with _ctrl_c_into_this_greenlet():
-            session = RunSession.open(environment, books)
+        session = RunSession.open(environment, books)
     except (BrownoutError, KeyboardInterrupt) as exc:
         # Ctrl-C while the stack starts or pre-flight asks: the stack is stopped already; no traceback.
         interrupted = "interrupted (Ctrl-C) before the load started: no test was run"
