@@ -174,6 +174,7 @@ class Supervisor:
                 raise  # a Ctrl-C (see _run): the caller stops too, and so does this thread
             return
         if done:
+            self._publish()  # a caller told "done" reads the state at once: not the last tick's snapshot
             future.set_result(child.status())
         else:
             child.waiters.append(_Waiter(future, time.monotonic() + child.spec.ready_timeout_s))
@@ -287,6 +288,7 @@ class Supervisor:
         if self._is_ready(child, now):
             child.ready, child.failures = True, 0
             log.info("%s is ready on port %d", child.name, child.launch.port)
+            self._publish()
             for waiter in child.waiters:
                 if not waiter.future.done():
                     waiter.future.set_result(child.status())

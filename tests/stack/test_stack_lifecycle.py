@@ -223,6 +223,22 @@ def test_a_frozen_component_is_still_stopped_cleanly(tmp_path: Path) -> None:
     assert stack.status()[0].exit_code == -15  # SIGTERM was enough: it was thawed to receive it
 
 
+def test_the_status_read_right_after_an_action_shows_it(tmp_path: Path) -> None:
+    # The supervisor answered the action before publishing its snapshot: a CI run read "running" right
+    # after a freeze. Each round trip below is a chance for that race.
+    stack = Stack.start(write_stack(tmp_path / "stack.toml", [fake("a")]), tmp_path / "run", ephemeral_ports=True)
+    try:
+        seen = []
+        for _ in range(20):
+            stack.freeze("a")
+            seen.append(stack.component_status("a").state)
+            stack.thaw("a")
+            seen.append(stack.component_status("a").state)
+        assert seen == ["frozen", "running"] * 20
+    finally:
+        stack.stop()
+
+
 def test_a_program_that_forgets_to_stop_its_stack_leaves_nothing_behind(tmp_path: Path) -> None:
     spec = write_stack(tmp_path / "stack.toml", [fake("a"), fake("b")])
     script = (
