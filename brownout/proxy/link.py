@@ -82,6 +82,10 @@ class Connection:
                 greenlet.kill(block=False)
         self._source.connection_closed(self)
 
+    def lost(self, exc: OSError) -> None:
+        """A socket failed: a reset is passed on as a reset (the other side sees RST), anything else closes."""
+        self.close(reset=isinstance(exc, ConnectionResetError))
+
     def toxics_changed(self, before: tuple[ToxicSpec, ...], after: tuple[ToxicSpec, ...]) -> None:
         """Called by the proxy after its toxics changed: start and stop timeout toxics' timers."""
         if self.closed:
@@ -153,11 +157,8 @@ class _Direction:
             data = self.source.recv(_CHUNK)
         except (BlockingIOError, InterruptedError):
             return
-        except ConnectionResetError:
-            self.connection.close(reset=True)
-            return
-        except OSError:
-            self.connection.close()
+        except OSError as exc:
+            self.connection.lost(exc)
             return
         if self.writer is None and not self._toxics_on(self.stream):
             if data:
@@ -173,11 +174,8 @@ class _Direction:
             sent = self.dest.send(data)
         except BlockingIOError:
             sent = 0
-        except ConnectionResetError:
-            self.connection.close(reset=True)
-            return
-        except OSError:
-            self.connection.close()
+        except OSError as exc:
+            self.connection.lost(exc)
             return
         if sent < len(data):
             self._unsent = memoryview(data)[sent:]
@@ -190,8 +188,8 @@ class _Direction:
             sent = self.dest.send(self._unsent)
         except BlockingIOError:
             return
-        except OSError:
-            self.connection.close()
+        except OSError as exc:
+            self.connection.lost(exc)
             return
         self._unsent = self._unsent[sent:]
         if not self._unsent:
@@ -231,10 +229,8 @@ class _Direction:
                     self._readable.start(self._on_readable)
                 if not self.connection.chain.deliver(chunk, self):
                     return
-        except ConnectionResetError:
-            self.connection.close(reset=True)
-        except OSError:
-            self.connection.close()
+        except OSError as exc:
+            self.connection.lost(exc)
         finally:
             if self.writer is gevent.getcurrent():
                 self.writer = None

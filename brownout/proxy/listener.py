@@ -94,9 +94,8 @@ class UpstreamConnect:
         self._ended = False
         self._upstream: socket.socket | None = None
         self._greenlet: gevent.Greenlet | None = None
-        self._loop = gevent.get_hub().loop
-        self._timer = self._loop.timer(CONNECT_TIMEOUT_S)
-        self._writable: Any = None  # a libev io watcher, once connecting
+        self._timer: Any = None  # libev watchers, once connecting to an IP address: the deadline,
+        self._writable: Any = None  # and the connect's completion
 
     def start(self) -> None:
         address = Address(dial_host(self._address.host), self._address.port)
@@ -114,8 +113,10 @@ class UpstreamConnect:
         if code not in (0, errno.EINPROGRESS):
             self._fail()
             return
-        self._writable = watcher = self._loop.io(upstream.fileno(), 2)
-        watcher.start(self._connect_finished)
+        loop = gevent.get_hub().loop
+        self._writable = loop.io(upstream.fileno(), 2)
+        self._writable.start(self._connect_finished)
+        self._timer = loop.timer(CONNECT_TIMEOUT_S)
         self._timer.start(self._fail)
 
     def cancel(self) -> None:
@@ -158,11 +159,10 @@ class UpstreamConnect:
         if self._ended:
             return False
         self._ended = True
-        self._timer.stop()
-        self._timer.close()
-        if self._writable is not None:
-            self._writable.stop()
-            self._writable.close()
+        for watcher in (self._timer, self._writable):
+            if watcher is not None:
+                watcher.stop()
+                watcher.close()
         if self._greenlet is not None and self._greenlet is not gevent.getcurrent():
             self._greenlet.kill(block=False)
         return True
