@@ -1,7 +1,7 @@
 """Packaging that pyproject.toml cannot say: the repository's top-level `targets/`, `scenarios/` and
 `locustfiles/` ship inside the brownout package as `brownout._data.<folder>` (package data, every *.toml
 and *.md included), so a non-editable install is the whole tool and no generic top-level package such as
-`targets` lands in site-packages. brownout/shipped.py finds them there, or at the top of a checkout.
+`targets` lands in site-packages. brownout/scenario/shipped.py finds them there, or at the top of a checkout.
 """
 
 from setuptools import find_namespace_packages, find_packages, setup

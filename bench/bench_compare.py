@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from brownout.compare import compare
+from brownout.compare.comparison import compare
 from brownout.compare.render_text import Comparison
 from brownout.compare.sources import resolve_side
 from brownout.compare.tolerance import Tolerances

@@ -25,7 +25,7 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import HttpParams, HttpRequestSpec
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import read_faults
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 
 FAULTS = 50
 SPACING_S = 0.06

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import psutil
 
-from brownout.ports import free_port
+from brownout.net.ports import free_port
 from tests.helpers import stop_process, toxiproxy_binary, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]

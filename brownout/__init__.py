@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from brownout.readback import audit
+from brownout.scenario.audit import audit
 
 __version__ = "0.1.0"
 

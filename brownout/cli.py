@@ -9,13 +9,13 @@ from brownout.errors import BrownoutError
 
 # subcommand -> (module, one-line help). Each module exposes `main(argv: list[str]) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "stack": ("brownout.stack_cli", "start/stop/inspect the sample target stack"),
+    "stack": ("brownout.stack.cli", "start/stop/inspect the sample target stack"),
     "proxy": ("brownout.proxy.cli", "run the Toxiproxy-compatible fault proxy"),
     "faults": ("brownout.faults.cli", "run a scenario's fault schedule without Locust"),
-    "init": ("brownout.starter", "write a starter scenario, locustfile and stack.toml for your own service"),
-    "run": ("brownout.run", "run a scenario: stack + Locust + faults -> results/<run-id>/"),
-    "report": ("brownout.report", "check a results directory and write the verdict and report"),
-    "compare": ("brownout.compare", "compare two result sets (brownout or plain Locust CSVs)"),
+    "init": ("brownout.scenario.cli", "write a starter scenario, locustfile and stack.toml for your own service"),
+    "run": ("brownout.run.cli", "run a scenario: stack + Locust + faults -> results/<run-id>/"),
+    "report": ("brownout.report.cli", "check a results directory and write the verdict and report"),
+    "compare": ("brownout.compare.cli", "compare two result sets (brownout or plain Locust CSVs)"),
     "calibrate": ("brownout.compare.calibrate", "tolerances for compare from several runs of one build"),
 }
 

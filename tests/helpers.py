@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from brownout.ports import free_port as free_port  # re-exported for the tests
+from brownout.net.ports import free_port as free_port  # re-exported for the tests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BROWNOUT = [sys.executable, "-m", "brownout"]  # the CLI, as the installed `brownout` script runs it

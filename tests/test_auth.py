@@ -1,10 +1,10 @@
-"""The one auth contract (brownout.auth) on literal inputs."""
+"""The one auth contract (brownout.net.auth) on literal inputs."""
 
 from __future__ import annotations
 
 import pytest
 
-from brownout.auth import (
+from brownout.net.auth import (
     Refused,
     bearer_token,
     is_loopback_address,

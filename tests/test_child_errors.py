@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from brownout.child_errors import ErrorTail
+from brownout.run.child_errors import ErrorTail
 
 LOG = (
     "[2026-11-30 02:27:47,100] vm/INFO/locust.main: Starting Locust 2.47.0\n"

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 import requests
 
-from brownout import stack_cli
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.kinds import ComponentParams
 from brownout.history import TelemetryWriter
 from brownout.plugin.integrity import AuditPlan, audit
 from brownout.plugin.ledger import Ledger
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
+from brownout.stack import cli as stack_cli
 from brownout.stack.control import ControlServer
 from brownout.stack.status import ComponentStatus
 

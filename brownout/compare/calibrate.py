@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
 
 
 def _values(side: SideSources) -> dict[Key, float]:
-    from brownout.compare import load_side  # the compare package's reader, once per run
+    from brownout.compare.comparison import load_side  # the compare package's reader, once per run
 
     figures = load_side(side, StatsSettings(replicates=100)).figures
     return {key: figure.value for key, figure in figures.items() if figure.value is not None}

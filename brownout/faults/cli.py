@@ -29,7 +29,7 @@ from brownout.faults.endpoints import (
 )
 from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler, FaultStatus
-from brownout.scenario import Scenario, format_duration, load_scenario
+from brownout.scenario.schema import Scenario, format_duration, load_scenario
 
 DEFAULT_STACK_RUN_DIR = Path("results/stack")
 _EXIT_ON_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from brownout.errors import InputError
-from brownout.scenario import Endpoint, TargetRef
+from brownout.scenario.schema import Endpoint, TargetRef
 
 GATEWAY_DB_NAME = "gateway.db"
 DEFAULT_PROXY_COMPONENT = "faultproxy"

@@ -1,7 +1,7 @@
 """The fault kinds a scenario may use and their kind-specific parameters (frozen, validated).
 
 A `[[faults]]` entry has common fields (name, target, kind, at / when_users, duration, description)
-read by brownout.scenario; everything else belongs to its kind and is read here.
+read by brownout.scenario.schema; everything else belongs to its kind and is read here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from brownout.tables import TomlTable, format_duration
+from brownout.inputs import TomlTable, format_duration
 
 COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description", "repeat", "every")
 

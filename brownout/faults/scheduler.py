@@ -28,7 +28,7 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import base_fault_name, params_as_dict
 from brownout.faults.lanes import Lane, close_and_join
 from brownout.history import FaultRow
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 
 log = logging.getLogger("brownout.faults")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from brownout.errors import InputError
-from brownout.scenario import FaultSpec, Scenario
+from brownout.scenario.schema import FaultSpec, Scenario
 
 
 def select_faults(scenario: Scenario, names: str, option: str = "--brownout-faults") -> tuple[FaultSpec, ...]:

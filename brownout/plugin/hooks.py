@@ -6,7 +6,7 @@ binds the fault scheduler to test start / stop, writes the history (`timeline.cs
 On a worker it only records and sends its buckets and acknowledgements to the master with each report.
 
 Users call `acknowledge(environment, kind, id)` for every write the target acknowledged (any kind: the
-sample's "messages" and "workflows", or "records", ...; read back after the heal, see brownout.readback) and
+sample's "messages" and "workflows", or "records", ...; read back after the heal, see brownout.scenario.audit) and
 `record_stream(environment, gaps=, duplicates=)` when a stream user stops.
 """
 

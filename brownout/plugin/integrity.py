@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from brownout.auth import is_loopback_host
 from brownout.history import Integrity
+from brownout.net.auth import is_loopback_host
 from brownout.plugin.ledger import Ledger
-from brownout.readback import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
+from brownout.scenario.audit import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
 
 _CHUNK = 500  # ids per audit request: well under the gateway's 64 KiB body limit, whatever the run's length
 _IDS_KEPT = 100  # lost / duplicated ids listed in integrity.json (the counts are always complete)

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from brownout.auth import Refused as Refused  # the page's refusals and the auth checks' are one type
 from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
-from brownout.scenario import FaultSpec
+from brownout.net.auth import Refused as Refused  # the page's refusals and the auth checks' are one type
+from brownout.scenario.schema import FaultSpec
 
 if TYPE_CHECKING:
     from brownout.plugin.session import RunSession

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from brownout.load import Load
 from brownout.plugin.manual import describe_kind
-from brownout.scenario import FaultSpec, format_duration
+from brownout.scenario.load_plan import Load
+from brownout.scenario.schema import FaultSpec, format_duration
 
 
 def planned(spec: FaultSpec | None) -> str:

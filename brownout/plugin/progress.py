@@ -8,7 +8,7 @@ from locust.env import Environment
 
 from brownout.faults.scheduler import FaultScheduler
 from brownout.plugin.shape import ScenarioShape
-from brownout.scenario import Scenario
+from brownout.scenario.schema import Scenario
 
 _IN_FORCE = ("injecting", "active", "healing")
 

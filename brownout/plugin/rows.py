@@ -15,7 +15,7 @@ from brownout.errors import InputError
 from brownout.faults.scheduler import FaultStatus
 from brownout.plugin.manual import describe_kind
 from brownout.plugin.plans import planned
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 
 if TYPE_CHECKING:
     from brownout.plugin.session import RunSession

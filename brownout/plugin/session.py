@@ -25,14 +25,14 @@ from brownout.faults.endpoints import (
     endpoints_from_target,
 )
 from brownout.faults.journal import FaultJournal
+from brownout.faults.preflight import preflight
 from brownout.faults.scheduler import FaultScheduler
 from brownout.faults.selection import select_faults
 from brownout.history.run_ids import new_run_id
 from brownout.plugin.integrity import AuditPlan, audit_plan
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.testrun import TestRun
-from brownout.preflight import preflight
-from brownout.scenario import REPO_ROOT, FaultSpec, Scenario, load_scenario
+from brownout.scenario.schema import REPO_ROOT, FaultSpec, Scenario, load_scenario
 
 if TYPE_CHECKING:
     from brownout.plugin.hooks import _Books

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from locust import LoadTestShape
 
-from brownout.load import Load
+from brownout.scenario.load_plan import Load
 
 
 class ScenarioShape(LoadTestShape):

@@ -18,7 +18,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING
 from brownout.errors import InputError
 from brownout.plugin.plans import option_keys, same_key
 from brownout.plugin.session import select_faults
-from brownout.scenario import FaultSpec, Scenario
+from brownout.scenario.schema import FaultSpec, Scenario
 
 if TYPE_CHECKING:
     from brownout.plugin.session import RunSession

@@ -9,7 +9,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from brownout.history import TelemetryRow, TelemetryWriter
-from brownout.loopback import session_for
+from brownout.net.loopback import session_for
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from brownout.plugin.locust_csv import LocustCsv
 from brownout.plugin.progress import progress_line
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
-from brownout.shipped import source_checkout
+from brownout.scenario.shipped import source_checkout
 
 if TYPE_CHECKING:
     from brownout.plugin.session import RunSession

@@ -42,10 +42,10 @@ from urllib.parse import urlencode
 from flask import Response, jsonify, make_response, redirect, render_template_string, request
 from werkzeug.wrappers import Response as BaseResponse
 
-from brownout.auth import bearer_token, require_loopback_peer, require_same_site, same_secret
 from brownout.errors import InputError
 from brownout.faults.drivers import build_driver
 from brownout.faults.scheduler import FaultScheduler
+from brownout.net.auth import bearer_token, require_loopback_peer, require_same_site, same_secret
 from brownout.plugin.manual import APP_DEPENDENCIES, MANUAL_KINDS, Refused, manual_fault, target_names
 from brownout.plugin.plans import fault_plan, load_plan, step_text
 from brownout.plugin.rows import TAB_COLUMNS, fault_rows

@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from brownout import __version__
-from brownout.auth import Refused, require_bearer, require_loopback_peer
+from brownout.net.auth import Refused, require_bearer, require_loopback_peer
 from brownout.proxy.config import ProxySpec, parse_proxy
 from brownout.proxy.errors import ApiError
 from brownout.proxy.jsonio import decode, encode

@@ -17,8 +17,8 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from brownout import __version__
 from brownout.arguments import Parser, port
-from brownout.auth import is_loopback_host
 from brownout.errors import InputError
+from brownout.net.auth import is_loopback_host
 from brownout.proxy.api import TOXIPROXY_VERSION, create_app
 from brownout.proxy.config import load_config_file
 from brownout.proxy.errors import ApiError

@@ -18,8 +18,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from brownout.auth import Refused, require_bearer, require_loopback_peer
 from brownout.errors import StackError
+from brownout.net.auth import Refused, require_bearer, require_loopback_peer
 from brownout.stack.status import ACTIONS, ComponentStateError, ComponentStatus, UnknownComponentError
 
 log = logging.getLogger("brownout.stack.control")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InputError, StackError
-from brownout.ports import free_ports
+from brownout.net.ports import free_ports
 from brownout.stack.spec import ComponentSpec, StackSpec, render
 
 HOST = "127.0.0.1"

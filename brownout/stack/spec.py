@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InputError
-from brownout.tables import TomlTable
+from brownout.inputs import TomlTable
 
 RESTART_POLICIES = ("never", "on-failure")
 SIMPLE_PLACEHOLDERS = ("python", "name", "port", "data_dir", "run_dir", "token", "proxy_config")

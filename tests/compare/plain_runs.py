@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from brownout.ports import free_port
+from brownout.net.ports import free_port
 from tests.helpers import stop_process, wait_listening
 
 HERE = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from brownout.faults.kinds import CommandParams, FaultParams
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 
 
 class FakeClock:

@@ -13,7 +13,7 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import base_fault_name
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import load_history, read_faults
-from brownout.scenario import parse_scenario
+from brownout.scenario.schema import parse_scenario
 from tests.faults.support import FakeClock, RecordingDriver
 from tests.synthetic import SyntheticRun, write_synthetic_run
 

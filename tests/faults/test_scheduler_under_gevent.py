@@ -18,7 +18,7 @@ from brownout.faults.drivers import HttpDriver
 from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import HttpParams, HttpRequestSpec
 from brownout.faults.scheduler import FaultScheduler
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 
 url, out = sys.argv[1], Path(sys.argv[2])
 faults, drivers = [], {}

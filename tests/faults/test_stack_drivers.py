@@ -18,7 +18,7 @@ from brownout.faults.drivers import build_driver
 from brownout.faults.endpoints import Endpoints, endpoints_from_stack_json
 from brownout.faults.kinds import AppParams, ComponentParams, DbLockParams, NetworkParams
 from brownout.history import read_faults
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 from tests.helpers import BROWNOUT, REPO_ROOT, stop_process, wait_until
 
 

@@ -16,7 +16,7 @@ from brownout.checks.result import Status
 from brownout.history import Integrity, read_integrity, write_integrity
 from brownout.plugin.integrity import AuditClient, AuditPlan, audit, audit_plan
 from brownout.plugin.ledger import Ledger
-from brownout.readback import AuditSettings, ReadBack
+from brownout.scenario.audit import AuditSettings, ReadBack
 from tests.checks.checks_literals import history, rows
 
 PLAN = AuditPlan(host="http://127.0.0.1:9", ready_url=None)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from brownout.errors import InputError
-from brownout.scenario import load_scenario
-from brownout.shipped import DEFAULT_SCENARIO, SCENARIOS, scenario_file
+from brownout.scenario.cli import write_starter
+from brownout.scenario.schema import load_scenario
+from brownout.scenario.shipped import DEFAULT_SCENARIO, SCENARIOS, scenario_file
 from brownout.stack.spec import load_stack_spec
-from brownout.starter import write_starter
 from tests.helpers import free_port, start_process, stop_process
 
 BROWNOUT = [sys.executable, "-m", "brownout"]

@@ -11,7 +11,7 @@ from brownout.checks.journal import check_faults
 from brownout.checks.result import Status
 from brownout.checks.verdict import judge
 from brownout.history import FaultRow
-from brownout.reporting.markdown import render_markdown
+from brownout.report.markdown import render_markdown
 from tests.checks.checks_literals import history, rows
 
 

@@ -16,7 +16,7 @@ import requests
 from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import NetworkParams
 from brownout.faults.scheduler import FaultScheduler
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 from tests.plugin.locust_ui import LocustUI, locust_ui, wait_until
 
 

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import requests
 from proxy_support import STARTUP_S, Api, ProxyProcess, Spawner
 
-from brownout.ports import free_port
+from brownout.net.ports import free_port
 from tests.helpers import toxiproxy_binary, wait_listening
 
 NO_BODY = object()

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from brownout.ports import free_port
+from brownout.net.ports import free_port
 from tests.helpers import BROWNOUT, stop_process, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]

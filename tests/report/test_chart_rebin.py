@@ -4,7 +4,7 @@ import random
 
 from brownout.history import LatencyHistogram, Timeline, TimelineRow
 from brownout.history.histogram import merge_groups
-from brownout.reporting.charts import rebin
+from brownout.report.charts import rebin
 
 
 def test_rebinned_throughput_errors_and_p95_equal_one_by_one_sums():

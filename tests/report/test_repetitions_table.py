@@ -4,7 +4,7 @@ from pathlib import Path
 
 from brownout.checks import Criteria, judge
 from brownout.history import load_history
-from brownout.reporting.tables import all_tables, repetitions_table
+from brownout.report.tables import all_tables, repetitions_table
 from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 RUN = SyntheticRun(

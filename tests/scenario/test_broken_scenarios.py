@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from brownout.errors import InputError
-from brownout.scenario import load_scenario
+from brownout.scenario.schema import load_scenario
 from tests.helpers import BROWNOUT, REPO_ROOT
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.toml"))

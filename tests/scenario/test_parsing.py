@@ -8,7 +8,7 @@ import pytest
 
 from brownout.errors import InputError
 from brownout.faults.kinds import CommandParams, HttpParams, NetworkParams
-from brownout.scenario import format_duration, parse_duration, parse_scenario
+from brownout.scenario.schema import format_duration, parse_duration, parse_scenario
 
 LOAD = """
 [load]
@@ -149,7 +149,7 @@ duration = "5s"
 
 
 def test_missing_scenario_file_is_an_input_error(tmp_path: Path) -> None:
-    from brownout.scenario import load_scenario
+    from brownout.scenario.schema import load_scenario
 
     with pytest.raises(InputError, match="no such scenario file"):
         load_scenario(tmp_path / "nope.toml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brownout.scenario import load_scenario
+from brownout.scenario.schema import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "repeat.toml"
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from brownout.room import room_warnings
-from brownout.scenario import parse_scenario
+from brownout.scenario.room import room_warnings
+from brownout.scenario.schema import parse_scenario
 
 SCENARIO = """
 [stack]

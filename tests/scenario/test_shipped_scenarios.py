@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from brownout.faults.kinds import ComponentParams, NetworkParams
-from brownout.room import room_warnings
-from brownout.scenario import load_scenario
+from brownout.scenario.room import room_warnings
+from brownout.scenario.schema import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BUDGET_S = {"default": 180.0, "ci": 70.0, "smoke": 35.0}

@@ -14,8 +14,8 @@ from stack_helpers import fake, process_gone, session, write_stack
 
 from brownout.errors import InputError, StackError
 from brownout.faults.endpoints import endpoints_from_target
-from brownout.ports import free_port
-from brownout.scenario import Endpoint, TargetRef
+from brownout.net.ports import free_port
+from brownout.scenario.schema import Endpoint, TargetRef
 from brownout.stack import Stack, load_stack_spec
 from tests.helpers import wait_until
 
@@ -197,7 +197,7 @@ def test_target_tokens_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_scenario_cannot_give_both_token_and_token_env(tmp_path: Path) -> None:
-    from brownout.scenario import load_scenario
+    from brownout.scenario.schema import load_scenario
 
     path = tmp_path / "s.toml"
     path.write_text(

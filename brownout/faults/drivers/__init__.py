@@ -20,7 +20,7 @@ from brownout.faults.kinds import (
     HttpParams,
     NetworkParams,
 )
-from brownout.scenario import FaultSpec
+from brownout.scenario.schema import FaultSpec
 
 __all__ = [
     "AdminFaultDriver", "CommandDriver", "ComponentDriver", "DbLockDriver", "Driver", "HttpDriver",

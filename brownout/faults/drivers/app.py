@@ -10,7 +10,7 @@ from urllib.parse import quote
 from brownout.errors import FaultError
 from brownout.faults.drivers.base import call
 from brownout.faults.kinds import AppParams, DbLockParams
-from brownout.loopback import session_for
+from brownout.net.loopback import session_for
 
 
 class AdminFaultDriver:

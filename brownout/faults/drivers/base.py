@@ -1,4 +1,4 @@
-"""What every driver is, and the one HTTP call helper they share (sessions: `brownout.loopback`)."""
+"""What every driver is, and the one HTTP call helper they share (sessions: `brownout.net.loopback`)."""
 
 from __future__ import annotations
 

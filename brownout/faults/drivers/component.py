@@ -12,7 +12,7 @@ from urllib.parse import quote
 from brownout.errors import FaultError
 from brownout.faults.drivers.base import call
 from brownout.faults.kinds import ComponentParams
-from brownout.loopback import session_for
+from brownout.net.loopback import session_for
 
 _INJECT_ACTION = {"kill": "kill", "restart": "restart", "freeze": "freeze"}
 

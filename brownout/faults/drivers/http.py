@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from brownout.faults.drivers.base import call
 from brownout.faults.kinds import HttpParams, HttpRequestSpec
-from brownout.loopback import session_for
+from brownout.net.loopback import session_for
 
 
 class HttpDriver:

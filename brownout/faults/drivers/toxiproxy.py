@@ -13,7 +13,7 @@ import requests
 from brownout.errors import FaultError
 from brownout.faults.drivers.base import call
 from brownout.faults.kinds import NetworkParams
-from brownout.loopback import session_for
+from brownout.net.loopback import session_for
 
 
 class ToxiproxyDriver:

@@ -18,17 +18,17 @@ from pathlib import Path
 from types import FrameType
 
 from brownout.arguments import Parser, existing_file, http_url, non_negative_int, port, writable_dir
-from brownout.child_errors import ErrorTail
 from brownout.errors import InputError
 from brownout.faults.selection import select_faults
 from brownout.history.run_ids import new_run_id
-from brownout.ports import free_port
-from brownout.scenario import Scenario, load_scenario
-from brownout.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
+from brownout.net.ports import free_port
+from brownout.run.child_errors import ErrorTail
+from brownout.scenario.schema import Scenario, load_scenario
+from brownout.scenario.shipped import DEFAULT_LOCUSTFILE, DEFAULT_SCENARIO, scenario_file
 from brownout.stack.layout import PortPolicy
 
 # Loaded next to every locustfile: brownout's hooks and load shape, whatever the locustfile imports.
-PLUGIN_LOCUSTFILE = Path(__file__).resolve().parent / "plugin" / "brownout_locustfile.py"
+PLUGIN_LOCUSTFILE = Path(__file__).resolve().parents[1] / "plugin" / "brownout_locustfile.py"
 _VERDICTS = {0: "every check passed", 1: "a check failed", 2: "the verdict is unknown: evidence is missing"}
 
 
@@ -154,14 +154,14 @@ def _test_runs(results_dir: Path) -> list[Path]:
 
 
 def _report(runs: list[Path]) -> int:
-    from brownout import report
+    from brownout.report import cli as report
 
     codes = [int(report.main([str(run)])) for run in runs]
     return 1 if 1 in codes else max(codes)  # a failed run outranks one whose verdict is unknown (2)
 
 
 def _check_room(scenario: Scenario, *, strict: bool) -> None:
-    from brownout.room import room_warnings
+    from brownout.scenario.room import room_warnings
 
     warnings = room_warnings(scenario)
     if warnings and strict:

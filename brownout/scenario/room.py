@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from brownout.checks.windows import overlapping
-from brownout.scenario import Scenario
-from brownout.tables import format_duration
+from brownout.inputs import format_duration
+from brownout.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import html
 
 from brownout.checks import Verdict
 from brownout.history import History
-from brownout.reporting.tables import Table, all_tables
+from brownout.report.tables import Table, all_tables
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }

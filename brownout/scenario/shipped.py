@@ -13,7 +13,7 @@ from pathlib import Path
 
 from brownout.errors import InputError
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # brownout/, this module being brownout/scenario/shipped.py
 _INSTALLED = _PACKAGE / "_data"
 
 ROOT = _INSTALLED if _INSTALLED.is_dir() else _PACKAGE.parent

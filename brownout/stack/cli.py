@@ -18,8 +18,8 @@ import requests
 
 from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
-from brownout.loopback import loopback_session
-from brownout.shipped import SAMPLE_STACK
+from brownout.net.loopback import loopback_session
+from brownout.scenario.shipped import SAMPLE_STACK
 from brownout.stack import PortPolicy, Stack
 
 STATE_FILE = "stack.json"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from brownout.auth import is_loopback_host
+from brownout.net.auth import is_loopback_host
 
 
 def loopback_session() -> requests.Session:

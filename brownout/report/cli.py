@@ -19,7 +19,7 @@ from brownout.arguments import Parser
 from brownout.checks import Criteria, Verdict, judge
 from brownout.errors import InputError
 from brownout.history import History, load_history
-from brownout.reporting.tables import checks_table
+from brownout.report.tables import checks_table
 
 FORMATS = {"json": "verdict.json", "md": "report.md", "html": "report.html", "junit": "junit.xml"}
 
@@ -56,10 +56,10 @@ def _read_criteria_file(path: Path) -> Mapping[str, Any]:
 
 
 def write_outputs(verdict: Verdict, history: History, directory: Path, formats: list[str]) -> list[Path]:
-    from brownout.reporting.charts import timeline_chart_png
-    from brownout.reporting.html import render_html
-    from brownout.reporting.junit import render_junit
-    from brownout.reporting.markdown import render_markdown
+    from brownout.report.charts import timeline_chart_png
+    from brownout.report.html import render_html
+    from brownout.report.junit import render_junit
+    from brownout.report.markdown import render_markdown
 
     written = []
     for name in formats:

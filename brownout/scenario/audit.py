@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from brownout.tables import TomlTable
+from brownout.inputs import TomlTable
 
 if TYPE_CHECKING:  # requests stays out of the scenario's imports (Locust must gevent-patch ssl first)
     from brownout.plugin.integrity import AuditClient

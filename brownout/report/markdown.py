@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from brownout.checks import Verdict
 from brownout.history import History
-from brownout.reporting.tables import Table, all_tables
+from brownout.report.tables import Table, all_tables
 
 
 def _cell(text: str) -> str:

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from brownout import shipped
 from brownout.checks.criteria import Criteria
 from brownout.checks.metric_names import MetricNames
 from brownout.errors import InputError
@@ -29,9 +28,10 @@ from brownout.faults.kinds import (
     read_repetition,
     repetition_name,
 )
-from brownout.load import Load, LoadStep, Spike, read_load
-from brownout.readback import AuditSettings, read_audit_settings
-from brownout.tables import TomlTable, format_duration, parse_duration
+from brownout.inputs import TomlTable, format_duration, parse_duration
+from brownout.scenario import shipped
+from brownout.scenario.audit import AuditSettings, read_audit_settings
+from brownout.scenario.load_plan import Load, LoadStep, Spike, read_load
 
 __all__ = [
     "DEFAULT_STACK", "Endpoint", "FaultSpec", "Load", "LoadStep", "Scenario", "Spike", "StackNames",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brownout.tables import TomlTable, format_duration
+from brownout.inputs import TomlTable, format_duration
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import requests
 from brownout.errors import InputError
 from brownout.faults.endpoints import Endpoints
 from brownout.faults.kinds import AppParams, CommandParams, ComponentParams, DbLockParams, NetworkParams
-from brownout.loopback import session_for
-from brownout.scenario import FaultSpec, Scenario
+from brownout.net.loopback import session_for
+from brownout.scenario.schema import FaultSpec, Scenario
 
 _TIMEOUT_S = 5.0
 

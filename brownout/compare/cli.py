@@ -1,0 +1,119 @@
+"""`brownout compare BASELINE CANDIDATE`: regression table between two result sets, exit 1 on regression.
+
+Each side is a brownout results directory or a plain Locust `--csv` set from any project, or several runs
+of either (glob, comma-separated list, or the option repeated) which are pooled. Reads files only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from brownout.arguments import Parser, writable_dir
+from brownout.compare.comparison import compare
+from brownout.compare.render_html import render_html
+from brownout.compare.render_text import Comparison, markdown, terminal_table, to_json
+from brownout.compare.sources import resolve_side
+from brownout.compare.tolerance import load_tolerances
+from brownout.errors import InputError
+
+FORMATS = ("md", "html", "json")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="brownout compare",
+        description="Compare a candidate result set against a baseline; exit 1 on any regression.",
+        epilog="A side is a brownout results directory, a Locust --csv prefix (PREFIX_stats.csv), a "
+        "*_stats.csv file, a directory of them, a glob, or a comma-separated list; several runs are pooled.",
+    )
+    parser.add_argument("baseline", nargs="?", help="baseline result set(s)")
+    parser.add_argument("candidate", nargs="?", help="candidate result set(s)")
+    parser.add_argument(
+        "-b",
+        "--baseline",
+        dest="baselines",
+        action="append",
+        default=[],
+        metavar="RUNS",
+        help="a baseline run (repeatable; instead of the positional BASELINE)",
+    )
+    parser.add_argument(
+        "-c",
+        "--candidate",
+        dest="candidates",
+        action="append",
+        default=[],
+        metavar="RUNS",
+        help="a candidate run (repeatable; instead of the positional CANDIDATE)",
+    )
+    parser.add_argument("--tolerance", metavar="FILE", help="TOML tolerances (see README 'Comparing releases')")
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        metavar="md|html|json",
+        help="files to write (repeatable or comma-separated; default: all three)",
+    )
+    parser.add_argument(
+        "--out", type=writable_dir, metavar="DIR",
+        help="where to write comparison.* (default: candidate directory, else .)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    baseline_args = _side_arguments("baseline", args.baseline, args.baselines)
+    candidate_args = _side_arguments("candidate", args.candidate, args.candidates)
+    formats = _formats(args.formats)
+    tolerances = load_tolerances(args.tolerance)
+    comparison = compare(resolve_side("baseline", baseline_args), resolve_side("candidate", candidate_args), tolerances)
+    out = Path(args.out) if args.out else _default_out(candidate_args)
+    written = write_outputs(comparison, out, formats)
+    print(terminal_table(comparison))
+    if written:
+        print("wrote " + ", ".join(str(path) for path in written))
+    return comparison.exit_code
+
+
+def _side_arguments(role: str, positional: str | None, options: list[str]) -> list[str]:
+    given = ([positional] if positional else []) + options
+    if not given:
+        raise InputError(f"no {role} given: brownout compare BASELINE CANDIDATE (or --{role} RUNS)")
+    return given
+
+
+def _formats(requested: list[str] | None) -> tuple[str, ...]:
+    if not requested:
+        return FORMATS
+    chosen = [item.strip() for value in requested for item in value.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in FORMATS]
+    if unknown:
+        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(chosen))
+
+
+def _default_out(candidate_args: list[str]) -> Path:
+    if len(candidate_args) == 1 and "," not in candidate_args[0] and Path(candidate_args[0]).is_dir():
+        return Path(candidate_args[0])
+    return Path.cwd()
+
+
+def write_outputs(comparison: Comparison, out: Path, formats: tuple[str, ...]) -> list[Path]:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for fmt in formats:
+            path = out / f"comparison.{fmt}"
+            render = {"md": markdown, "html": render_html, "json": to_json}[fmt]
+            path.write_text(render(comparison), encoding="utf-8")
+            written.append(path)
+        return written
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

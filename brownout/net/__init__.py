@@ -1,0 +1,1 @@
+"""Loopback plumbing shared by every part: auth for control endpoints, the loopback HTTP session, ports."""

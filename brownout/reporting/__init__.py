@@ -1,1 +1,0 @@
-"""Rendering a verdict: tables, chart, Markdown, HTML, JUnit."""

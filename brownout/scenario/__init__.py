@@ -1,0 +1,1 @@
+"""The scenario file: its schema, load plan, `[audit]`, room and shipped lookups, and `brownout init`."""
