@@ -18,8 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from brownout.scenario.audit import audit
-
-__version__ = "0.1.0"
+from brownout.version import __version__
 
 if TYPE_CHECKING:
     from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream

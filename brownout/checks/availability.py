@@ -10,8 +10,8 @@ from typing import Any
 
 from brownout.checks.criteria import Criteria
 from brownout.checks.result import CheckResult, Status
-from brownout.checks.windows import fault_windows
-from brownout.history import ALL_OPERATIONS, History, WindowStats
+from brownout.checks.windows import FaultWindow, fault_windows
+from brownout.history import ALL_OPERATIONS, History, Timeline, WindowStats
 
 
 def window_figures(stats: WindowStats) -> dict[str, Any]:
@@ -30,47 +30,35 @@ def check_availability(history: History, criteria: Criteria) -> CheckResult:
     windows = fault_windows(history)
     if not windows:
         return CheckResult("availability", Status.PASS, "no faults were injected: nothing to judge")
-    timeline = history.timeline
-    faults: list[dict[str, Any]] = []
-    reasons: list[str] = []
-    statuses: list[Status] = []
-    for window in windows:
-        overall = timeline.window(window.start, window.end, ALL_OPERATIONS)
-        operations = {
-            op: window_figures(timeline.window(window.start, window.end, op)) for op in timeline.operations
-        }
-        if overall.availability is None:
-            status = Status.UNKNOWN
-            reasons.append(f"{window.label}: no requests during the fault window")
-        elif overall.availability < criteria.availability_min_for(window.fault.name):
-            status = Status.FAIL
-            reasons.append(
-                f"{window.label}: availability {overall.availability:.1%} < "
-                f"{criteria.availability_min_for(window.fault.name):.0%}"
-            )
-        else:
-            status = Status.PASS
-        statuses.append(status)
-        faults.append(
-            {
-                "fault": window.label,
-                "target": window.fault.target,
-                "kind": window.fault.kind,
-                "start": window.start,
-                "end": window.end,
-                "healed": window.heal is not None,
-                "status": str(status),
-                "minimum": criteria.availability_min_for(window.fault.name),
-                "overall": window_figures(overall),
-                "operations": operations,
-            }
-        )
-    status = Status.worst(statuses)
-    judged = [f for f in faults if f["overall"]["availability"] is not None]
-    worst = min(judged, key=lambda f: f["overall"]["availability"], default=None)
+    judged = [_judge_window(history.timeline, window, criteria) for window in windows]
+    faults = [figures for figures, _ in judged]
+    reasons = [reason for _, reason in judged if reason]
+    status = Status.worst([Status(figures["status"]) for figures in faults])
+    seen = [f for f in faults if f["overall"]["availability"] is not None]
+    worst = min(seen, key=lambda f: f["overall"]["availability"], default=None)
     lowest = (
         "n/a" if worst is None
         else f"{worst['overall']['availability']:.1%} ({worst['fault']}, minimum {worst['minimum']:.0%})"
     )  # fmt: skip
     summary = f"{len(windows)} fault(s); lowest availability {lowest}"
     return CheckResult("availability", status, summary, tuple(reasons), {"faults": faults})
+
+
+def _judge_window(timeline: Timeline, window: FaultWindow, criteria: Criteria) -> tuple[dict[str, Any], str]:
+    """One window's figures (with its status) and, when it did not pass, why."""
+    overall = timeline.window(window.start, window.end, ALL_OPERATIONS)
+    minimum = criteria.availability_min_for(window.fault.name)
+    reason = ""
+    if overall.availability is None:
+        status, reason = Status.UNKNOWN, f"{window.label}: no requests during the fault window"
+    elif overall.availability < minimum:
+        status, reason = Status.FAIL, f"{window.label}: availability {overall.availability:.1%} < {minimum:.0%}"
+    else:
+        status = Status.PASS
+    figures = {
+        "fault": window.label, "target": window.fault.target, "kind": window.fault.kind,
+        "start": window.start, "end": window.end, "healed": window.heal is not None, "status": str(status),
+        "minimum": minimum, "overall": window_figures(overall),
+        "operations": {op: window_figures(timeline.window(window.start, window.end, op)) for op in timeline.operations},
+    }  # fmt: skip
+    return figures, reason

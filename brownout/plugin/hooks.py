@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import events
@@ -24,10 +23,13 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from brownout.errors import BrownoutError
-from brownout.plugin.ledger import Ledger
+from brownout.plugin.books import Books, books_for
 from brownout.plugin.options import add_options
 from brownout.plugin.shape import ScenarioShape
-from brownout.plugin.timeline import Outcome, TimelineRecorder
+from brownout.plugin.timeline import Outcome
+
+if TYPE_CHECKING:
+    from brownout.plugin.session import RunSession
 
 log = logging.getLogger("brownout.plugin")
 
@@ -38,35 +40,14 @@ _FINAL_MESSAGE = "brownout_final"
 _DEGRADED_HEADER = "X-Degraded"
 
 
-class _Books:
-    """What every process keeps, master or worker: the timeline buckets and the ledger."""
-
-    def __init__(self, bucket_s: float) -> None:
-        self.timeline = TimelineRecorder(bucket_s)
-        self.ledger = Ledger()
-        self.final_reports: set[str] = set()  # workers whose last report of this test run has arrived
-
-
-# Per environment, and gone with it (a test or an embedding program may create many environments).
-_books: weakref.WeakKeyDictionary[Environment, _Books] = weakref.WeakKeyDictionary()
-
-
-def _books_for(environment: Environment) -> _Books:
-    books = _books.get(environment)
-    if books is None:
-        bucket_s = getattr(environment.parsed_options, "brownout_bucket", 0.25) or 0.25
-        books = _books[environment] = _Books(bucket_s)
-    return books
-
-
 def acknowledge(environment: Environment, kind: str, ident: object) -> None:
     """The target acknowledged a write of `kind` (free-form, e.g. "records"); it is read back after the heal."""
-    _books_for(environment).ledger.acknowledge(kind, ident)
+    books_for(environment).ledger.acknowledge(kind, ident)
 
 
 def record_stream(environment: Environment, *, gaps: int, duplicates: int) -> None:
     """A stream user's tally of sequence gaps and duplicates, reported once when it stops."""
-    _books_for(environment).ledger.record_stream(gaps, duplicates)
+    books_for(environment).ledger.record_stream(gaps, duplicates)
 
 
 def _outcome(exception: BaseException | None, response: Any, context: dict[str, Any] | None) -> Outcome:
@@ -80,7 +61,7 @@ def _outcome(exception: BaseException | None, response: Any, context: dict[str, 
     return "ok"
 
 
-def _bind_worker(environment: Environment, books: _Books) -> None:
+def _bind_worker(environment: Environment, books: Books) -> None:
     def payload() -> dict[str, Any]:
         return {"timeline": books.timeline.drain(), "ledger": books.ledger.drain()}
 
@@ -139,7 +120,7 @@ def _on_parser(parser: Any, **_kw: Any) -> None:
 
 @events.init.add_listener
 def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
-    books = _books_for(environment)
+    books = books_for(environment)
 
     def on_request(request_type: str, name: str, response_time: float, exception: BaseException | None = None,
                    response: Any = None, context: dict[str, Any] | None = None, **_: Any) -> None:
@@ -150,11 +131,26 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         _bind_worker(environment, books)
         return
-    from brownout.plugin.session import RunSession  # master/local only: stack, faults, writers
+    session = _open_session(environment, books, web_ui)
+    if web_ui is not None:
+        from brownout.plugin.webui import install_web_ui
+
+        install_web_ui(web_ui, session)
+    _bind_master(environment, books)
+    environment.events.test_start.add_listener(lambda **_: session.on_test_start())
+    environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
+    _stop_gracefully_on_sigterm(environment)
+    # `quit`, not `quitting`: it fires after the runner has quit, when every worker's last report is in.
+    environment.events.quit.add_listener(lambda **_: session.close())
+
+
+def _open_session(environment: Environment, books: Books, web_ui: Any) -> RunSession:
+    """The master's or local runner's session (stack, faults, writers), or SystemExit(2) saying why not."""
+    from brownout.plugin.session import RunSession  # master/local only
 
     _ctrl_c_into_this_greenlet()
     try:
-        session = RunSession.open(environment, books)
+        return RunSession.open(environment, books, web_ui=web_ui is not None)
     except (BrownoutError, KeyboardInterrupt) as exc:
         # Ctrl-C while the stack starts or pre-flight asks: the stack is stopped already; no traceback.
         interrupted = "interrupted (Ctrl-C) before the load started: no test was run"
@@ -163,10 +159,10 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
         if environment.runner is not None:
             environment.runner.quit()
         raise SystemExit(2) from None
-    if web_ui is not None:
-        from brownout.plugin.webui import install_web_ui
 
-        install_web_ui(web_ui, session)
+
+def _bind_master(environment: Environment, books: Books) -> None:
+    """Merge the workers' buckets and acknowledgements into the master's books as their reports arrive."""
 
     def on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
         part = data.get(_REPORT_KEY)
@@ -181,11 +177,6 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
     environment.events.worker_report.add_listener(on_worker_report)
     if environment.runner is not None:
         environment.runner.register_message(_FINAL_MESSAGE, lambda msg, **_: on_worker_final(msg.node_id, msg.data))
-    environment.events.test_start.add_listener(lambda **_: session.on_test_start())
-    environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
-    _stop_gracefully_on_sigterm(environment)
-    # `quit`, not `quitting`: it fires after the runner has quit, when every worker's last report is in.
-    environment.events.quit.add_listener(lambda **_: session.close())
 
 
 __all__ = ["ScenarioShape", "acknowledge", "record_stream"]

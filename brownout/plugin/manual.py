@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
 from brownout.net.auth import Refused as Refused  # the page's refusals and the auth checks' are one type
-from brownout.scenario.schema import FaultSpec
-
-if TYPE_CHECKING:
-    from brownout.plugin.session import RunSession
+from brownout.plugin.target import Target
+from brownout.scenario.schema import FaultSpec, Scenario
 
 # What the hand-made form offers: kind -> (what it does, what the target names)
 MANUAL_KINDS: dict[str, tuple[str, str]] = {
@@ -36,16 +33,16 @@ def describe_kind(kind: str, params: FaultParams | None) -> str:
     return kind
 
 
-def manual_fault(session: RunSession, fields: Mapping[str, str]) -> tuple[FaultSpec, str]:
+def manual_fault(scenario: Scenario, service: Target, fields: Mapping[str, str]) -> tuple[FaultSpec, str]:
     """The FaultSpec a form asks for (a copy of a scenario fault, or kind + target + params; its name
     still without the `manual-<n>-` prefix) and how the tab shows its kind; Refused(400) naming the
     field when the form is wrong."""
     kind = fields.get("kind", "").strip()
     if kind == "scenario":
         chosen = fields.get("fault", "").strip()
-        spec = next((f for f in session.scenario.faults if f.name == chosen), None)
+        spec = next((f for f in scenario.faults if f.name == chosen), None)
         if spec is None:
-            offered = ", ".join(f.name for f in session.scenario.faults) or "none"
+            offered = ", ".join(f.name for f in scenario.faults) or "none"
             raise Refused(400, f"field 'fault': the scenario has no fault {chosen!r} (it has: {offered})")
         copy = replace(spec, at_s=None, when_users=None,
                        planned_offset_s=0.0, description=f"by hand: {spec.name} now")  # fmt: skip
@@ -55,7 +52,7 @@ def manual_fault(session: RunSession, fields: Mapping[str, str]) -> tuple[FaultS
     target = fields.get("target", "").strip()
     if not target:
         raise Refused(400, f"field 'target': name the {MANUAL_KINDS[kind][1]} to break")
-    known = target_names(session)[MANUAL_KINDS[kind][1]]
+    known = target_names(service)[MANUAL_KINDS[kind][1]]
     if known and target not in known:
         raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
     family, _, what = kind.partition("-")
@@ -110,9 +107,6 @@ def _number(fields: Mapping[str, str], key: str, default: float) -> float:
     return value
 
 
-def target_names(session: RunSession) -> dict[str, tuple[str, ...]]:
+def target_names(target: Target) -> dict[str, tuple[str, ...]]:
     """Known proxies and components (of the stack); empty when brownout cannot know them ([target])."""
-    stack = session.stack
-    if stack is None:
-        return {"proxy": (), "component": ()}
-    return {"proxy": tuple(p.name for p in stack.spec.proxies), "component": tuple(stack.spec.names)}
+    return {"proxy": target.proxies, "component": target.components}

@@ -77,8 +77,8 @@ def _add_scenario_options(group: Any) -> None:
 
 def _scenario_from_command_line() -> Any:
     from brownout.errors import BrownoutError
-    from brownout.plugin.session import DEFAULT_SCENARIO
     from brownout.scenario.schema import load_scenario
+    from brownout.scenario.shipped import DEFAULT_SCENARIO
 
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("--brownout-scenario", default=os.environ.get(DEFAULT_SCENARIO_ENV, ""))

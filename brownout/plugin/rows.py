@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 from brownout.errors import InputError
 from brownout.faults.scheduler import FaultStatus
 from brownout.plugin.manual import describe_kind
 from brownout.plugin.plans import planned
+from brownout.plugin.views import Session
 from brownout.scenario.schema import FaultSpec
-
-if TYPE_CHECKING:
-    from brownout.plugin.session import RunSession
 
 # Not "name": Locust's tables sort by a "name" field unless a header is clicked; without one, ours keep
 # their order (planned start).
@@ -57,9 +54,9 @@ class FaultRow:
         return asdict(self)
 
 
-def fault_rows(session: RunSession, details: Mapping[str, str] | None = None) -> list[FaultRow]:
+def fault_rows(session: Session, details: Mapping[str, str] | None = None) -> list[FaultRow]:
     """One row per fault of the current test (before the first start: the scenario's plan)."""
-    run = session.run
+    run = session.current
     if run is None:
         try:
             faults = session.planned_faults()

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from flask import Response, jsonify, request
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from brownout.errors import InputError
+from brownout.faults.selection import choose_faults
 from brownout.plugin.plans import option_keys, same_key
-from brownout.plugin.session import select_faults
+from brownout.plugin.views import Session
 from brownout.scenario.schema import FaultSpec, Scenario
-
-if TYPE_CHECKING:
-    from brownout.plugin.session import RunSession
 
 log = logging.getLogger("brownout.plugin")
 
@@ -29,36 +26,33 @@ _BOX_PREFIX = "brownout_fault_"
 _SETTLE_WAIT_S = 30.0
 
 
-def choose_faults(scenario: Scenario, form: Mapping[str, str]) -> tuple[FaultSpec, ...]:
+def form_faults(scenario: Scenario, form: Mapping[str, str]) -> tuple[FaultSpec, ...]:
     """The faults a start form asks for; InputError (its message fit for the form) for unknown names."""
     boxes = {key: value for key, value in form.items() if key.startswith(_BOX_PREFIX)}
     keys = option_keys(scenario.faults)
-    known = {keys[fault.name]: fault for fault in scenario.faults}
-    unknown = [key for key in boxes if not any(same_key(key, k) for k in known)]
+    unknown = [key for key in boxes if not any(same_key(key, k) for k in keys.values())]
     if unknown:
         names = ", ".join(key.removeprefix(_BOX_PREFIX) for key in unknown)
         raise InputError(
             f"no fault {names} in {scenario.path.name} (its faults: {_names(scenario)}); nothing was started"
         )
-    if form.get("brownout_no_faults", "false") == "true":
-        return ()
-    names = form.get("brownout_faults", "").strip()
-    if names:
-        wanted = [name.strip() for name in names.split(",") if name.strip()]
-        unknown = [name for name in wanted if name not in {fault.name for fault in scenario.faults}]
-        if unknown:
-            raise InputError(f"field Brownout Faults: no fault {', '.join(unknown)} in {scenario.path.name} "
-                             f"(its faults: {_names(scenario)}); nothing was started")  # fmt: skip
-        return select_faults(scenario, names)
-    ticked = {k for k, v in boxes.items() if v != "false"}
-    return tuple(f for f in scenario.faults if not boxes or any(same_key(keys[f.name], k) for k in ticked))
+    named = form.get("brownout_faults", "")
+    ticked = [k for k, v in boxes.items() if v != "false"]
+    # The names field, when filled in, says it all; else an unticked box (or one left out) turns its fault off.
+    unticked = {name for name, key in keys.items() if not any(same_key(key, k) for k in ticked)}
+    off = unticked if boxes and not named.strip() else set()
+    try:
+        return choose_faults(scenario, named, option="field Brownout Faults",
+                             none=form.get("brownout_no_faults", "false") == "true", off=off)  # fmt: skip
+    except InputError as exc:
+        raise InputError(f"{exc}; nothing was started") from None
 
 
 def _names(scenario: Scenario) -> str:
     return ", ".join(fault.name for fault in scenario.faults) or "none"
 
 
-def guard_start(session: RunSession) -> Response | None:
+def guard_start(session: Session) -> Response | None:
     """Flask before_request: refuse a start the plugin cannot honour, else record the fault choice."""
     if request.endpoint != "locust.swarm" or request.method != "POST":
         return None
@@ -68,13 +62,13 @@ def guard_start(session: RunSession) -> Response | None:
         return None  # changing a running test, not starting one
     form = {key: str(value) for key, value in request.form.items()}
     try:
-        chosen = choose_faults(session.scenario, form)
+        chosen = form_faults(session.scenario, form)
     except InputError as exc:
         log.error("brownout: start refused: %s", exc)
         return jsonify({"success": False, "message": f"brownout: {exc}", "host": environment.host})
     if not session.wait_until_settled(_SETTLE_WAIT_S):
         message = "brownout: the last test is still healing its faults and saving its counts; try again shortly"
         return jsonify({"success": False, "message": message, "host": environment.host})
-    session.chosen = chosen
+    session.choose_next(chosen)
     log.info("brownout: next test fires %s", ", ".join(f.name for f in chosen) or "no faults")
     return None

@@ -13,17 +13,18 @@ import platform
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import gevent
 import gevent.event
 import locust
+from locust.env import Environment
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
 
-import brownout
 from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import (
@@ -36,17 +37,17 @@ from brownout.history import (
     write_integrity,
     write_manifest,
 )
+from brownout.plugin.books import Books
 from brownout.plugin.integrity import audit
-from brownout.plugin.ledger import Ledger
 from brownout.plugin.live import LiveSeries
 from brownout.plugin.locust_csv import LocustCsv
 from brownout.plugin.progress import progress_line
 from brownout.plugin.shape import ScenarioShape
+from brownout.plugin.target import Target
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
+from brownout.scenario.schema import Scenario
 from brownout.scenario.shipped import source_checkout
-
-if TYPE_CHECKING:
-    from brownout.plugin.session import RunSession
+from brownout.version import __version__
 
 log = logging.getLogger("brownout.plugin")
 
@@ -68,25 +69,27 @@ class ReportOutcome:
 class TestRun:
     __test__ = False  # not a pytest class, whatever its name says
 
-    def __init__(self, session: RunSession, out: Path, scheduler: FaultScheduler | None, number: int = 1) -> None:
-        self.session = session
-        self.environment = session.environment
-        self.books = session.books
+    def __init__(
+        self, environment: Environment, books: Books, scenario: Scenario, target: Target, out: Path,
+        scheduler: FaultScheduler | None, *, number: int = 1, complete: bool = False,
+    ) -> None:  # fmt: skip
+        self.environment = environment
+        self.books = books
+        self.scenario = scenario
+        self.target = target
         self.number = number
         self.out = out
         self.scheduler = scheduler
         self.started_at = time.time()
         self.stopped_at: float | None = None
-        # This test's acknowledgements only: the books get a fresh ledger for every test.
-        self.ledger = Ledger()
-        self.books.ledger = self.ledger
-        self.complete = session.web_ui  # a web UI test: own Locust CSVs and own report
+        self.ledger = books.begin_test()  # this test's acknowledgements only
+        self.complete = complete  # a web UI test: own Locust CSVs and own report
         # Locust's own --csv writer rewrites its tables once a second and never after the last request, so a
         # request finishing on the stop path can be in the timeline and not in locust_stats.csv. The plugin
         # writes the tables itself once the test has stopped, from the same in-memory stats, except for a
         # headless master (`brownout run --workers`), whose workers' last stats arrive only when they quit.
         distributed = isinstance(self.environment.runner, MasterRunner)
-        self.own_locust_csv = session.web_ui or not distributed
+        self.own_locust_csv = complete or not distributed
         self.locust_csv: LocustCsv | None = None
         self.settled = gevent.event.Event()  # healed and counted: the next test may start
         self.report: ReportOutcome | None = None
@@ -95,7 +98,7 @@ class TestRun:
         self.users = UsersWriter(out)
         self.telemetry = TelemetryWriter(out)
         self.scraper = MetricsScraper(
-            f"{session.target.host}/metrics", session.target.name, self.telemetry, is_service_metric
+            f"{target.host}/metrics", target.name, self.telemetry, is_service_metric
         )
         # The master hears of a worker's requests only at its next report: wait that long before closing a bucket.
         distributed = isinstance(self.environment.runner, MasterRunner)
@@ -104,10 +107,12 @@ class TestRun:
         self.finisher: gevent.Greenlet | None = None
 
     @classmethod
-    def begin(cls, session: RunSession, out: Path, scheduler: FaultScheduler | None, number: int = 1) -> TestRun:
+    def begin(
+        cls, environment: Environment, books: Books, scenario: Scenario, target: Target, out: Path,
+        scheduler: FaultScheduler | None, *, number: int = 1, complete: bool = False,
+    ) -> TestRun:  # fmt: skip
         out.mkdir(parents=True, exist_ok=True)
-        session.books.final_reports.clear()
-        run = cls(session, out, scheduler, number)
+        run = cls(environment, books, scenario, target, out, scheduler, number=number, complete=complete)
         run._write_manifest(ended_at=run.started_at)
         if run.own_locust_csv:
             run.locust_csv = LocustCsv(run.environment, out)
@@ -182,7 +187,7 @@ class TestRun:
                 self._record_users(now)
             if progress_every and now >= next_progress:
                 next_progress += progress_every
-                print(progress_line(self.environment, self.started_at, self.session.scenario,
+                print(progress_line(self.environment, self.started_at, self.scenario,
                                     self.scheduler), file=sys.stderr, flush=True)
             gevent.sleep(_TICK_S)
 
@@ -232,7 +237,7 @@ class TestRun:
             self.locust_csv.finish()
 
     def _audit(self) -> None:
-        write_integrity(self.out, audit(self.session.target.audit, self.books.ledger))
+        write_integrity(self.out, audit(self.target.audit, self.ledger))
 
     def _close_writers(self) -> None:
         self.scraper.close()
@@ -240,13 +245,12 @@ class TestRun:
             writer.close()
 
     def _write_manifest(self, ended_at: float) -> None:
-        session = self.session
         manifest = Manifest(
             started_at=self.started_at, ended_at=ended_at, bucket_s=self.books.timeline.bucket_s,
-            scenario=session.scenario_document(), scenario_text=session.scenario.text,
-            brownout_version=brownout.__version__, locust_version=locust.__version__,
+            scenario=_document(self.scenario), scenario_text=self.scenario.text,
+            brownout_version=__version__, locust_version=locust.__version__,
             python_version=platform.python_version(), git_rev=_git_rev(), command=list(sys.argv),
-            host=session.target.host,
+            host=self.target.host,
         )  # fmt: skip
         write_manifest(self.out, manifest)
 
@@ -273,6 +277,14 @@ REPORT_FILES = ("report.html", "report.md", "junit.xml", "verdict.json")
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "brownout report said nothing"
+
+
+def _document(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as the manifest keeps it (its text was read once already; {} if it cannot be again)."""
+    try:
+        return tomllib.loads(scenario.text)
+    except tomllib.TOMLDecodeError:
+        return {}
 
 
 @functools.cache

@@ -7,23 +7,20 @@ its token, is not), and only to the same loopback browsers as the faults page.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Response, make_response, render_template_string, send_from_directory
 from werkzeug.wrappers import Response as BaseResponse
 
 from brownout.plugin.templates.tests_page import FOLDER, WAITING
 from brownout.plugin.testrun import REPORT_FILES
-
-if TYPE_CHECKING:
-    from brownout.plugin.session import RunSession
-    from brownout.plugin.testrun import TestRun
+from brownout.plugin.views import Session, Test
 
 _TEXT_TYPES = {".md": "text/markdown; charset=utf-8", ".csv": "text/csv; charset=utf-8",
                ".json": "application/json", ".xml": "application/xml"}  # fmt: skip
 
 
-def test_state(run: TestRun) -> str:
+def test_state(run: Test) -> str:
     if not run.finished:
         return "running"
     if not run.written_up:
@@ -31,7 +28,7 @@ def test_state(run: TestRun) -> str:
     return "done"
 
 
-def tests_summary(session: RunSession, base: str) -> list[dict[str, Any]]:
+def tests_summary(session: Session, base: str) -> list[dict[str, Any]]:
     """Newest first: number, state, verdict and links of every test of the session."""
     summary = []
     for run in reversed(session.tests):
@@ -45,13 +42,13 @@ def tests_summary(session: RunSession, base: str) -> list[dict[str, Any]]:
     return summary
 
 
-def _find(session: RunSession, number: str) -> TestRun | None:
+def _find(session: Session, number: str) -> Test | None:
     if number == "latest":
         return session.tests[-1] if session.tests else None
     return next((run for run in session.tests if str(run.number) == number), None)
 
 
-def folder(session: RunSession, base: str, number: str) -> BaseResponse:
+def folder(session: Session, base: str, number: str) -> BaseResponse:
     run = _find(session, number)
     if run is None:
         return _waiting(base, "no such test in this session", 404)
@@ -61,7 +58,7 @@ def folder(session: RunSession, base: str, number: str) -> BaseResponse:
     return make_response(html, 200)
 
 
-def test_file(session: RunSession, base: str, number: str, name: str) -> BaseResponse:
+def test_file(session: Session, base: str, number: str, name: str) -> BaseResponse:
     run = _find(session, number)
     if run is None:
         return _waiting(base, "no test has been started in this session yet", 404)

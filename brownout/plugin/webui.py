@@ -52,12 +52,10 @@ from brownout.plugin.rows import TAB_COLUMNS, fault_rows
 from brownout.plugin.start_form import guard_start
 from brownout.plugin.templates.faults_page import PAGE
 from brownout.plugin.tests_view import folder, test_file, test_state, tests_summary
+from brownout.plugin.views import Session, Test
 
 if TYPE_CHECKING:
     from locust.web import WebUI
-
-    from brownout.plugin.session import RunSession
-    from brownout.plugin.testrun import TestRun
 
 log = logging.getLogger("brownout.plugin")
 
@@ -72,20 +70,11 @@ DOWNLOAD_LINKS = (
 )
 
 
-def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
+def install_web_ui(web_ui: WebUI, session: Session) -> FaultsPage:
     """Add the Faults tab, the start form's check and the plugin's pages to Locust's web UI (master / local)."""
-    session.web_ui = True
     page = FaultsPage(session)
-    args = web_ui.template_args
-    args["extended_tabs"] = [*args.get("extended_tabs", []), {"title": "Faults", "key": TAB_KEY}]
-    args["extended_tables"] = [
-        *args.get("extended_tables", []),
-        {"key": TAB_KEY, "structure": [{"key": key, "title": title} for key, title in TAB_COLUMNS]},
-    ]
-    args["extended_csv_files"] = [
-        *args.get("extended_csv_files", []), *({"href": href, "title": title} for href, title in DOWNLOAD_LINKS),
-    ]
-    base = (getattr(session.environment.parsed_options, "web_base_path", "") or "").rstrip("/")
+    page.base = (getattr(session.environment.parsed_options, "web_base_path", "") or "").rstrip("/")
+    _declare_tab(web_ui.template_args)
     app = web_ui.app
     assert app is not None
 
@@ -99,17 +88,30 @@ def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
             response.set_data(app.json.dumps(body))
         return response
 
-    def on_reset_stats(**_: Any) -> None:
-        run = session.run
-        if run is not None and not run.finished:
-            log.warning("brownout: Locust's statistics were reset during test %d: its locust_*.csv count from now, "
-                        "its timeline.csv from the start of the test", run.number)  # fmt: skip
-
-    session.environment.events.reset_stats.add_listener(on_reset_stats)
+    session.environment.events.reset_stats.add_listener(lambda **_: _warn_reset(session))
     app.after_request(add_rows)
     app.before_request(lambda: guard_start(session))
-    guarded = web_ui.auth_required_if_enabled
-    routes: tuple[tuple[str, str, Callable[..., BaseResponse], str], ...] = (
+    for rule, endpoint, view, method in _routes(page):
+        app.add_url_rule(f"{page.base}{rule}", endpoint, web_ui.auth_required_if_enabled(view), methods=[method])
+    log.info("brownout: Faults tab added; live chart, reports and faults by hand at http://%s:%s%s/brownout/faults",
+             web_ui.host or "0.0.0.0", web_ui.port, page.base)  # fmt: skip
+    return page
+
+
+def _declare_tab(args: dict[str, Any]) -> None:
+    """The tab, its columns and the Download Data links, in Locust's `template_args`."""
+    args["extended_tabs"] = [*args.get("extended_tabs", []), {"title": "Faults", "key": TAB_KEY}]
+    args["extended_tables"] = [
+        *args.get("extended_tables", []),
+        {"key": TAB_KEY, "structure": [{"key": key, "title": title} for key, title in TAB_COLUMNS]},
+    ]
+    args["extended_csv_files"] = [
+        *args.get("extended_csv_files", []), *({"href": href, "title": title} for href, title in DOWNLOAD_LINKS),
+    ]
+
+
+def _routes(page: FaultsPage) -> tuple[tuple[str, str, Callable[..., BaseResponse], str], ...]:
+    return (
         ("/brownout/faults", "brownout_faults", page.show, "GET"),
         ("/brownout/faults/state.json", "brownout_state", page.state, "GET"),
         ("/brownout/faults/inject", "brownout_inject", page.inject, "POST"),
@@ -117,20 +119,21 @@ def install_web_ui(web_ui: WebUI, session: RunSession) -> FaultsPage:
         ("/brownout/tests/<number>/", "brownout_test_folder", page.folder, "GET"),
         ("/brownout/tests/<number>/<name>", "brownout_test_file", page.file, "GET"),
     )  # fmt: skip
-    for rule, endpoint, view, method in routes:
-        app.add_url_rule(f"{base}{rule}", endpoint, guarded(view), methods=[method])
-    page.base = base
-    log.info("brownout: Faults tab added; live chart, reports and faults by hand at http://%s:%s%s/brownout/faults",
-             web_ui.host or "0.0.0.0", web_ui.port, base)  # fmt: skip
-    return page
+
+
+def _warn_reset(session: Session) -> None:
+    run = session.current
+    if run is not None and not run.finished:
+        log.warning("brownout: Locust's statistics were reset during test %d: its locust_*.csv count from now, "
+                    "its timeline.csv from the start of the test", run.number)  # fmt: skip
 
 
 # --- the tab's rows ------------------------------------------------------------------------------------
-def tab_rows(session: RunSession, page: FaultsPage) -> list[dict[str, str]]:
+def tab_rows(session: Session, page: FaultsPage) -> list[dict[str, str]]:
     """The faults of the current test, then where the rest is (Locust's cells are text, not links)."""
     rows = [row.for_tab() for row in fault_rows(session, page.details)]
     blank = dict.fromkeys((key for key, _ in TAB_COLUMNS), "")
-    run = session.run
+    run = session.current
     steps = run.series.columns["step"] if run is not None else []
     if run is not None and not run.finished and steps:
         step = step_text(session.scenario.load, int(steps[-1] or 0))
@@ -147,7 +150,7 @@ def tab_rows(session: RunSession, page: FaultsPage) -> list[dict[str, str]]:
 
 # --- the page ------------------------------------------------------------------------------------------
 class FaultsPage:
-    def __init__(self, session: RunSession) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self.base = ""
         self.form_token = secrets.token_urlsafe(32)
@@ -190,10 +193,10 @@ class FaultsPage:
 
     # actions
     def _inject(self, fields: Mapping[str, str]) -> str:
-        run = self.session.run
+        run = self.session.current
         if run is None or run.finished:
             raise Refused(409, "no test run in progress: start one first, then inject")
-        spec, detail = manual_fault(self.session, fields)
+        spec, detail = manual_fault(self.session.scenario, self.session.target, fields)
         scheduler = self._scheduler_for_manual(run)
         number = 1 + sum(1 for s in scheduler.snapshot() if s.name.startswith("manual-"))
         spec = replace(spec, name=f"manual-{number}-{spec.name}")
@@ -213,7 +216,7 @@ class FaultsPage:
         name = fields.get("name", "").strip()
         if not name:
             raise Refused(400, "field 'name': say which fault to heal")
-        run = self.session.run
+        run = self.session.current
         if run is None or run.scheduler is None:
             raise Refused(409, "no faults in this run: nothing to heal")
         try:
@@ -225,7 +228,7 @@ class FaultsPage:
         log.info("brownout: %s healed by hand", name)
         return name
 
-    def _scheduler_for_manual(self, run: TestRun) -> FaultScheduler:
+    def _scheduler_for_manual(self, run: Test) -> FaultScheduler:
         return run.manual_scheduler()
 
     # request handling
@@ -239,7 +242,7 @@ class FaultsPage:
             if _wants_json():
                 return _json(exc.status, {"error": str(exc)})
             return self._answer(exc.status, error=str(exc), form=fields)
-        run = self.session.run
+        run = self.session.current
         status = next((s for s in run.scheduler.snapshot() if s.name == name), None) if run and run.scheduler else None
         if _wants_json():
             return _json(200, {"name": name, "state": status.state if status else "unknown"})
@@ -267,7 +270,7 @@ class FaultsPage:
         self, status: int, message: str = "", error: str = "", form: Mapping[str, str] | None = None
     ) -> Response:
         session = self.session
-        names = target_names(session)
+        names = target_names(session.target)
         token = self.form_token if status != 403 else ""
         html = render_template_string(
             PAGE, base=self.base, token=token, message=message, error=error, form=dict(form or {}),
@@ -283,9 +286,9 @@ _PAGE_COLUMNS = (("name", "Fault"), ("state", "State"), ("what", "Kind"), ("targ
                  ("planned", "Planned"), ("started", "Started"), ("ended", "Ended"), ("error", "Error"))  # fmt: skip
 
 
-def page_state(session: RunSession, page: FaultsPage) -> dict[str, Any]:
+def page_state(session: Session, page: FaultsPage) -> dict[str, Any]:
     """Everything the page shows, as JSON: the current test, its chart series and faults, every test's links."""
-    run = session.run
+    run = session.current
     load = session.scenario.load
     test: dict[str, Any] | None = None
     series: dict[str, Any] = {}
@@ -304,7 +307,7 @@ def page_state(session: RunSession, page: FaultsPage) -> dict[str, Any]:
         "scenario": session.scenario.name, "load_plan": load_plan(load), "locust_state": runner.state if runner else "",
         "step_starts": load.step_starts()[1:], "load_s": load.duration_s, "test": test, "series": series,
         "faults": [row.as_json() for row in fault_rows(session, page.details)],
-        "tests": tests_summary(session, page.base), "no_faults": session.chosen == (),
+        "tests": tests_summary(session, page.base), "no_faults": session.fires_no_faults(),
     }  # fmt: skip
 
 

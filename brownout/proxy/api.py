@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from brownout import __version__
 from brownout.net.auth import Refused, require_bearer, require_loopback_peer
 from brownout.proxy.config import ProxySpec, parse_proxy
 from brownout.proxy.errors import ApiError
 from brownout.proxy.jsonio import decode, encode
 from brownout.proxy.proxies import Proxy, ProxyRegistry
+from brownout.version import __version__
 
 # The Toxiproxy release whose API this one mirrors; brownout's own version rides along as semver build
 # metadata, so a client comparing versions sees 2.8.0.

@@ -15,7 +15,6 @@ import gevent
 from gevent.event import Event
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from brownout import __version__
 from brownout.arguments import Parser, port
 from brownout.errors import InputError
 from brownout.net.auth import is_loopback_host
@@ -23,6 +22,7 @@ from brownout.proxy.api import TOXIPROXY_VERSION, create_app
 from brownout.proxy.config import load_config_file
 from brownout.proxy.errors import ApiError
 from brownout.proxy.proxies import ProxyRegistry
+from brownout.version import __version__
 
 DEFAULT_PORT = 8474  # Toxiproxy's
 

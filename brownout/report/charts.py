@@ -82,27 +82,14 @@ def timeline_chart_png(history: History) -> bytes:
         gridspec_kw={"height_ratios": [0.35 + 0.3 * lane_count, 3, 2, 3]},
     )  # fmt: skip
     names, throughput, errors, latency = axes
-    throughput.plot(overall.x, overall.rps, color="tab:blue", linewidth=1.2, label="all operations")
-    throughput.set_ylabel(f"requests/s\n({width:g} s bins)")
-    throughput.set_ylim(bottom=0)
-    errors.plot(overall.x, _nan(overall.error_ratio), color="tab:red", linewidth=1, label="all operations")
-    errors.set_ylabel("error ratio")
-    errors.set_ylim(-0.02, 1.02)
-    latency.plot(overall.x, _nan(overall.p95_ms), color="black", linewidth=1.4, label="p95, all operations")
+    _plot_overall(throughput, errors, latency, overall, width)
     for operation in timeline.operations:
         binned = rebin(timeline.series[operation], run_start, width, bins)
         latency.plot(binned.x, _nan(binned.p95_ms), linewidth=0.8, alpha=0.7, label=operation)
-    latency.set_ylabel("p95 ms")
     latency.set_xlabel(f"seconds since the start of the run (bins of {width:g} s)")
     _draw_fault_lanes(names, windows, lanes, run_start, lane_count)
     for axis in (throughput, errors, latency):
-        for window, lane in zip(windows, lanes, strict=True):
-            colour = KIND_COLOURS.get(window.fault.kind, "tab:orange")
-            start, end = window.start - run_start, window.end - run_start
-            axis.axvspan(start, end, facecolor=colour, alpha=0.10, linewidth=0, hatch=_HATCHES[lane % len(_HATCHES)],
-                         edgecolor=colour)  # fmt: skip
-            for edge in (start, end):
-                axis.axvline(edge, color=colour, linewidth=0.9, alpha=0.8)
+        _mark_windows(axis, windows, lanes, run_start)
         for step in load_steps(history)[1:]:
             axis.axvline(step.start - run_start, color="tab:green", linestyle="--", linewidth=0.8)
         axis.grid(True, alpha=0.3)
@@ -112,6 +99,28 @@ def timeline_chart_png(history: History) -> bytes:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _plot_overall(throughput: Any, errors: Any, latency: Any, overall: Any, width: float) -> None:
+    throughput.plot(overall.x, overall.rps, color="tab:blue", linewidth=1.2, label="all operations")
+    throughput.set_ylabel(f"requests/s\n({width:g} s bins)")
+    throughput.set_ylim(bottom=0)
+    errors.plot(overall.x, _nan(overall.error_ratio), color="tab:red", linewidth=1, label="all operations")
+    errors.set_ylabel("error ratio")
+    errors.set_ylim(-0.02, 1.02)
+    latency.plot(overall.x, _nan(overall.p95_ms), color="black", linewidth=1.4, label="p95, all operations")
+    latency.set_ylabel("p95 ms")
+
+
+def _mark_windows(axis: Any, windows: list[FaultWindow], lanes: list[int], run_start: float) -> None:
+    """Each fault window as a band in its kind's colour, hatched by lane, with its edges drawn."""
+    for window, lane in zip(windows, lanes, strict=True):
+        colour = KIND_COLOURS.get(window.fault.kind, "tab:orange")
+        start, end = window.start - run_start, window.end - run_start
+        axis.axvspan(start, end, facecolor=colour, alpha=0.10, linewidth=0, hatch=_HATCHES[lane % len(_HATCHES)],
+                     edgecolor=colour)  # fmt: skip
+        for edge in (start, end):
+            axis.axvline(edge, color=colour, linewidth=0.9, alpha=0.8)
 
 
 def _lanes(spans: list[tuple[float, float]]) -> list[int]:

@@ -19,7 +19,7 @@ from types import FrameType
 
 from brownout.arguments import Parser, existing_file, http_url, non_negative_int, port, writable_dir
 from brownout.errors import InputError
-from brownout.faults.selection import select_faults
+from brownout.faults.selection import choose_faults
 from brownout.history.run_ids import new_run_id
 from brownout.net.ports import free_port
 from brownout.run.child_errors import ErrorTail
@@ -200,7 +200,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     scenario = load_scenario(scenario_file(args.scenario))
     _check_room(scenario, strict=args.strict)
     ports = str(PortPolicy.parse(args.ports))
-    select_faults(scenario, args.faults or "", option="--faults")  # a name the scenario lacks: say so now
+    choose_faults(scenario, args.faults or "", option="--faults")  # a name the scenario lacks: say so now
     locustfile = locustfile_for(scenario, args.locustfile)
     results_dir = Path(args.out).resolve() / new_run_id()
     results_dir.mkdir(parents=True)

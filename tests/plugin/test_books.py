@@ -11,17 +11,18 @@ from tests.helpers import REPO_ROOT
 _SCRIPT = """
 import gc
 from locust.env import Environment
-from brownout.plugin import hooks
+from brownout.plugin import books, hooks
+from brownout.plugin.books import books_for
 
 first, second = Environment(user_classes=[]), Environment(user_classes=[])
 hooks.acknowledge(first, "messages", "m-1")
 hooks.acknowledge(second, "messages", "m-2")
-assert hooks._books_for(first).ledger.acknowledged["messages"] == ["m-1"]
-before = len(hooks._books)
+assert books_for(first).ledger.acknowledged["messages"] == ["m-1"]
+before = len(books._books)
 del first
 gc.collect()
-assert len(hooks._books) == before - 1, (before, len(hooks._books))
-assert hooks._books_for(second).ledger.acknowledged["messages"] == ["m-2"]
+assert len(books._books) == before - 1, (before, len(books._books))
+assert books_for(second).ledger.acknowledged["messages"] == ["m-2"]
 print("ok")
 """
 

@@ -153,5 +153,5 @@ def test_a_fault_name_the_scenario_lacks_is_refused(tmp_path: Path, run_brownout
     done = run_brownout("scenarios/smoke.toml", "--out", str(tmp_path), "--faults", "upstream-slow,nope", timeout=60)
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]
-    assert "--faults" in last and "nope not in" in last and "upstream-slow, upstream-errors" in last, done.stderr
+    assert "--faults" in last and "no fault nope in" in last and "upstream-slow, upstream-errors" in last, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
