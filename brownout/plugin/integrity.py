@@ -20,6 +20,7 @@ import requests
 
 from brownout.history import Integrity
 from brownout.net.auth import is_loopback_host
+from brownout.net.polling import wait_until
 from brownout.plugin.ledger import Ledger
 from brownout.scenario.audit import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
 
@@ -80,17 +81,16 @@ def audit_plan(
 def wait_until_ready(
     url: str, timeout_s: float, *, any_answer: bool = False, sleep: Callable[[float], None] = time.sleep
 ) -> bool:
-    deadline = time.monotonic() + timeout_s
     with AuditClient(url, timeout_s=1.0) as session:
-        while time.monotonic() < deadline:
-            try:
-                status = session.get(url).status_code
-                if status == 200 or (any_answer and status < 500):
-                    return True
-            except requests.RequestException:
-                pass
-            sleep(0.2)
-    return False
+        return wait_until(lambda: _ready(session, url, any_answer), within_s=timeout_s, every_s=0.2, sleep=sleep)
+
+
+def _ready(session: requests.Session, url: str, any_answer: bool) -> bool:
+    try:
+        status = session.get(url).status_code
+    except requests.RequestException:
+        return False  # not up yet: ask again
+    return status == 200 or (any_answer and status < 500)
 
 
 @dataclass

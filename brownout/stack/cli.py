@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,6 +18,7 @@ import requests
 from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
 from brownout.net.loopback import loopback_session
+from brownout.net.polling import wait_until
 from brownout.scenario.shipped import SAMPLE_STACK
 from brownout.stack import PortPolicy, Stack
 
@@ -195,11 +195,8 @@ def _down(run_dir: Path, timeout_s: float) -> int:
         )
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(state["pid"]), signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while _supervisor_alive(state):
-        if time.monotonic() > deadline:
-            raise StackError(f"the stack in {run_dir} (pid {state['pid']}) is still up after {timeout_s:g}s")
-        time.sleep(0.1)
+    if not wait_until(lambda: not _supervisor_alive(state), within_s=timeout_s, every_s=0.1):
+        raise StackError(f"the stack in {run_dir} (pid {state['pid']}) is still up after {timeout_s:g}s")
     state_file.unlink(missing_ok=True)
     print(f"brownout stack: down ({run_dir})")
     return 0

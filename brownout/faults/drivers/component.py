@@ -5,7 +5,6 @@ kill -> heal: start (stays down until then); restart -> heal: wait until ready; 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +12,7 @@ from brownout.errors import FaultError
 from brownout.faults.drivers.base import call
 from brownout.faults.kinds import ComponentParams
 from brownout.net.loopback import session_for
+from brownout.net.polling import wait_until
 
 _INJECT_ACTION = {"kill": "kill", "restart": "restart", "freeze": "freeze"}
 
@@ -76,15 +76,16 @@ class ComponentDriver:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.params.ready_timeout_s
-        while True:
-            state = self._component()
-            if state.get("ready") and state.get("state") == "running":
-                return
-            if time.monotonic() >= deadline:
-                raise FaultError(
-                    f"heal fault {self.fault_name!r}: component {self.params.component!r} is "
-                    f"not ready after {self.params.ready_timeout_s:g}s (state "
-                    f"{state.get('state')!r}); raise `ready_timeout` or check its log"
-                )
-            time.sleep(self.poll_interval_s)
+        state = wait_until(
+            self._component, done=_running_and_ready, within_s=self.params.ready_timeout_s, every_s=self.poll_interval_s
+        )
+        if not _running_and_ready(state):
+            raise FaultError(
+                f"heal fault {self.fault_name!r}: component {self.params.component!r} is "
+                f"not ready after {self.params.ready_timeout_s:g}s (state "
+                f"{state.get('state')!r}); raise `ready_timeout` or check its log"
+            )
+
+
+def _running_and_ready(state: dict[str, Any]) -> bool:
+    return bool(state.get("ready")) and state.get("state") == "running"
