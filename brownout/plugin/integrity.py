@@ -14,12 +14,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from brownout.history import Integrity
-from brownout.net.auth import is_loopback_host
+from brownout.net.loopback import prepare
 from brownout.net.polling import wait_until
 from brownout.plugin.ledger import Ledger
 from brownout.scenario.audit import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
@@ -36,11 +35,11 @@ class AuditClient(requests.Session):
     leaves the machine.
     """
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 10.0, token: str | None = None) -> None:
         super().__init__()
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self.trust_env = not is_loopback_host(urlsplit(base_url).hostname or "")  # the one loopback rule
+        prepare(self, base_url, token)  # the one loopback rule, and the token if any
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
@@ -171,16 +170,15 @@ def _through_endpoint(plan: AuditPlan, kinds: dict[str, list[str]], tally: _Tall
 
 
 def _audit_all(url: str, token: str | None, messages: list[str], workflows: list[str]) -> dict[str, list]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     totals: dict[str, list] = {"missing": [], "duplicated": [], "half_done_workflows": [], "leaked_reservations": []}
     chunks = max(1, -(-max(len(messages), len(workflows)) // _CHUNK))
-    with AuditClient(url, timeout_s=30.0) as session:
+    with AuditClient(url, timeout_s=30.0, token=token) as session:
         for i in range(chunks):
             body = {
                 "message_ids": messages[i * _CHUNK : (i + 1) * _CHUNK],
                 "workflow_ids": workflows[i * _CHUNK : (i + 1) * _CHUNK],
             }
-            response = session.post(url, json=body, headers=headers)
+            response = session.post(url, json=body)
             response.raise_for_status()
             result = response.json()
             totals["missing"] += result["missing"]

@@ -138,11 +138,7 @@ def _read_state(path: Path) -> dict[str, Any]:
 def _status(run_dir: Path, as_json: bool) -> int:
     state = _read_state(run_dir / STATE_FILE)
     try:
-        response = loopback_session().get(
-            f"{state['control_url']}/components",
-            headers={"Authorization": f"Bearer {state['token']}"},
-            timeout=10,
-        )
+        response = loopback_session(state["token"]).get(f"{state['control_url']}/components", timeout=10)
         response.raise_for_status()
         components = response.json()["components"]
     except (requests.RequestException, ValueError, KeyError) as exc:
@@ -184,11 +180,7 @@ def _down(run_dir: Path, timeout_s: float) -> int:
         print(f"brownout stack: no stack running in {run_dir} (removed its stale {STATE_FILE})")
         return 0
     try:
-        loopback_session().post(
-            f"{state['control_url']}/shutdown",
-            headers={"Authorization": f"Bearer {state['token']}"},
-            timeout=10,
-        ).raise_for_status()
+        loopback_session(state["token"]).post(f"{state['control_url']}/shutdown", timeout=10).raise_for_status()
     except requests.RequestException as exc:
         print(
             f"brownout stack: control API did not take the shutdown ({exc}); sending SIGTERM", file=sys.stderr

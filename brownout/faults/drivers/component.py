@@ -31,7 +31,7 @@ class ComponentDriver:
         self.params = params
         self.fault_name = fault_name
         self.poll_interval_s = poll_interval_s
-        self._session = session_for(control_url)
+        self._session = session_for(control_url, token)
 
     def _post(self, action: str, step: str) -> dict[str, Any]:
         name = quote(self.params.component, safe="")
@@ -40,7 +40,6 @@ class ComponentDriver:
             self._session,
             "POST",
             f"{self.control_url}/components/{name}/{action}",
-            token=self.token,
             timeout=self.params.ready_timeout_s + 10,
             what=f"{step} fault {self.fault_name!r} ({action} component {self.params.component!r})",
         )
@@ -52,7 +51,6 @@ class ComponentDriver:
             self._session,
             "GET",
             f"{self.control_url}/components",
-            token=self.token,
             timeout=10,
             what=f"read the state of component {self.params.component!r}",
         )
