@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.plain_runs import plain_app, run_locust_concurrently
+from bench.synthetic import SyntheticFault, write_synthetic_run
 from brownout.compare.comparison import compare
 from brownout.compare.render_text import Comparison
 from brownout.compare.sources import resolve_side
 from brownout.compare.tolerance import Tolerances
-from tests.compare.plain_runs import plain_app, run_locust_concurrently
-from tests.synthetic import SyntheticFault, write_synthetic_run
 
 ROUNDS = 10
 HOUR_RUNS = 3  # the machine is shared: a median of three

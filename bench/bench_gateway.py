@@ -23,7 +23,8 @@ from pathlib import Path
 import psutil
 import requests
 
-from tests.helpers import free_port, start_process, stop_process
+from bench.support import start_process, stop_process
+from brownout.net.ports import free_port
 
 CONNECTIONS = 4
 ROUND_S = 1.5

@@ -37,7 +37,8 @@ from pathlib import Path
 import psutil
 
 from bench.plugin_support.hour import HOUR_S, RATE, run_hour, traced_peak_mib
-from tests.helpers import REPO_ROOT, free_port, start_process, stop_process
+from bench.support import REPO_ROOT, start_process, stop_process
+from brownout.net.ports import free_port
 
 SUPPORT = Path(__file__).resolve().parent / "plugin_support"
 USERS = 20

@@ -30,8 +30,10 @@ from pathlib import Path
 import psutil
 import requests
 
+from bench.support import REPO_ROOT, start_process, stop_process
+from brownout.net.polling import wait_until
+from brownout.net.ports import free_port
 from targets.sample.postgres import LaunchError, find_bindir
-from tests.helpers import REPO_ROOT, free_port, start_process, stop_process
 
 CLIENTS = 8
 ROUND_S = 5.0
@@ -97,11 +99,13 @@ def postgres(workdir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        while subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"PostgreSQL did not start; see {workdir / 'postgres.log'}")
-            time.sleep(0.2)
+        def ready() -> bool | None:  # None: the server has exited, no use waiting
+            if server.poll() is not None:
+                return None
+            return not subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)], check=False).returncode
+
+        if not wait_until(ready, done=lambda answer: answer is not False, within_s=90, every_s=0.2):
+            raise RuntimeError(f"PostgreSQL did not start; see {workdir / 'postgres.log'}")
         yield port, server
     finally:
         _signal_tree(server.pid, signal.SIGCONT)

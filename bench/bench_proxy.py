@@ -37,8 +37,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.support import stop_process, toxiproxy_binary, wait_listening
 from brownout.net.ports import free_port
-from tests.helpers import stop_process, toxiproxy_binary, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BROWNOUT_BENCH_ROUNDS", "9"))

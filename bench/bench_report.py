@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import brownout
-from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
+from bench.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 HOUR = 3600.0
 RUN = SyntheticRun(

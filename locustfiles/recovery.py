@@ -23,7 +23,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream  # registers the plugin
+from brownout import ScenarioShape, acknowledge, record_stream  # the public API; using it registers the plugin
 
 _IDEMPOTENT_RETRIES = 3
 # A black-holed or frozen dependency must cost a user seconds, not Locust's default minute per request.

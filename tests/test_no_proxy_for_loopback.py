@@ -22,7 +22,8 @@ import requests
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.kinds import ComponentParams
 from brownout.history import TelemetryWriter
-from brownout.plugin.integrity import AuditPlan, audit
+from brownout.net.loopback import loopback_session, session_for
+from brownout.plugin.integrity import AuditClient, AuditPlan, audit
 from brownout.plugin.ledger import Ledger
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
 from brownout.stack import cli as stack_cli
@@ -177,3 +178,21 @@ def test_brownouts_loopback_calls_bypass_the_proxy_variables(
     assert _Target.audits == [f"Bearer {TOKEN}"]
 
     assert trap.received == []
+
+
+def test_every_session_with_a_token_sends_it_to_loopback_past_the_proxy_variables(
+    trap: _ProxyTrap, target: str
+) -> None:
+    _Target.audits.clear()
+    for session in (loopback_session(TOKEN), session_for(target, TOKEN), AuditClient(target, token=TOKEN)):
+        with session:
+            assert session.post(f"{target}/admin/audit", json={}, timeout=5).status_code == 200
+    assert _Target.audits == [f"Bearer {TOKEN}"] * 3
+    assert trap.received == []
+
+
+def test_a_service_elsewhere_keeps_the_environments_proxy_and_no_token_means_no_header() -> None:
+    assert session_for("http://service.example:8080/").trust_env
+    assert AuditClient("http://service.example:8080").trust_env
+    assert not session_for("http://localhost:8080/").trust_env
+    assert "Authorization" not in session_for("http://127.0.0.1:1/").headers

@@ -35,10 +35,9 @@ class _Unreachable(Exception):
 
 
 def _get(url: str, token: str | None) -> _Answer:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with session_for(url) as session:
-            response = session.get(url, headers=headers, timeout=_TIMEOUT_S)
+        with session_for(url, token) as session:
+            response = session.get(url, timeout=_TIMEOUT_S)
     except requests.ConnectionError:
         raise _Unreachable(f"nothing answers at {url}") from None
     except requests.Timeout:

@@ -1,1 +1,2 @@
-"""Loopback plumbing shared by every part: auth for control endpoints, the loopback HTTP session, ports."""
+"""Plumbing shared by every part: auth for control endpoints, the loopback HTTP session, ports, and the one
+poll-until-deadline wait (`polling.wait_until`)."""

@@ -14,12 +14,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from brownout.history import Integrity
-from brownout.net.auth import is_loopback_host
+from brownout.net.loopback import prepare
+from brownout.net.polling import wait_until
 from brownout.plugin.ledger import Ledger
 from brownout.scenario.audit import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
 
@@ -35,11 +35,11 @@ class AuditClient(requests.Session):
     leaves the machine.
     """
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout_s: float = 10.0, token: str | None = None) -> None:
         super().__init__()
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
-        self.trust_env = not is_loopback_host(urlsplit(base_url).hostname or "")  # the one loopback rule
+        prepare(self, base_url, token)  # the one loopback rule, and the token if any
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
@@ -80,17 +80,16 @@ def audit_plan(
 def wait_until_ready(
     url: str, timeout_s: float, *, any_answer: bool = False, sleep: Callable[[float], None] = time.sleep
 ) -> bool:
-    deadline = time.monotonic() + timeout_s
     with AuditClient(url, timeout_s=1.0) as session:
-        while time.monotonic() < deadline:
-            try:
-                status = session.get(url).status_code
-                if status == 200 or (any_answer and status < 500):
-                    return True
-            except requests.RequestException:
-                pass
-            sleep(0.2)
-    return False
+        return wait_until(lambda: _ready(session, url, any_answer), within_s=timeout_s, every_s=0.2, sleep=sleep)
+
+
+def _ready(session: requests.Session, url: str, any_answer: bool) -> bool:
+    try:
+        status = session.get(url).status_code
+    except requests.RequestException:
+        return False  # not up yet: ask again
+    return status == 200 or (any_answer and status < 500)
 
 
 @dataclass
@@ -171,16 +170,15 @@ def _through_endpoint(plan: AuditPlan, kinds: dict[str, list[str]], tally: _Tall
 
 
 def _audit_all(url: str, token: str | None, messages: list[str], workflows: list[str]) -> dict[str, list]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     totals: dict[str, list] = {"missing": [], "duplicated": [], "half_done_workflows": [], "leaked_reservations": []}
     chunks = max(1, -(-max(len(messages), len(workflows)) // _CHUNK))
-    with AuditClient(url, timeout_s=30.0) as session:
+    with AuditClient(url, timeout_s=30.0, token=token) as session:
         for i in range(chunks):
             body = {
                 "message_ids": messages[i * _CHUNK : (i + 1) * _CHUNK],
                 "workflow_ids": workflows[i * _CHUNK : (i + 1) * _CHUNK],
             }
-            response = session.post(url, json=body, headers=headers)
+            response = session.post(url, json=body)
             response.raise_for_status()
             result = response.json()
             totals["missing"] += result["missing"]

@@ -37,6 +37,7 @@ from brownout.history import (
     write_integrity,
     write_manifest,
 )
+from brownout.net.polling import wait_until
 from brownout.plugin.books import Books
 from brownout.plugin.integrity import audit
 from brownout.plugin.live import LiveSeries
@@ -220,9 +221,8 @@ class TestRun:
         if not isinstance(runner, MasterRunner):
             return
         expected = set(runner.clients.keys())
-        deadline = time.monotonic() + _WORKER_FINAL_WAIT_S
-        while not expected <= self.books.final_reports and time.monotonic() < deadline:
-            gevent.sleep(0.05)
+        wait_until(lambda: expected <= self.books.final_reports, within_s=_WORKER_FINAL_WAIT_S, every_s=0.05,
+                   sleep=gevent.sleep)  # fmt: skip
         missing = expected - self.books.final_reports
         if missing:
             log.warning("brownout: no final report from worker(s) %s; their last requests are not in the timeline",

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,6 +18,7 @@ import requests
 from brownout.arguments import Parser, positive_seconds, writable_dir
 from brownout.errors import InputError, StackError
 from brownout.net.loopback import loopback_session
+from brownout.net.polling import wait_until
 from brownout.scenario.shipped import SAMPLE_STACK
 from brownout.stack import PortPolicy, Stack
 
@@ -138,11 +138,7 @@ def _read_state(path: Path) -> dict[str, Any]:
 def _status(run_dir: Path, as_json: bool) -> int:
     state = _read_state(run_dir / STATE_FILE)
     try:
-        response = loopback_session().get(
-            f"{state['control_url']}/components",
-            headers={"Authorization": f"Bearer {state['token']}"},
-            timeout=10,
-        )
+        response = loopback_session(state["token"]).get(f"{state['control_url']}/components", timeout=10)
         response.raise_for_status()
         components = response.json()["components"]
     except (requests.RequestException, ValueError, KeyError) as exc:
@@ -184,22 +180,15 @@ def _down(run_dir: Path, timeout_s: float) -> int:
         print(f"brownout stack: no stack running in {run_dir} (removed its stale {STATE_FILE})")
         return 0
     try:
-        loopback_session().post(
-            f"{state['control_url']}/shutdown",
-            headers={"Authorization": f"Bearer {state['token']}"},
-            timeout=10,
-        ).raise_for_status()
+        loopback_session(state["token"]).post(f"{state['control_url']}/shutdown", timeout=10).raise_for_status()
     except requests.RequestException as exc:
         print(
             f"brownout stack: control API did not take the shutdown ({exc}); sending SIGTERM", file=sys.stderr
         )
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(state["pid"]), signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while _supervisor_alive(state):
-        if time.monotonic() > deadline:
-            raise StackError(f"the stack in {run_dir} (pid {state['pid']}) is still up after {timeout_s:g}s")
-        time.sleep(0.1)
+    if not wait_until(lambda: not _supervisor_alive(state), within_s=timeout_s, every_s=0.1):
+        raise StackError(f"the stack in {run_dir} (pid {state['pid']}) is still up after {timeout_s:g}s")
     state_file.unlink(missing_ok=True)
     print(f"brownout stack: down ({run_dir})")
     return 0

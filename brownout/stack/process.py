@@ -13,6 +13,8 @@ from pathlib import Path
 
 import psutil
 
+from brownout.net.polling import wait_until
+
 _PR_SET_PDEATHSIG = 1
 # Loaded in the parent: the child runs between fork and exec, where loading a library is not safe.
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -108,15 +110,16 @@ def kill(proc: subprocess.Popen[bytes]) -> int | None:
 
 def wait_until_stopped(pid: int, timeout_s: float = 2.0) -> bool:
     """After SIGSTOP: True once the kernel reports the process as stopped."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP):
-                return True
-        except psutil.NoSuchProcess:
-            return False
-        time.sleep(0.01)
-    return False
+    answer = wait_until(lambda: _stopped(pid), done=lambda found: found is not None, within_s=timeout_s, every_s=0.01)
+    return answer is True
+
+
+def _stopped(pid: int) -> bool | None:
+    """True: stopped; False: gone (no use waiting on); None: not yet."""
+    try:
+        return True if psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP) else None
+    except psutil.NoSuchProcess:
+        return False
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

@@ -2,14 +2,13 @@
 
 import dataclasses
 
-from checks_literals import OP_B, fault, history, rows
-
 from brownout.checks import AlertLevel, Criteria, Status
 from brownout.checks.availability import check_availability
 from brownout.checks.detection import check_detection
 from brownout.checks.journal import check_faults
 from brownout.checks.resilience import check_resilience
 from brownout.history import TelemetryRow
+from tests.checks.checks_literals import OP_B, fault, history, rows
 
 CRITERIA = Criteria()
 

@@ -1,13 +1,13 @@
 """Load steps, integrity, criteria validation and the composed verdict on literal histories."""
 
 import pytest
-from checks_literals import fault, history, rows
 
 from brownout.checks import Criteria, Status, judge
 from brownout.checks.integrity import check_integrity
 from brownout.checks.load import check_load
 from brownout.errors import InputError
 from brownout.history import Integrity, UsersRow
+from tests.checks.checks_literals import fault, history, rows
 
 STEPS = [UsersRow(float(t), users, step) for step, (start, users) in enumerate([(0, 10), (10, 20), (20, 40)])
          for t in range(start, start + 10)]  # fmt: skip

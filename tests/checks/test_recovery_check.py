@@ -1,7 +1,6 @@
-from checks_literals import OP_B, fault, history, rows
-
 from brownout.checks import AlertLevel, Criteria, Status
 from brownout.checks.recovery import check_recovery
+from tests.checks.checks_literals import OP_B, fault, history, rows
 
 CRITERIA = Criteria()
 

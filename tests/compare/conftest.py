@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .plain_runs import plain_app, run_locust_concurrently
+from bench.plain_runs import plain_app, run_locust_concurrently
 
 # 200 ms: Locust rounds to 10 ms above 100 ms, so scheduling jitter of a few ms on a busy machine
 # rarely moves a percentile, while 30 % (260 ms) moves every one.
@@ -30,7 +30,7 @@ def locust_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def synthetic_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Brownout results directories: two samples of one build, one 20 % slower, one with a lost write."""
-    from tests.synthetic import SyntheticFault, write_synthetic_run
+    from bench.synthetic import SyntheticFault, write_synthetic_run
 
     root = tmp_path_factory.mktemp("synthetic")
     fault = (SyntheticFault("upstream-down", 40.0, 55.0),)

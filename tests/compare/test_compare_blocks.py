@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.synthetic import SyntheticFault, write_synthetic_run
 from brownout.checks import Criteria
 from brownout.checks.availability import check_availability
 from brownout.compare.bootstrap import histogram_max, histogram_percentiles, histogram_quantiles
@@ -16,7 +17,6 @@ from brownout.compare.results_side import _block_seconds, _fault_figures, _opera
 from brownout.compare.tolerance import StatsSettings
 from brownout.history import History, LatencyHistogram, Manifest, OperationSeries, load_history
 from brownout.history.series import Timeline
-from tests.synthetic import SyntheticFault, write_synthetic_run
 
 
 def _reference_blocks(

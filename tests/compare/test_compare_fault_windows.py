@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 from brownout.compare.bootstrap import few_units_interval, student_t_quantile
 from brownout.compare.metrics import METRICS, WIDE_FLOORS
-from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 from .helpers import rows, run_compare
 

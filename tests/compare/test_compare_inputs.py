@@ -145,7 +145,7 @@ def test_mixing_kinds_within_a_side_is_rejected(
 def test_brownout_directory_against_plain_locust_is_compared_and_said(
     locust_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.synthetic import write_synthetic_run
+    from bench.synthetic import write_synthetic_run
 
     results = write_synthetic_run(tmp_path / "results", seconds=10.0)
     shutil.copy(f"{locust_sets['base']}_stats.csv", results / "locust_stats.csv")

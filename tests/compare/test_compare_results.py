@@ -107,7 +107,7 @@ def test_output_is_reproducible(
 def test_broken_results_directory_exits_2_with_the_readers_message(
     synthetic_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.synthetic import write_synthetic_run
+    from bench.synthetic import write_synthetic_run
 
     broken = write_synthetic_run(tmp_path / "broken", seconds=5.0)
     timeline = broken / "timeline.csv"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import SyntheticRun, write_synthetic_run
 from brownout.checks.windows import fault_windows
 from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import base_fault_name
@@ -15,7 +16,6 @@ from brownout.faults.scheduler import FaultScheduler
 from brownout.history import load_history, read_faults
 from brownout.scenario.schema import parse_scenario
 from tests.faults.support import FakeClock, RecordingDriver
-from tests.synthetic import SyntheticRun, write_synthetic_run
 
 SCENARIO = """
 [load]
@@ -100,7 +100,7 @@ def test_a_stop_heals_the_window_in_force_and_skips_the_repetitions_to_come(tmp_
 
 
 def test_the_checks_label_each_repetition_by_its_journal_name(tmp_path: Path) -> None:
-    from tests.synthetic import SyntheticFault
+    from bench.synthetic import SyntheticFault
 
     run = SyntheticRun(
         seconds=40.0,

@@ -10,6 +10,7 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import read_faults
 from tests.faults.support import RecordingDriver, fault
+from tests.helpers import wait_until
 
 
 class _SlowInject(RecordingDriver):
@@ -52,9 +53,7 @@ def test_a_slow_inject_delays_no_other_fault_and_is_healed_after_it_returns(tmp_
     scheduler = FaultScheduler(faults, drivers, journal=FaultJournal(tmp_path))
     scheduler.start()
     try:
-        deadline = time.monotonic() + 10
-        while ("heal", "quick") not in [(a, n) for a, n, _ in log] and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: ("heal", "quick") in [(a, n) for a, n, _ in log], 10, 0.01)
         # quick went through its whole life while slow was still injecting
         assert ("heal", "quick") in [(a, n) for a, n, _ in log]
         assert ("heal", "slow") not in [(a, n) for a, n, _ in log]

@@ -15,7 +15,7 @@ from brownout.scenario.cli import write_starter
 from brownout.scenario.schema import load_scenario
 from brownout.scenario.shipped import DEFAULT_SCENARIO, SCENARIOS, scenario_file
 from brownout.stack.spec import load_stack_spec
-from tests.helpers import free_port, start_process, stop_process
+from tests.helpers import REPO_ROOT, free_port, start_process, stop_process
 
 BROWNOUT = [sys.executable, "-m", "brownout"]
 
@@ -168,7 +168,7 @@ def test_the_starter_files_parse_and_are_not_overwritten(tmp_path) -> None:
 
 def test_the_starter_fails_against_a_service_that_does_not_answer_200(tmp_path) -> None:
     port = free_port()
-    app = Path(__file__).parents[1] / "compare" / "plain_app.py"  # answers 404 on /
+    app = REPO_ROOT / "bench" / "plain_app.py"  # answers 404 on /
     service = start_process([sys.executable, str(app), "--port", str(port), "--delay-ms", "0"],
                             f"http://127.0.0.1:{port}/work", tmp_path / "app.log")  # fmt: skip
     try:

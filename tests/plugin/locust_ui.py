@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.helpers import free_port, start_process, stop_process
+from tests.helpers import free_port, start_process, stop_process, wait_until
+
+UI_WAIT_S = 15.0  # for the page to show what a test did: a few of Locust's 1 s stats ticks
 
 LOCUST = str(Path(sys.executable).with_name("locust"))
 NOT_FAULTS = re.compile(r"^(more|load now|test \d+ report)$")  # the tab's pointer rows
@@ -57,13 +58,13 @@ class LocustUI:
         form = {"brownout_no_faults": "true" if no_faults else "false", "brownout_faults": faults}
         answer = requests.post(f"{self.url}/swarm", data=form, timeout=60).json()
         assert answer["success"], answer
-        wait_until(lambda: self.state() in ("spawning", "running"), "the test to start")
+        assert wait_until(lambda: self.state() in ("spawning", "running"), UI_WAIT_S), "waiting for the test to start"
         return Path(self.page_state()["test"]["out"])
 
     def stop_run(self) -> None:
         if self.state() in ("spawning", "running"):
             requests.post(f"{self.url}/stop", timeout=30)
-            wait_until(lambda: self.state() == "stopped", "the test to stop")
+            assert wait_until(lambda: self.state() == "stopped", UI_WAIT_S), "waiting for the test to stop"
 
     def wait_written_up(self, number: int, timeout: float = 60.0) -> dict[str, Any]:
         """The tests list entry of test `number` once its results and report are written."""
@@ -72,19 +73,10 @@ class LocustUI:
             return next((t for t in self.page_state()["tests"] if t["number"] == number and t["state"] == "done"),
                         None)  # fmt: skip
 
-        wait_until(lambda: done() is not None, f"test {number} to be written up", timeout)
+        assert wait_until(lambda: done() is not None, timeout), f"waiting for test {number} to be written up"
         entry = done()
         assert entry is not None
         return entry
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 @contextmanager

@@ -17,7 +17,8 @@ from brownout.faults.journal import FaultJournal
 from brownout.faults.kinds import NetworkParams
 from brownout.faults.scheduler import FaultScheduler
 from brownout.scenario.schema import FaultSpec
-from tests.plugin.locust_ui import LocustUI, locust_ui, wait_until
+from tests.helpers import wait_until
+from tests.plugin.locust_ui import UI_WAIT_S, LocustUI, locust_ui
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_the_checkboxes_choose_the_faults(ui: LocustUI) -> None:
     form = {"brownout_no_faults": "false", "brownout_faults": "", "brownout_fault_upstream_slow": "false",
             "brownout_fault_upstream_errors": "true"}  # fmt: skip
     assert requests.post(f"{ui.url}/swarm", data=form, timeout=60).json()["success"]
-    wait_until(lambda: ui.state() in ("spawning", "running"), "the test to start")
+    assert wait_until(lambda: ui.state() in ("spawning", "running"), UI_WAIT_S), "waiting for the test to start"
     assert set(ui.rows()) == {"upstream-errors"}
     ui.stop_run()
 
@@ -131,7 +132,9 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
     )  # fmt: skip
     assert injected.status_code == 303, injected.text
     name = "manual-1-notifier-down"
-    wait_until(lambda: ui.rows().get(name, {}).get("state") == "● active", f"{name} to be active")
+    assert wait_until(lambda: ui.rows().get(name, {}).get("state") == "● active", UI_WAIT_S), (
+        f"waiting for {name} to be active"
+    )
     row = ui.rows()[name]
     assert (row["target"], row["kind"], row["planned"]) == ("notifier", "network down", "by hand")
     assert row["started"].startswith("+") and row["ended"] == ""
@@ -141,7 +144,7 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
     healed = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
                            allow_redirects=False, timeout=10)  # fmt: skip
     assert healed.status_code == 303, healed.text
-    wait_until(lambda: ui.rows()[name]["state"] == "✓ healed", f"{name} to be healed")
+    assert wait_until(lambda: ui.rows()[name]["state"] == "✓ healed", UI_WAIT_S), f"waiting for {name} to be healed"
     again = requests.post(f"{ui.url}/brownout/faults/heal", data={"name": name, "csrf_token": token},
                           headers={"Accept": "application/json"}, timeout=10)  # fmt: skip
     assert again.status_code == 409
@@ -152,13 +155,17 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
                          json={"kind": "network-latency", "target": "notifier", "latency_ms": 50})  # fmt: skip
     assert slow.status_code == 200, slow.text
     assert slow.json()["name"] == "manual-2-notifier-latency"
-    wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "● active", "the latency toxic")
+    assert wait_until(lambda: ui.rows()["manual-2-notifier-latency"]["state"] == "● active", UI_WAIT_S), (
+        "waiting for the latency toxic"
+    )
     healing = requests.post(f"{ui.url}/brownout/faults/heal", headers=script, timeout=10,
                             json={"name": "manual-2-notifier-latency"})  # fmt: skip
     assert healing.status_code == 200, healing.text
 
     # The scenario's own schedule runs alongside: upstream-slow fires at +4 s.
-    wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "○ pending", "upstream-slow to fire")
+    assert wait_until(lambda: ui.rows()["upstream-slow"]["state"] != "○ pending", UI_WAIT_S), (
+        "waiting for upstream-slow to fire"
+    )
     ui.stop_run()
     assert ui.rows()["upstream-errors"]["state"] in ("– not started: test stopped", "◼ cut short by stop")
     number = ui.page_state()["test"]["number"]
@@ -184,7 +191,9 @@ def test_the_no_faults_option_from_the_start_form_is_honoured(ui: LocustUI) -> N
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json()["name"] == "manual-1-gateway-errors"
-    wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "● active", "the app fault")
+    assert wait_until(lambda: ui.rows().get("manual-1-gateway-errors", {}).get("state") == "● active", UI_WAIT_S), (
+        "waiting for the app fault"
+    )
     ui.stop_run()
     assert set(ui.rows()) == {"manual-1-gateway-errors"}
     assert ui.rows()["manual-1-gateway-errors"]["state"] == "◼ healed at stop"  # by the stop, not by hand

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from brownout.history import load_history
-from tests.plugin.locust_ui import LocustUI, locust_ui, wait_until
+from tests.helpers import wait_until
+from tests.plugin.locust_ui import UI_WAIT_S, LocustUI, locust_ui
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -88,7 +89,7 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
     # Test 1, all faults: the faults page draws the window of upstream-slow (+3 s) over the series.
     page.locator("input[name=brownoutFaults]").fill("")
     page.get_by_role("button", name="Start").click()
-    wait_until(lambda: ui.state() in ("spawning", "running"), "test 1 to start")
+    assert wait_until(lambda: ui.state() in ("spawning", "running"), UI_WAIT_S), "waiting for test 1 to start"
     faults = browser.new_page(viewport={"width": 1280, "height": 1100})
     faults.goto(f"{ui.url}/brownout/faults")
     faults.locator("rect.fault-band[data-fault=upstream-slow]").first.wait_for(timeout=15_000)
@@ -105,7 +106,7 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
     page.get_by_text("upstream-slow").first.wait_for()
     page.screenshot(path=shots / "4-locust-faults-tab.png", full_page=True)
     page.get_by_role("button", name="Stop").click()
-    wait_until(lambda: ui.state() == "stopped", "test 1 to stop")
+    assert wait_until(lambda: ui.state() == "stopped", UI_WAIT_S), "waiting for test 1 to stop"
 
     # Its report, one click away on the faults page once written up.
     ui.wait_written_up(1)
@@ -119,10 +120,10 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
     page.locator("input[name=brownoutFaultUpstreamSlow]").uncheck()
     page.locator("input[name=brownoutFaultUpstreamErrors]").uncheck()
     page.get_by_role("button", name="Start").click()
-    wait_until(lambda: ui.state() in ("spawning", "running"), "test 2 to start")
+    assert wait_until(lambda: ui.state() in ("spawning", "running"), UI_WAIT_S), "waiting for test 2 to start"
     page.wait_for_timeout(4000)
     page.get_by_role("button", name="Stop").click()
-    wait_until(lambda: ui.state() == "stopped", "test 2 to stop")
+    assert wait_until(lambda: ui.state() == "stopped", UI_WAIT_S), "waiting for test 2 to stop"
     second = ui.wait_written_up(2)
     assert {f["name"] for f in second["files"]} >= {"report.html", "report.md", "junit.xml"}
     page.goto(f"{ui.url}/brownout/tests/latest/")

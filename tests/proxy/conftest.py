@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from proxy_support import Api, ProxyProcess, Spawner
+
+from tests.proxy.proxy_support import Api, ProxyProcess, Spawner
 
 
 @pytest.fixture(scope="module")

@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from proxy_support import STARTUP_S, Api, ProxyProcess, Spawner
 
 from brownout.net.ports import free_port
 from tests.helpers import toxiproxy_binary, wait_listening
+from tests.proxy.proxy_support import STARTUP_S, Api, ProxyProcess, Spawner
 
 NO_BODY = object()
 PLACEHOLDERS = ("$free1", "$free2", "$free3")

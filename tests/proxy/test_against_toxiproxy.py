@@ -18,7 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from differential import (
+
+from tests.helpers import REPO_ROOT, toxiproxy_binary
+from tests.proxy.differential import (
     README_ROWS,
     Ending,
     Known,
@@ -32,9 +34,7 @@ from differential import (
     run_wire,
     send,
 )
-from proxy_support import Spawner
-
-from tests.helpers import REPO_ROOT, toxiproxy_binary
+from tests.proxy.proxy_support import Spawner
 
 pytestmark = pytest.mark.skipif(
     toxiproxy_binary() is None,

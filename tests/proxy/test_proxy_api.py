@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from proxy_support import Api, ProxyProcess, Spawner
+
+from tests.proxy.proxy_support import Api, ProxyProcess, Spawner
 
 
 def _assert_error(response, status: int, *words: str) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from proxy_support import ROOT, Api, Spawner, free_port, stop_process
 
 from tests.helpers import BROWNOUT, wait_listening
+from tests.proxy.proxy_support import ROOT, Api, Spawner, free_port, stop_process
 
 
 def _run_proxy_expecting_exit(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,8 @@ import socket
 from typing import Any
 
 import pytest
-from proxy_support import Api, ProxyProcess, Spawner, free_port
+
+from tests.proxy.proxy_support import Api, ProxyProcess, Spawner, free_port
 
 
 def _assert_error(response: Any, status: int, *words: str) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 import pytest
-from proxy_support import Api, Spawner
 
 from tests.helpers import wait_until
+from tests.proxy.proxy_support import Api, Spawner
 
 
 def _files_limited_to(limit: int, hard: int | None = None) -> Callable[[], None]:

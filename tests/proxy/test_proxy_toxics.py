@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import pytest
-from proxy_support import Api, free_port
 
 from brownout.proxy.chain import slice_bounds
+from tests.proxy.proxy_support import Api, free_port
 
 READ_TIMEOUT_S = 5.0
 

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
+from bench.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 from brownout.checks import Criteria, judge
 from brownout.history import load_history
 from brownout.report.tables import all_tables, repetitions_table
-from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 RUN = SyntheticRun(
     seconds=80.0,

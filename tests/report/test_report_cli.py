@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 from tests.helpers import BROWNOUT
-from tests.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
 
 SLOW = {"failed_share": 0.3, "degraded_share": 0.4, "latency_ms": 400.0, "recovery_s": 2.0}
 RUN = SyntheticRun(

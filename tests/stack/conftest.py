@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_helpers import kill_leftovers, process_gone
 
 from brownout.stack import Stack
+from tests.stack.stack_helpers import kill_leftovers, process_gone
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack_helpers import assert_all_gone, fake, kill_leftovers, write_stack
 
 from tests.helpers import BROWNOUT, sigint_as_in_a_terminal, wait_until
+from tests.stack.stack_helpers import assert_all_gone, fake, kill_leftovers, write_stack
 
 _TIMEOUT_S = 30
 

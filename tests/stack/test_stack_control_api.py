@@ -8,10 +8,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
-from stack_helpers import fake, port_closed, process_gone, session, write_stack
 
 from brownout.stack import Stack
 from tests.helpers import wait_until
+from tests.stack.stack_helpers import fake, port_closed, process_gone, session, write_stack
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack_helpers import assert_all_gone, fake, process_gone, session, write_stack
 
 from brownout.errors import StackError
 from brownout.stack import Stack, process
 from tests.helpers import wait_until
+from tests.stack.stack_helpers import assert_all_gone, fake, process_gone, session, write_stack
 
 
 def test_the_stack_comes_up_in_order_and_goes_down_without_leftovers(

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from stack_helpers import fake, process_gone, session, write_stack
 
 from brownout.errors import InputError, StackError
 from brownout.faults.endpoints import endpoints_from_target
@@ -18,6 +17,7 @@ from brownout.net.ports import free_port
 from brownout.scenario.schema import Endpoint, TargetRef
 from brownout.stack import Stack, load_stack_spec
 from tests.helpers import wait_until
+from tests.stack.stack_helpers import fake, process_gone, session, write_stack
 
 TREE = Path(__file__).parent / "setsid_tree.py"
 REPO = Path(__file__).resolve().parents[2]

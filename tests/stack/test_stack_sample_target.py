@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stack_helpers import assert_all_gone, session
-
 from brownout.stack import Stack
+from tests.stack.stack_helpers import assert_all_gone, session
 
 SAMPLE = Path(__file__).resolve().parents[2] / "targets" / "sample" / "stack.toml"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stack_helpers import fake, write_stack
 
 from brownout.errors import InputError
 from brownout.stack import load_stack_spec
 from brownout.stack.layout import PortPolicy, launch_for, plan_layout, proxy_config
+from tests.stack.stack_helpers import fake, write_stack
 
 SAMPLE = Path(__file__).resolve().parents[2] / "targets" / "sample" / "stack.toml"
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stack_helpers import assert_all_gone, fake, write_stack
+from tests.stack.stack_helpers import assert_all_gone, fake, write_stack
 
 DRIVER = Path(__file__).parent / "gevent_driver.py"
 

@@ -21,7 +21,7 @@ class AdminFaultDriver:
         self.token = token
         self.params = params
         self.fault_name = fault_name
-        self._session = session_for(admin_url)
+        self._session = session_for(admin_url, token)
 
     @property
     def _url(self) -> str:
@@ -34,7 +34,6 @@ class AdminFaultDriver:
             "PUT",
             self._url,
             json=body,
-            token=self.token,
             what=f"inject fault {self.fault_name!r} (dependency {self.params.dependency!r} via the admin API)",
         )
 
@@ -43,7 +42,6 @@ class AdminFaultDriver:
             self._session,
             "DELETE",
             self._url,
-            token=self.token,
             accept=(404,),
             what=f"heal fault {self.fault_name!r} (dependency {self.params.dependency!r} via the admin API)",
         )

@@ -1,4 +1,4 @@
-"""What every driver is, and the one HTTP call helper they share (sessions: `brownout.net.loopback`)."""
+"""What every driver is, and the one HTTP call helper they share (sessions, with the token: `brownout.net.loopback`)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ def call(
     url: str,
     *,
     what: str,
-    token: str | None = None,
     json: Any = None,
     data: str | None = None,
     headers: Iterable[tuple[str, str]] = (),
@@ -47,11 +46,8 @@ def call(
     `what` says what the call was for ("add toxic 'slow' to proxy 'upstream' at http://..."), so the
     message tells the user where to look.
     """
-    all_headers = dict(headers)
-    if token:
-        all_headers["Authorization"] = f"Bearer {token}"
     try:
-        response = session.request(method, url, json=json, data=data, headers=all_headers, timeout=timeout)
+        response = session.request(method, url, json=json, data=data, headers=dict(headers), timeout=timeout)
     except requests.ConnectionError:
         raise FaultError(f"cannot {what}: nothing answers at {url} (is it running? check the URL)") from None
     except requests.Timeout:

@@ -5,7 +5,6 @@ kill -> heal: start (stays down until then); restart -> heal: wait until ready; 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +12,7 @@ from brownout.errors import FaultError
 from brownout.faults.drivers.base import call
 from brownout.faults.kinds import ComponentParams
 from brownout.net.loopback import session_for
+from brownout.net.polling import wait_until
 
 _INJECT_ACTION = {"kill": "kill", "restart": "restart", "freeze": "freeze"}
 
@@ -31,7 +31,7 @@ class ComponentDriver:
         self.params = params
         self.fault_name = fault_name
         self.poll_interval_s = poll_interval_s
-        self._session = session_for(control_url)
+        self._session = session_for(control_url, token)
 
     def _post(self, action: str, step: str) -> dict[str, Any]:
         name = quote(self.params.component, safe="")
@@ -40,7 +40,6 @@ class ComponentDriver:
             self._session,
             "POST",
             f"{self.control_url}/components/{name}/{action}",
-            token=self.token,
             timeout=self.params.ready_timeout_s + 10,
             what=f"{step} fault {self.fault_name!r} ({action} component {self.params.component!r})",
         )
@@ -52,7 +51,6 @@ class ComponentDriver:
             self._session,
             "GET",
             f"{self.control_url}/components",
-            token=self.token,
             timeout=10,
             what=f"read the state of component {self.params.component!r}",
         )
@@ -76,15 +74,16 @@ class ComponentDriver:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.params.ready_timeout_s
-        while True:
-            state = self._component()
-            if state.get("ready") and state.get("state") == "running":
-                return
-            if time.monotonic() >= deadline:
-                raise FaultError(
-                    f"heal fault {self.fault_name!r}: component {self.params.component!r} is "
-                    f"not ready after {self.params.ready_timeout_s:g}s (state "
-                    f"{state.get('state')!r}); raise `ready_timeout` or check its log"
-                )
-            time.sleep(self.poll_interval_s)
+        state = wait_until(
+            self._component, done=_running_and_ready, within_s=self.params.ready_timeout_s, every_s=self.poll_interval_s
+        )
+        if not _running_and_ready(state):
+            raise FaultError(
+                f"heal fault {self.fault_name!r}: component {self.params.component!r} is "
+                f"not ready after {self.params.ready_timeout_s:g}s (state "
+                f"{state.get('state')!r}); raise `ready_timeout` or check its log"
+            )
+
+
+def _running_and_ready(state: dict[str, Any]) -> bool:
+    return bool(state.get("ready")) and state.get("state") == "running"

@@ -33,7 +33,7 @@ class ToxiproxyDriver:
         # The toxic is named after the fault so heal removes exactly what inject added.
         self.toxic_name = f"brownout-{fault_name}"
         self.timeout_s = timeout_s
-        self._session = session_for(api_url)
+        self._session = session_for(api_url, token)
 
     @property
     def _proxy_url(self) -> str:
@@ -55,7 +55,6 @@ class ToxiproxyDriver:
             self._proxy_url,
             json={"enabled": enabled},
             timeout=self.timeout_s,
-            token=self.token,
             accept=(404,),
             what=f"{step} fault {self.fault_name!r} ({'enable' if enabled else 'disable'} proxy {self.params.proxy!r})",
         )
@@ -88,7 +87,6 @@ class ToxiproxyDriver:
             f"{self._proxy_url}/toxics",
             json=self._toxic_body(),
             timeout=self.timeout_s,
-            token=self.token,
             accept=accept,
             what=what,
         )
@@ -99,7 +97,6 @@ class ToxiproxyDriver:
             "DELETE",
             f"{self._proxy_url}/toxics/{quote(self.toxic_name, safe='')}",
             timeout=self.timeout_s,
-            token=self.token,
             accept=(404,),
             what=f"{step} fault {self.fault_name!r} (remove toxic {self.toxic_name!r} "
             f"from proxy {self.params.proxy!r})",

@@ -30,6 +30,7 @@ import pg8000.native
 from gevent.lock import BoundedSemaphore
 from pg8000.dbapi import convert_paramstyle
 from pg8000.exceptions import DatabaseError, InterfaceError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from targets.sample.gateway import metrics
 from targets.sample.gateway.config import PostgresSettings
@@ -325,15 +326,19 @@ class PostgresStore:
 
     def _create_schema(self) -> None:
         """At start, PostgreSQL may still be coming up or out of reach: keep trying for a while."""
-        deadline = time.monotonic() + _STARTUP_DEADLINE_S
         statements = [s.strip() for s in SCHEMA.format(real="DOUBLE PRECISION").split(";") if s.strip()]
-        while True:
-            try:
-                self.write(lambda conn: [conn.execute(statement) for statement in statements])
-                self._pool.fill()
-                return
-            except StoreUnavailable as exc:
-                if time.monotonic() > deadline:
-                    raise
-                log.warning("store: cannot create the schema yet (%s); retrying", exc)
-                gevent.sleep(0.5)
+        retrying = Retrying(
+            retry=retry_if_exception_type(StoreUnavailable),  # anything else is a real error: raised at once
+            stop=stop_after_delay(_STARTUP_DEADLINE_S),
+            wait=wait_fixed(0.5),
+            sleep=gevent.sleep,
+            before_sleep=lambda state: log.warning(
+                "store: cannot create the schema yet (%s); retrying", state.outcome and state.outcome.exception()
+            ),
+            reraise=True,  # the last StoreUnavailable itself, not tenacity's RetryError
+        )
+        retrying(self._create_schema_once, statements)
+
+    def _create_schema_once(self, statements: list[str]) -> None:
+        self.write(lambda conn: [conn.execute(statement) for statement in statements])
+        self._pool.fill()

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.support import stop_process, wait_listening
 from brownout.net.ports import free_port
-from tests.helpers import stop_process, wait_listening
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "plain_app.py"
