@@ -7,7 +7,8 @@ import sys
 
 from brownout.errors import BrownoutError
 
-# subcommand -> (module, one-line help). Each module exposes `main(argv: list[str]) -> int`.
+# subcommand -> (module[:function], one-line help): `main(argv: list[str]) -> int` of the command's package's
+# cli.py unless another function is named.
 COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("brownout.stack.cli", "start/stop/inspect the sample target stack"),
     "proxy": ("brownout.proxy.cli", "run the Toxiproxy-compatible fault proxy"),
@@ -16,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("brownout.run.cli", "run a scenario: stack + Locust + faults -> results/<run-id>/"),
     "report": ("brownout.report.cli", "check a results directory and write the verdict and report"),
     "compare": ("brownout.compare.cli", "compare two result sets (brownout or plain Locust CSVs)"),
-    "calibrate": ("brownout.compare.calibrate", "tolerances for compare from several runs of one build"),
+    "calibrate": ("brownout.compare.cli:calibrate_main", "tolerances for compare from several runs of one build"),
 }
 
 
@@ -35,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"brownout: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
+    module_name, _, function = COMMANDS[name][0].partition(":")
+    command = getattr(importlib.import_module(module_name), function or "main")
     try:
-        return int(module.main(rest))
+        return int(command(rest))
     except BrownoutError as exc:
         print(f"brownout {name}: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -17,17 +17,15 @@ loss is a regression) are left out.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from brownout.compare.figures import Key
 from brownout.compare.metrics import FAULT, INTEGRITY, METRICS, OPERATION, Metric
-from brownout.compare.sources import SideSources, resolve_side
+from brownout.compare.sources import SideSources
 from brownout.compare.tolerance import StatsSettings, Tolerances
 from brownout.errors import InputError
 
@@ -112,40 +110,14 @@ def _number(value: float) -> str:
     return repr(math.ceil(value * 10_000) / 10_000)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="brownout calibrate",
-        description="Write a tolerance file for `brownout compare --tolerance` from the spread of several "
-        "runs of the same build (at least 3; more give tighter, surer tolerances).",
-    )
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="results directories (or globs) of one build")
-    parser.add_argument("--out", required=True, metavar="FILE", help="the tolerance TOML to write")
-    return parser
-
-
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    sources = resolve_side("calibration", list(args.runs))
+def calibrate_runs(sources: SideSources) -> list[Calibrated]:
+    """Tolerances from the spread of several runs of one build; InputError for fewer than MIN_RUNS."""
     if len(sources.runs) < MIN_RUNS:
         raise InputError(
             f"calibration needs at least {MIN_RUNS} runs of the same build, got {len(sources.runs)}: "
             "the spread of fewer says nothing"
         )
-    per_run = [_values(SideSources(f"run {index}", (run,))) for index, run in enumerate(sources.runs)]
-    calibrated = calibrate(per_run)
-    out = Path(args.out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_toml(calibrated, [str(run) for run in sources.runs]), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
-    operations = len({c.scope for c in calibrated if c.scope_kind == OPERATION})
-    faults = len({c.scope for c in calibrated if c.scope_kind == FAULT})
-    print(
-        f"wrote {out}: {len(calibrated)} tolerances for {operations} operation(s) and {faults} fault(s) "
-        f"from {len(sources.runs)} runs"
-    )
-    return 0
+    return calibrate([_values(SideSources(f"run {index}", (run,))) for index, run in enumerate(sources.runs)])
 
 
 def _values(side: SideSources) -> dict[Key, float]:

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from brownout.arguments import Parser, writable_dir
+from brownout.compare.calibrate import calibrate_runs, render_toml
 from brownout.compare.comparison import compare
+from brownout.compare.metrics import FAULT, OPERATION
 from brownout.compare.render_html import render_html
 from brownout.compare.render_text import Comparison, markdown, terminal_table, to_json
 from brownout.compare.sources import resolve_side
@@ -113,6 +115,37 @@ def write_outputs(comparison: Comparison, out: Path, formats: tuple[str, ...]) -
         return written
     except OSError as exc:
         raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+
+
+def _calibrate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brownout calibrate",
+        description="Write a tolerance file for `brownout compare --tolerance` from the spread of several "
+        "runs of the same build (at least 3; more give tighter, surer tolerances).",
+    )
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="results directories (or globs) of one build")
+    parser.add_argument("--out", required=True, metavar="FILE", help="the tolerance TOML to write")
+    return parser
+
+
+def calibrate_main(argv: list[str]) -> int:
+    """`brownout calibrate RUN RUN RUN... --out tolerance.toml`."""
+    args = _calibrate_parser().parse_args(argv)
+    sources = resolve_side("calibration", list(args.runs))
+    calibrated = calibrate_runs(sources)
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_toml(calibrated, [str(run) for run in sources.runs]), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+    operations = len({c.scope for c in calibrated if c.scope_kind == OPERATION})
+    faults = len({c.scope for c in calibrated if c.scope_kind == FAULT})
+    print(
+        f"wrote {out}: {len(calibrated)} tolerances for {operations} operation(s) and {faults} fault(s) "
+        f"from {len(sources.runs)} runs"
+    )
+    return 0
 
 
 if __name__ == "__main__":

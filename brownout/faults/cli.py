@@ -92,6 +92,21 @@ def _report_changes(before: dict[str, str], statuses: list[FaultStatus], started
             )
 
 
+def _run_schedule(scheduler: FaultScheduler, stop: threading.Event) -> None:
+    """The schedule to its end (or until `stop`), each change of state printed; everything healed after."""
+    states: dict[str, str] = {}
+    started = time.time()
+    scheduler.start()
+    try:
+        while not scheduler.wait(0.05):
+            _report_changes(states, scheduler.snapshot(), started)
+            if stop.wait(0.05):
+                break
+    finally:
+        scheduler.heal_all()
+    _report_changes(states, scheduler.snapshot(), started)
+
+
 def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     # No user count is reported here, so `when_users` faults fire when the load shape says it is reached.
@@ -112,18 +127,8 @@ def run(args: argparse.Namespace) -> int:
         f"brownout faults: {len(faults)} fault(s) over {format_duration(last)}; journal {journal.path}",
         flush=True,
     )
-    states: dict[str, str] = {}
     with _signals_set(stop, received):
-        started = time.time()
-        scheduler.start()
-        try:
-            while not scheduler.wait(0.05):
-                _report_changes(states, scheduler.snapshot(), started)
-                if stop.wait(0.05):
-                    break
-        finally:
-            scheduler.heal_all()
-    _report_changes(states, scheduler.snapshot(), started)
+        _run_schedule(scheduler, stop)
     if received:
         print(
             f"brownout faults: interrupted by {signal.Signals(received[0]).name}; healed everything, "

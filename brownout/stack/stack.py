@@ -28,6 +28,17 @@ from brownout.stack.supervisor import Supervisor
 log = logging.getLogger("brownout.stack")
 
 
+def _plan(spec: StackSpec, run_dir: Path, ports: PortPolicy | str, token: str | None) -> Layout:
+    """Ports, paths and the token of a stack about to start; the fault proxy's config written out."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    policy = ports if isinstance(ports, PortPolicy) else PortPolicy.parse(ports)
+    token = token or os.environ.get("BROWNOUT_TOKEN") or secrets.token_urlsafe(24)
+    layout = plan_layout(spec, run_dir, ports=policy, token=token)
+    if spec.proxies:
+        layout.proxy_config_path.write_text(json.dumps(proxy_config(spec, layout), indent=2) + "\n")
+    return layout
+
+
 class _Launcher(Protocol):
     def __call__(
         self,
@@ -88,15 +99,8 @@ class Stack:
         """
         if not isinstance(spec, StackSpec):
             spec = load_stack_spec(spec)
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        policy = ports if isinstance(ports, PortPolicy) else PortPolicy.parse(ports)
-        if ephemeral_ports:
-            policy = PortPolicy("ephemeral")
-        token = token or os.environ.get("BROWNOUT_TOKEN") or secrets.token_urlsafe(24)
-        layout = plan_layout(spec, run_dir, ports=policy, token=token)
-        if spec.proxies:
-            layout.proxy_config_path.write_text(json.dumps(proxy_config(spec, layout), indent=2) + "\n")
+        policy = PortPolicy("ephemeral") if ephemeral_ports else ports
+        layout = _plan(spec, Path(run_dir), policy, token)
         stack = cls(spec, layout)
         atexit.register(stack.stop)
         try:
@@ -104,17 +108,21 @@ class Stack:
                 stack._control = ControlServer(stack, layout.token, port=layout.control_port)
                 stack._control.start()
             stack._supervisor.start()
-            for component in spec.components:
-                try:
-                    stack.start_component(component.name)
-                except StackError as exc:
-                    if component.critical:
-                        raise
-                    log.warning("non-critical component %s is down: %s", component.name, exc)
+            stack._start_all()
         except BaseException:
             stack.stop()
             raise
         return stack
+
+    def _start_all(self) -> None:
+        """Every component in order; a critical one that does not come up stops the start (StackError)."""
+        for component in self.spec.components:
+            try:
+                self.start_component(component.name)
+            except StackError as exc:
+                if component.critical:
+                    raise
+                log.warning("non-critical component %s is down: %s", component.name, exc)
 
     # ---- where things are ---------------------------------------------------------------------------
 
