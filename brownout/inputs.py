@@ -8,8 +8,8 @@ suggestion. `load_toml` is the one way a TOML file is read; its failures name th
     table = TomlTable(load_toml(path, "tolerance file"), file=path, where="[stats]")
     replicates = table.read("replicates", Field("integer", minimum=100, maximum=100_000))
 
-A frozen dataclass declares its fields with `dataclasses.field(metadata=declare("number", ratio=True))` and
-is read whole by `TomlTable.read_into(cls)`.
+A frozen dataclass declares its fields with `declared` (`availability_min: float = declared("number", 0.6,
+ratio=True)`) and is read whole by `TomlTable.read_into(cls)`.
 """
 
 from __future__ import annotations
@@ -108,9 +108,13 @@ class Field:
     strip: bool = False  # a string is kept without surrounding blanks
 
 
-def declare(kind: Kind, **bounds: Any) -> dict[str, Field]:
-    """Metadata for `dataclasses.field`: the dataclass field is read by `TomlTable.read_into`."""
-    return {"input": Field(kind, **bounds)}
+def declared(kind: Kind, default: T, **bounds: Any) -> T:
+    """A dataclass field that `TomlTable.read_into` reads: `limit_s: float = declared("number", 30.0, minimum=0)`."""
+    metadata = {"input": Field(kind, **bounds)}
+    if isinstance(default, dict):  # a mutable default: each instance gets its own copy
+        copied: T = dataclasses.field(default_factory=lambda: dict(default), metadata=metadata)  # type: ignore[assignment]
+        return copied
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 class _Invalid(ValueError):
@@ -287,7 +291,7 @@ class TomlTable:
         return {name: table.read(name, item) for name in table.keys()}  # noqa: SIM118 (a TomlTable, not a dict)
 
     def read_into(self, cls: Callable[..., T], *, noun: str = "field") -> T:
-        """A dataclass from its declared fields (see `declare`); fields not given keep their defaults."""
+        """A dataclass from its declared fields (see `declared`); fields not given keep their defaults."""
         declared = {f.name: f.metadata["input"] for f in dataclasses.fields(cls) if "input" in f.metadata}  # type: ignore[arg-type]
         self.only(*declared, noun=noun)
         values = {name: self.read(name, field) for name, field in declared.items()}

@@ -4,69 +4,76 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from brownout.inputs import TomlTable, declare
+from brownout.inputs import TomlTable, declared
 
 CHECK_NAMES = ("faults", "availability", "recovery", "detection", "load", "integrity", "resilience")
 
+T = TypeVar("T")
+
+
 # Every criterion is a limit: never negative, never infinite (a limit of inf is no limit: leave it out).
-_AMOUNT = declare("number", minimum=0, finite=True)
-_RATIO = declare("number", minimum=0, ratio=True, finite=True)
-_COUNT = declare("integer", minimum=0)
-_FLAG = declare("bool")
-_TARGETS = declare("numbers", finite=True)  # name -> its own limit
-_OPERATIONS = declare("names")  # like "POST /threads"
-_CHECKS = declare("names", choices=CHECK_NAMES)
+def _amount(default: T) -> T:
+    return declared("number", default, minimum=0, finite=True)
+
+
+def _ratio(default: float) -> float:
+    return declared("number", default, minimum=0, ratio=True, finite=True)
+
+
+def _count(default: int) -> int:
+    return declared("integer", default, minimum=0)
+
+
+def _targets() -> Mapping[str, float]:
+    """name -> its own limit"""
+    return declared("numbers", {}, finite=True)
 
 
 @dataclass(frozen=True)
 class Criteria:
     # availability during each fault window: (ok + degraded) / all
-    availability_min: float = field(default=0.60, metadata=_RATIO)
-    # fault name -> its own minimum
-    availability_targets: Mapping[str, float] = field(default_factory=dict, metadata=_TARGETS)
+    availability_min: float = _ratio(0.60)
+    availability_targets: Mapping[str, float] = _targets()  # fault name -> its own minimum
     # recovery: heal -> back inside the pre-fault band for a sustained window
-    recovery_max_s: float = field(default=30.0, metadata=_AMOUNT)
-    recovery_pairs_within_target_min: float = field(default=0.80, metadata=_RATIO)
-    recovery_targets_s: Mapping[str, float] = field(default_factory=dict, metadata=_TARGETS)  # operation -> s
-    # fault name -> its own max s
-    fault_recovery_targets_s: Mapping[str, float] = field(default_factory=dict, metadata=_TARGETS)
-    recovery_sustain_s: float = field(default=2.0, metadata=_AMOUNT)
-    recovery_min_requests: int = field(default=5, metadata=_COUNT)
-    recovery_error_ratio_margin: float = field(default=0.05, metadata=_RATIO)
-    recovery_degraded_margin: float = field(default=0.05, metadata=_RATIO)
-    recovery_p95_factor: float = field(default=1.5, metadata=_AMOUNT)
-    recovery_p95_slack_ms: float = field(default=20.0, metadata=_AMOUNT)
-    baseline_window_s: float = field(default=10.0, metadata=_AMOUNT)
-    baseline_min_requests: int = field(default=20, metadata=_COUNT)
-    # the band when no baseline can be measured
-    fallback_error_ratio_max: float = field(default=0.05, metadata=_RATIO)
+    recovery_max_s: float = _amount(30.0)
+    recovery_pairs_within_target_min: float = _ratio(0.80)
+    recovery_targets_s: Mapping[str, float] = _targets()  # operation -> s
+    fault_recovery_targets_s: Mapping[str, float] = _targets()  # fault name -> its own max s
+    recovery_sustain_s: float = _amount(2.0)
+    recovery_min_requests: int = _count(5)
+    recovery_error_ratio_margin: float = _ratio(0.05)
+    recovery_degraded_margin: float = _ratio(0.05)
+    recovery_p95_factor: float = _amount(1.5)
+    recovery_p95_slack_ms: float = _amount(20.0)
+    baseline_window_s: float = _amount(10.0)
+    baseline_min_requests: int = _count(20)
+    fallback_error_ratio_max: float = _ratio(0.05)  # the band when no baseline can be measured
     # operations made only when a user starts (e.g. "POST /threads"): too sparse to time a recovery or a
     # load step by; recovery and load leave them out
-    setup_operations: tuple[str, ...] = field(default=(), metadata=_OPERATIONS)
+    setup_operations: tuple[str, ...] = declared("names", ())
     # rising load
-    p95_target_ms: float = field(default=1000.0, metadata=_AMOUNT)
-    p95_targets_ms: Mapping[str, float] = field(default_factory=dict, metadata=_TARGETS)  # operation -> ms
-    knee_min_throughput_gain: float = field(default=0.5, metadata=_AMOUNT)
-    # a load step's error ratio outside fault windows
-    error_ratio_max: float = field(default=0.05, metadata=_RATIO)
+    p95_target_ms: float = _amount(1000.0)
+    p95_targets_ms: Mapping[str, float] = _targets()  # operation -> ms
+    knee_min_throughput_gain: float = _amount(0.5)
+    error_ratio_max: float = _ratio(0.05)  # a load step's error ratio outside fault windows
     # a p95 is judged only when at least this many requests lie above it (5 -> 100 requests): the p95 of
     # twenty requests is their slowest one, which a single stray request sets
-    p95_min_tail_requests: int = field(default=5, metadata=_COUNT)
+    p95_min_tail_requests: int = _count(5)
     # integrity
-    max_lost: int = field(default=0, metadata=_COUNT)
-    max_duplicated: int = field(default=0, metadata=_COUNT)
-    max_stream_gaps: int = field(default=0, metadata=_COUNT)
-    max_stream_duplicates: int = field(default=0, metadata=_COUNT)
-    allow_unverifiable: bool = field(default=False, metadata=_FLAG)
+    max_lost: int = _count(0)
+    max_duplicated: int = _count(0)
+    max_stream_gaps: int = _count(0)
+    max_stream_duplicates: int = _count(0)
+    allow_unverifiable: bool = declared("bool", False)
     # unknown answers of these checks do not fail the verdict (their data depends on the target's metrics)
-    allow_unknown: tuple[str, ...] = field(default=("detection", "resilience"), metadata=_CHECKS)
+    allow_unknown: tuple[str, ...] = declared("names", ("detection", "resilience"), choices=CHECK_NAMES)
     # alerts and optional telemetry limits
-    alert_critical_recovery_s: float = field(default=10.0, metadata=_AMOUNT)
-    detection_max_s: float | None = field(default=None, metadata=_AMOUNT)
-    max_retry_amplification: float | None = field(default=None, metadata=_AMOUNT)
+    alert_critical_recovery_s: float = _amount(10.0)
+    detection_max_s: float | None = _amount(None)
+    max_retry_amplification: float | None = _amount(None)
 
     def availability_min_for(self, fault: str) -> float:
         """A repetition (`upstream-down#2`) has its fault's target."""

@@ -18,26 +18,29 @@ Checks are pure functions of the history, so they read this table from the manif
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from brownout.history import History
-from brownout.inputs import TomlTable, declare
+from brownout.inputs import TomlTable, declared
 
-_NAME = declare("string", strip=True)  # a metric or label name
+
+def _name(default: str) -> str:
+    """A metric or label name."""
+    return declared("string", default, strip=True)
 
 
 @dataclass(frozen=True)
 class MetricNames:
-    breaker_state: str = field(default="gateway_breaker_state", metadata=_NAME)
-    breaker_open_value: float = field(default=1.0, metadata=declare("number", finite=True))
-    breaker_transitions: str = field(default="gateway_breaker_transitions_total", metadata=_NAME)
-    retry_attempts: str = field(default="gateway_retry_attempts_total", metadata=_NAME)
-    dependency_calls: str = field(default="gateway_dependency_calls_total", metadata=_NAME)
-    fallbacks: str = field(default="gateway_fallbacks_total", metadata=_NAME)
-    outbox_depth: str = field(default="gateway_outbox_depth", metadata=_NAME)
-    dependency_label: str = field(default="dependency", metadata=_NAME)
-    transition_label: str = field(default="to", metadata=_NAME)
-    open_state: str = field(default="open", metadata=_NAME)
+    breaker_state: str = _name("gateway_breaker_state")
+    breaker_open_value: float = declared("number", 1.0, finite=True)
+    breaker_transitions: str = _name("gateway_breaker_transitions_total")
+    retry_attempts: str = _name("gateway_retry_attempts_total")
+    dependency_calls: str = _name("gateway_dependency_calls_total")
+    fallbacks: str = _name("gateway_fallbacks_total")
+    outbox_depth: str = _name("gateway_outbox_depth")
+    dependency_label: str = _name("dependency")
+    transition_label: str = _name("to")
+    open_state: str = _name("open")
 
     @property
     def mapped(self) -> bool:
