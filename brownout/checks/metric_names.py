@@ -18,28 +18,29 @@ Checks are pure functions of the history, so they read this table from the manif
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from brownout.errors import InputError
 from brownout.history import History
+from brownout.inputs import TomlTable, declared
+
+
+def _name(default: str) -> str:
+    """A metric or label name."""
+    return declared("string", default, strip=True)
 
 
 @dataclass(frozen=True)
 class MetricNames:
-    breaker_state: str = "gateway_breaker_state"
-    breaker_open_value: float = 1.0
-    breaker_transitions: str = "gateway_breaker_transitions_total"
-    retry_attempts: str = "gateway_retry_attempts_total"
-    dependency_calls: str = "gateway_dependency_calls_total"
-    fallbacks: str = "gateway_fallbacks_total"
-    outbox_depth: str = "gateway_outbox_depth"
-    dependency_label: str = "dependency"
-    transition_label: str = "to"
-    open_state: str = "open"
+    breaker_state: str = _name("gateway_breaker_state")
+    breaker_open_value: float = declared("number", 1.0, finite=True)
+    breaker_transitions: str = _name("gateway_breaker_transitions_total")
+    retry_attempts: str = _name("gateway_retry_attempts_total")
+    dependency_calls: str = _name("gateway_dependency_calls_total")
+    fallbacks: str = _name("gateway_fallbacks_total")
+    outbox_depth: str = _name("gateway_outbox_depth")
+    dependency_label: str = _name("dependency")
+    transition_label: str = _name("to")
+    open_state: str = _name("open")
 
     @property
     def mapped(self) -> bool:
@@ -47,30 +48,15 @@ class MetricNames:
         return self != MetricNames()
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any], source: str = "[metrics]") -> MetricNames:
-        if not isinstance(mapping, Mapping):
-            raise InputError(f"{source}: [metrics] must be a table, got {type(mapping).__name__}")
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in mapping.items():
-            if key not in known:
-                raise InputError(f"{source}: metrics.{key}: unknown field (known: {', '.join(known)})")
-            if known[key].type == "float":
-                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                    raise InputError(f"{source}: metrics.{key}: expected a number, got {value!r}")
-                values[key] = float(value)
-            elif not isinstance(value, str) or not value.strip():
-                raise InputError(f"{source}: metrics.{key}: expected a metric or label name, got {value!r}")
-            else:
-                values[key] = value.strip()
-        return cls(**values)
+    def from_mapping(cls, mapping: object, source: str = "[metrics]", where: str = "metrics") -> MetricNames:
+        return TomlTable(mapping, file=source, where=where).read_into(cls)
 
 
 def metric_names(history: History) -> MetricNames:
     """The [metrics] table of the run's scenario copy (validated when the scenario was read)."""
     table = history.manifest.scenario.get("metrics") or {}
-    source = f"{history.directory or '.'}/manifest.json scenario.metrics"
-    return MetricNames.from_mapping(table, source=source)
+    manifest = f"{history.directory or '.'}/manifest.json"
+    return MetricNames.from_mapping(table, source=manifest, where="scenario.metrics")
 
 
 def missing_metric(names: MetricNames, what: str, metric: str) -> str:

@@ -178,7 +178,7 @@ def _as_float(value: int | None) -> float | None:
 
 def _criteria(history: History) -> Criteria:
     table = history.manifest.scenario.get("criteria", {}) if isinstance(history.manifest.scenario, dict) else {}
-    return Criteria.from_mapping(table or {}, source=f"{history.directory}/manifest.json scenario")
+    return Criteria.from_mapping(table or {}, source=f"{history.directory}/manifest.json", where="scenario.criteria")
 
 
 def _fault_figures(histories: list[History], role: str, settings: StatsSettings) -> dict[Key, Figure]:

@@ -17,9 +17,7 @@ recovery_s = { relative = 0.5, floor = 2.0 }
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from brownout.compare.metrics import (
@@ -32,7 +30,9 @@ from brownout.compare.metrics import (
 )
 from brownout.errors import InputError
 from brownout.faults.kinds import base_fault_name
+from brownout.inputs import Field, TomlTable, load_toml
 
+_AMOUNT = Field("number", minimum=0)  # a tolerance or a floor; inf: not judged
 _SCOPE_METRICS = {
     "operations": {m.name for m in OPERATION_METRICS},
     "faults": {m.name for m in FAULT_METRICS},
@@ -98,121 +98,104 @@ class Tolerances:
 def load_tolerances(path: str | None) -> Tolerances:
     if path is None:
         return Tolerances()
-    file = Path(path)
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: tolerance file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read tolerance file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
-    return _parse(document, path)
+    return _parse(load_toml(path, "tolerance file"), path)
 
 
 def _parse(document: dict[str, Any], path: str) -> Tolerances:
-    unknown = set(document) - {"default", "stats", "operations", "faults"}
-    if unknown:
-        raise InputError(
-            f"{path}: unknown table(s) {', '.join(sorted(unknown))}; "
-            'expected [default], [stats], [operations."NAME"], [faults."NAME"]'
-        )
-    default: dict[str, float] = {}
-    overrides: dict[str, Allowance] = {}
+    top = TomlTable(document, file=path, where="")
+    top.only("default", "stats", "operations", "faults", noun="table")
+    defaults = _defaults(_section(top, "default"))
+    stats = _stats(_section(top, "stats"), defaults.min_tail_samples)
+    base = Tolerances(default=defaults.numbers, floors=defaults.floors, overrides=defaults.overrides, stats=stats)
+    operations = _scoped(_section(top, "operations"), "operations", base)
+    faults = _scoped(_section(top, "faults"), "faults", base)
+    return Tolerances(defaults.numbers, defaults.floors, operations, faults, defaults.overrides, stats, source=path)
+
+
+def _section(top: TomlTable, name: str) -> TomlTable:
+    return TomlTable(top.raw(name, {}), file=top.file, where=f"[{name}]")
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    """The [default] table: tolerances by metric (a number, or an Allowance), latency floors, the tail size."""
+
+    numbers: dict[str, float]
+    overrides: dict[str, Allowance]
+    floors: dict[str, float]
+    min_tail_samples: int
+
+
+def _defaults(table: TomlTable) -> _Defaults:
     floors = dict(DEFAULT_FLOORS)
-    min_tail = DEFAULT_MIN_TAIL_SAMPLES
-    for key, value in _table(document, "default", path).items():
-        where = f"{path}: [default] {key}"
+    table.only(*METRICS, *floors, "min_tail_samples", noun="key")
+    numbers: dict[str, float] = {}
+    overrides: dict[str, Allowance] = {}
+    for key in table.keys():  # noqa: SIM118 (a TomlTable, not a dict)
         if key in floors:
-            floors[key] = _number(value, where)
-        elif key == "min_tail_samples":
-            min_tail = _integer(value, where)
+            floors[key] = table.read(key, _AMOUNT)
         elif key in METRICS:
-            if isinstance(value, dict):
-                overrides[key] = _allowance(value, METRICS[key], where)
+            tolerance = _tolerance(table, key)
+            if isinstance(tolerance, Allowance):
+                overrides[key] = tolerance
             else:
-                default[key] = _number(value, where)
-        else:
-            known = sorted(METRICS) + sorted(floors) + ["min_tail_samples"]
-            raise InputError(f"{where}: unknown key; known keys: {', '.join(known)}")
-    stats = _stats(_table(document, "stats", path), path, min_tail)
-    base = Tolerances(default=default, floors=floors, overrides=overrides, stats=stats)
-    operations = _scoped(document, "operations", path, base)
-    faults = _scoped(document, "faults", path, base)
-    return Tolerances(default, floors, operations, faults, overrides, stats, source=path)
+                numbers[key] = tolerance
+    min_tail = table.integer("min_tail_samples", minimum=0, default=DEFAULT_MIN_TAIL_SAMPLES)
+    assert min_tail is not None
+    return _Defaults(numbers, overrides, floors, min_tail)
 
 
-def _scoped(document: dict[str, Any], table: str, path: str, base: Tolerances) -> dict[str, dict[str, Allowance]]:
-    scoped: dict[str, dict[str, Allowance]] = {}
-    for scope, entries in _table(document, table, path).items():
-        where = f'{path}: [{table}."{scope}"]'
-        if not isinstance(entries, dict):
-            raise InputError(f'{where}: must be a table of metric = tolerance, e.g. [{table}."{scope}"] p95 = 0.2')
-        if table == "faults" and base_fault_name(scope) != scope:
-            raise InputError(
-                f"{where}: faults are compared by name without the repetition mark: "
-                f'write [faults."{base_fault_name(scope)}"]'
-            )
-        scoped[scope] = {}
-        allowed = _SCOPE_METRICS[table]
-        for key, value in entries.items():
-            if key not in allowed:
-                what = "unknown metric" if key not in METRICS else f"not a metric of {table}"
-                raise InputError(f"{where} {key}: {what}; known: {', '.join(sorted(allowed))}")
-            metric = METRICS[key]
-            if isinstance(value, dict):
-                scoped[scope][key] = _allowance(value, metric, f"{where} {key}")
-            else:
-                scoped[scope][key] = base._from_number(metric, _number(value, f"{where} {key}"))
+def _scoped(section: TomlTable, name: str, base: Tolerances) -> dict[str, dict[str, Allowance]]:
+    return {scope: _scope(section, name, scope, base) for scope in section.keys()}  # noqa: SIM118
+
+
+def _scope(section: TomlTable, name: str, scope: str, base: Tolerances) -> dict[str, Allowance]:
+    """One [operations."NAME"] or [faults."NAME"] table: metric = tolerance, for this scope's metrics."""
+    where = f'[{name}."{scope}"]'
+    entries = section.raw(scope)
+    if not isinstance(entries, dict):
+        raise InputError(
+            f'{section.file}: {where}: must be a table of metric = tolerance, e.g. [{name}."{scope}"] p95 = 0.2'
+        )
+    if name == "faults" and base_fault_name(scope) != scope:
+        raise InputError(
+            f"{section.file}: {where}: faults are compared by name without the repetition mark: "
+            f'write [faults."{base_fault_name(scope)}"]'
+        )
+    table = TomlTable(entries, file=section.file, where=where)
+    allowed = _SCOPE_METRICS[name]
+    for key in table.keys():  # noqa: SIM118 (a TomlTable, not a dict)
+        if key in METRICS and key not in allowed:
+            raise table.error(key, f"not a metric of {name}; known: {', '.join(sorted(allowed))}")
+    table.only(*allowed, noun="metric")
+    scoped: dict[str, Allowance] = {}
+    for key in table.keys():  # noqa: SIM118 (a TomlTable, not a dict)
+        tolerance = _tolerance(table, key)
+        scoped[key] = tolerance if isinstance(tolerance, Allowance) else base._from_number(METRICS[key], tolerance)
     return scoped
 
 
-def _allowance(value: dict[str, Any], metric: Metric, where: str) -> Allowance:
-    unknown = set(value) - {"relative", "floor"}
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; use relative and/or floor")
+def _tolerance(table: TomlTable, key: str) -> float | Allowance:
+    """`p95 = 0.2` (read against the metric's defaults later) or `p95 = { relative = 0.2, floor = 5 }`."""
+    if not isinstance(table.raw(key), dict):
+        number: float = table.read(key, _AMOUNT)
+        return number
+    allowance = table.table(key)
+    assert allowance is not None
+    allowance.only("relative", "floor")
     return Allowance(
-        relative=_number(value.get("relative", 0.0), f"{where}.relative"),
-        floor=_number(value.get("floor", 0.0), f"{where}.floor"),
+        relative=allowance.number("relative", minimum=0, default=0.0) or 0.0,
+        floor=allowance.number("floor", minimum=0, default=0.0) or 0.0,
     )
 
 
-def _stats(table: dict[str, Any], path: str, min_tail: int) -> StatsSettings:
-    unknown = set(table) - {"confidence", "replicates", "seed"}
-    if unknown:
-        raise InputError(
-            f"{path}: [stats] unknown key(s) {', '.join(sorted(unknown))}; known: confidence, replicates, seed"
-        )
-    confidence = _number(table.get("confidence", 0.95), f"{path}: [stats] confidence")
+def _stats(table: TomlTable, min_tail: int) -> StatsSettings:
+    table.only("confidence", "replicates", "seed")
+    confidence = table.number("confidence", default=0.95)
+    assert confidence is not None
     if not 0.5 <= confidence < 1.0:
-        raise InputError(f"{path}: [stats] confidence must be within 0.5..0.999, got {confidence}")
-    replicates = _integer(table.get("replicates", 1000), f"{path}: [stats] replicates")
-    if not 100 <= replicates <= 100_000:
-        raise InputError(f"{path}: [stats] replicates must be within 100..100000, got {replicates}")
-    seed = _integer(table.get("seed", StatsSettings.seed), f"{path}: [stats] seed")
+        raise table.error("confidence", f"must be within 0.5..0.999, got {confidence}")
+    replicates = table.integer("replicates", minimum=100, maximum=100_000, default=1000)
+    seed = table.integer("seed", minimum=0, default=StatsSettings.seed)
+    assert replicates is not None and seed is not None
     return StatsSettings(confidence, replicates, seed, min_tail)
-
-
-def _table(document: dict[str, Any], name: str, path: str) -> dict[str, Any]:
-    value = document.get(name, {})
-    if not isinstance(value, dict):
-        raise InputError(f"{path}: {name} must be a table ([{name}])")
-    return value
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{where}: expected a number, got {value!r}")
-    if math.isnan(value):
-        raise InputError(f"{where}: expected a number, got nan")
-    if value < 0:
-        raise InputError(f"{where}: must not be negative, got {value}")
-    return float(value)
-
-
-def _integer(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{where}: expected a whole number, got {value!r}")
-    if value < 0:
-        raise InputError(f"{where}: must not be negative, got {value}")
-    return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from brownout.arguments import Parser
 from brownout.checks import Criteria, Verdict, judge
 from brownout.errors import InputError
 from brownout.history import History, load_history
+from brownout.inputs import load_toml
 from brownout.report.tables import checks_table
 
 FORMATS = {"json": "verdict.json", "md": "report.md", "html": "report.html", "junit": "junit.xml"}
@@ -27,28 +27,22 @@ FORMATS = {"json": "verdict.json", "md": "report.md", "html": "report.html", "ju
 def criteria_for(history: History, criteria_file: Path | None) -> Criteria:
     """The scenario's [criteria] (from the manifest's scenario copy), overridden key by key by the file."""
     merged: dict[str, Any] = {}
-    source = f"{history.directory or '.'}/manifest.json scenario.criteria"
+    source, where = f"{history.directory or '.'}/manifest.json", "scenario.criteria"
     scenario_criteria = history.manifest.scenario.get("criteria", {})
     if scenario_criteria:
-        if not isinstance(scenario_criteria, Mapping):
-            raise InputError(f"{source}: expected a table, got {type(scenario_criteria).__name__}")
-        Criteria.from_mapping(scenario_criteria, source=source)  # names the manifest if it is the culprit
+        # checked alone first, so that a bad value names the manifest when it is the culprit
+        Criteria.from_mapping(scenario_criteria, source=source, where=where)
         merged.update(scenario_criteria)
     if criteria_file is not None:
         table = _read_criteria_file(criteria_file)
         Criteria.from_mapping(table, source=str(criteria_file))
         merged.update(table)
-        source = str(criteria_file)
-    return Criteria.from_mapping(merged, source=source)
+        source, where = str(criteria_file), "criteria"
+    return Criteria.from_mapping(merged, source=source, where=where)
 
 
 def _read_criteria_file(path: Path) -> Mapping[str, Any]:
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: criteria file is missing") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    document = load_toml(path, "criteria file")
     table = document.get("criteria")
     if not isinstance(table, dict):
         raise InputError(f"{path}: expected a [criteria] table")

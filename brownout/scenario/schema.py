@@ -9,7 +9,6 @@ field, and raises InputError (exit code 2).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +27,7 @@ from brownout.faults.kinds import (
     read_repetition,
     repetition_name,
 )
-from brownout.inputs import TomlTable, format_duration, parse_duration
+from brownout.inputs import TomlTable, format_duration, loads_toml, parse_duration, read_text
 from brownout.scenario import shipped
 from brownout.scenario.audit import AuditSettings, read_audit_settings
 from brownout.scenario.load_plan import Load, LoadStep, Spike, read_load
@@ -317,21 +316,18 @@ class Scenario:
     audit: AuditSettings = AuditSettings()  # [audit]: when and how acknowledged writes are read back
 
 
-def _read_criteria(table: TomlTable | None, file: Path) -> Criteria:
-    return Criteria.from_mapping(table.as_dict() if table is not None else {}, source=str(file))
+def _read_criteria(table: TomlTable | None) -> Criteria:
+    return Criteria() if table is None else table.read_into(Criteria, noun="criterion")
 
 
-def _read_metrics(table: TomlTable | None, file: Path) -> MetricNames:
-    return MetricNames.from_mapping(table.as_dict() if table is not None else {}, source=str(file))
+def _read_metrics(table: TomlTable | None) -> MetricNames:
+    return MetricNames() if table is None else table.read_into(MetricNames)
 
 
 def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     """Parse and validate scenario text; raises InputError naming file, place and field."""
     file = Path(path)
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{file}: not valid TOML: {exc}") from None
+    document = loads_toml(text, file)
     top = TomlTable(document, file=file, where="")
     top.only(*_TOP_LEVEL)
     for key in ("load", "stack", "target", "criteria", "metrics", "audit"):
@@ -359,8 +355,8 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     faults = tuple(_read_fault(raw, i, file, load) for i, raw in enumerate(raw_faults))
     _check_overlaps(faults, file)
     _check_targets(faults, file, stack, target)
-    criteria = _read_criteria(top.table("criteria"), file)
-    metrics = _read_metrics(top.table("metrics"), file)
+    criteria = _read_criteria(top.table("criteria"))
+    metrics = _read_metrics(top.table("metrics"))
     audit = read_audit_settings(top.table("audit"))
     name = top.string("name", default=file.stem) or file.stem
     description = top.string("description", default="") or ""
@@ -382,10 +378,4 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
 
 def load_scenario(path: Path | str) -> Scenario:
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{file}: cannot read the scenario: {exc}") from None
-    return parse_scenario(text, file)
+    return parse_scenario(read_text(file, "scenario file"), file)

@@ -37,13 +37,11 @@ from __future__ import annotations
 
 import re
 import signal
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brownout.errors import InputError
-from brownout.inputs import TomlTable
+from brownout.inputs import TomlTable, load_toml
 
 RESTART_POLICIES = ("never", "on-failure")
 SIMPLE_PLACEHOLDERS = ("python", "name", "port", "data_dir", "run_dir", "token", "proxy_config")
@@ -135,16 +133,7 @@ def placeholders_in(template: str) -> list[str]:
 
 def load_stack_spec(path: str | Path) -> StackSpec:
     source = Path(path)
-    try:
-        with source.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such stack file") from None
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML: {exc}") from None
-    return parse_stack_spec(data, source)
+    return parse_stack_spec(load_toml(source, "stack file"), source)
 
 
 def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:

@@ -135,22 +135,27 @@ def test_criteria_from_mapping_validates_keys_and_types():
     cases = {
         "availabilty_min": (
             0.5,
-            "s.toml: criteria.availabilty_min: unknown criterion (did you mean 'availability_min'?)",
+            "s.toml: criteria: unknown criterion 'availabilty_min' (did you mean 'availability_min'?)",
         ),
-        "bogus": (1, "s.toml: criteria.bogus: unknown criterion (known: alert_critical_recovery_s, allow_unknown"),
-        "availability_min": ("high", "s.toml: criteria.availability_min: expected a number, got 'high'"),
-        "recovery_max_s": (True, "s.toml: criteria.recovery_max_s: expected a number, got True"),
+        "bogus": (1, "s.toml: criteria: unknown criterion 'bogus' (known: alert_critical_recovery_s, allow_unknown"),
+        "availability_min": ("high", "criteria: field 'availability_min': must be a number, got a string 'high'"),
+        "recovery_max_s": (True, "s.toml: criteria: field 'recovery_max_s': must be a number, got a boolean True"),
+        "detection_max_s": (float("inf"), "criteria: field 'detection_max_s': must be a finite number, got inf"),
         "recovery_pairs_within_target_min": (
             80,
-            "criteria.recovery_pairs_within_target_min: is a ratio, expected 0..1",
+            "criteria: field 'recovery_pairs_within_target_min': is a ratio, must be within 0..1, got 80",
         ),
-        "max_lost": (-1, "s.toml: criteria.max_lost: expected a non-negative integer, got -1"),
-        "allow_unverifiable": (
-            "yes",
-            "s.toml: criteria.allow_unverifiable: expected true or false, got 'yes'",
+        "max_lost": (-1, "s.toml: criteria: field 'max_lost': must not be negative, got -1"),
+        "allow_unverifiable": ("yes", "criteria: field 'allow_unverifiable': must be true or false, got a string"),
+        "allow_unknown": (
+            ["detektion"],
+            "s.toml: criteria: field 'allow_unknown': unknown value 'detektion' (did you mean 'detection'?)",
         ),
-        "allow_unknown": (["detektion"], "s.toml: criteria.allow_unknown: unknown check 'detektion'"),
-        "p95_targets_ms": ({"GET /a": "fast"}, "s.toml: criteria.p95_targets_ms.GET /a: expected a number"),
+        "p95_targets_ms": (
+            {"GET /a": "fast"},
+            "s.toml: criteria.p95_targets_ms: field 'GET /a': must be a number, got a string 'fast'",
+        ),
+        "setup_operations": ("POST /threads", "s.toml: criteria: field 'setup_operations': must be a list of"),
     }
     for key, (value, message) in cases.items():
         with pytest.raises(InputError) as caught:

@@ -67,26 +67,54 @@ def test_calibration_needs_three_runs(
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("recovery_s = 0.7714", "recovery_s = -0.5", '[faults."flap"] recovery_s: must not be negative, got -0.5'),
-        ("recovery_s = 0.7714", 'recovery_s = "half"', "[faults.\"flap\"] recovery_s: expected a number, got 'half'"),
-        ("recovery_s = 0.7714", "recovery_s = nan", '[faults."flap"] recovery_s: expected a number, got nan'),
-        ("recovery_s = 0.7714", "recovery_s = true", '[faults."flap"] recovery_s: expected a number, got True'),
-        ("recovery_s = 0.7714", "recovery = 0.5", '[faults."flap"] recovery: unknown metric; known: amplification'),
-        ("recovery_s = 0.7714", "p95 = 0.5", '[faults."flap"] p95: not a metric of faults; known: amplification'),
+        (
+            "recovery_s = 0.7714",
+            "recovery_s = -0.5",
+            "[faults.\"flap\"]: field 'recovery_s': must not be negative, got -0.5",
+        ),
+        (
+            "recovery_s = 0.7714",
+            'recovery_s = "half"',
+            "[faults.\"flap\"]: field 'recovery_s': must be a number, got a string 'half'",
+        ),
+        ("recovery_s = 0.7714", "recovery_s = nan", "[faults.\"flap\"]: field 'recovery_s': must be a number, got nan"),
+        (
+            "recovery_s = 0.7714",
+            "recovery_s = true",
+            "[faults.\"flap\"]: field 'recovery_s': must be a number, got a boolean True",
+        ),
+        (
+            "recovery_s = 0.7714",
+            "recovery = 0.5",
+            "[faults.\"flap\"]: unknown metric 'recovery' (did you mean 'recovery_s'?)",
+        ),
+        (
+            "recovery_s = 0.7714",
+            "p95 = 0.5",
+            "[faults.\"flap\"]: field 'p95': not a metric of faults; known: amplification",
+        ),
         ('[faults."flap"]', '[faults."flap#2"]', '[faults."flap#2"]: faults are compared by name without the'),
         (
             "detection_s = { relative = 0.0, floor = 1.0 }",
             "detection_s = { relative = 0.0, flor = 1.0 }",
-            '[faults."flap"] detection_s: unknown field(s) flor; use relative and/or floor',
+            "[faults.\"flap\"].detection_s: unknown field 'flor' (did you mean 'floor'?)",
         ),
         (
             "detection_s = { relative = 0.0, floor = 1.0 }",
             "detection_s = { relative = 0.0, floor = -1 }",
-            '[faults."flap"] detection_s.floor: must not be negative, got -1',
+            "[faults.\"flap\"].detection_s: field 'floor': must not be negative, got -1",
         ),
-        ('[faults."flap"]', '[stats]\nreplicates = 100.5\n[faults."flap"]', "[stats] replicates: expected a whole"),
-        ('[faults."flap"]', '[default]\nmin_tail_samples = -3\n[faults."flap"]', "min_tail_samples: must not be"),
-        ('[faults."flap"]', '[fault."flap"]', "unknown table(s) fault"),
+        (
+            '[faults."flap"]',
+            '[stats]\nreplicates = 100.5\n[faults."flap"]',
+            "[stats]: field 'replicates': must be an integer, got a number 100.5",
+        ),
+        (
+            '[faults."flap"]',
+            '[default]\nmin_tail_samples = -3\n[faults."flap"]',
+            "[default]: field 'min_tail_samples': must not be negative, got -3",
+        ),
+        ('[faults."flap"]', '[fault."flap"]', "unknown table 'fault' (did you mean 'faults'?)"),
     ],
 )
 def test_a_calibrated_file_edited_into_nonsense_exits_2_naming_file_and_field(

@@ -157,10 +157,10 @@ def test_brownout_directory_against_plain_locust_is_compared_and_said(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[default]\np95 = 'ten'\n", "[default] p95: expected a number"),
-        ("[default]\np96 = 0.1\n", "[default] p96: unknown key"),
-        ('[operations."GET /work"]\nlatency = 0.1\n', "latency: unknown metric"),
-        ("[defaults]\n", "unknown table(s) defaults"),
+        ("[default]\np95 = 'ten'\n", "[default]: field 'p95': must be a number, got a string 'ten'"),
+        ("[default]\np96 = 0.1\n", "[default]: unknown key 'p96' (did you mean 'p99'?)"),
+        ('[operations."GET /work"]\nlatency = 0.1\n', "[operations.\"GET /work\"]: unknown metric 'latency' (known: "),
+        ("[defaults]\n", "unknown table 'defaults' (did you mean 'default'?)"),
         ("[default\n", "not valid TOML"),
     ],
 )
