@@ -13,7 +13,6 @@ import platform
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import locust
 from locust.env import Environment
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
 
+from brownout.errors import InputError
 from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import (
@@ -37,6 +37,7 @@ from brownout.history import (
     write_integrity,
     write_manifest,
 )
+from brownout.inputs import loads_toml
 from brownout.net.polling import wait_until
 from brownout.plugin.books import Books
 from brownout.plugin.integrity import audit
@@ -282,8 +283,8 @@ def _last_line(text: str) -> str:
 def _document(scenario: Scenario) -> dict[str, Any]:
     """The scenario as the manifest keeps it (its text was read once already; {} if it cannot be again)."""
     try:
-        return tomllib.loads(scenario.text)
-    except tomllib.TOMLDecodeError:
+        return loads_toml(scenario.text, scenario.path)
+    except InputError:
         return {}
 
 
