@@ -197,24 +197,7 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     description = table.string("description", default="") or ""
     duration = table.duration("duration", required=True)
     assert duration is not None
-    has_at, has_users = table.has("at"), table.has("when_users")
-    if has_at and has_users:
-        raise table.error("when_users", "give either `at` or `when_users`, not both")
-    if not has_at and not has_users:
-        raise table.missing(
-            "at",
-            'say when the fault starts with `at = "45s"` (offset from the test start) or `when_users = 50`',
-        )
-    at = table.duration("at", allow_zero=True)
-    when_users = table.integer("when_users", minimum=1)
-    if when_users is not None:
-        reached = load.time_to_reach(when_users)
-        if reached is None:
-            raise table.error("when_users", f"the load never reaches {when_users} users (its peak is {load.max_users})")
-        planned = reached
-    else:
-        assert at is not None
-        planned = at
+    at, when_users, planned = _read_start(table, load)
     repetition = read_repetition(table, name, duration)
     params = read_params(kind, table, target)
     spec = FaultSpec(
@@ -231,6 +214,32 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
         repeat=repetition.count,
         every_s=repetition.every_s,
     )
+    _check_ends_in_time(spec, table, load)
+    return spec
+
+
+def _read_start(table: TomlTable, load: Load) -> tuple[float | None, int | None, float]:
+    """`at` or `when_users` (exactly one), and the offset from the test start where the fault is planned."""
+    has_at, has_users = table.has("at"), table.has("when_users")
+    if has_at and has_users:
+        raise table.error("when_users", "give either `at` or `when_users`, not both")
+    if not has_at and not has_users:
+        raise table.missing(
+            "at",
+            'say when the fault starts with `at = "45s"` (offset from the test start) or `when_users = 50`',
+        )
+    at = table.duration("at", allow_zero=True)
+    when_users = table.integer("when_users", minimum=1)
+    if when_users is None:
+        assert at is not None
+        return at, None, at
+    reached = load.time_to_reach(when_users)
+    if reached is None:
+        raise table.error("when_users", f"the load never reaches {when_users} users (its peak is {load.max_users})")
+    return at, when_users, reached
+
+
+def _check_ends_in_time(spec: FaultSpec, table: TomlTable, load: Load) -> None:
     last = spec.windows()[-1]
     end = last.planned_end_offset_s
     if end > load.duration_s + 1e-9:
@@ -241,7 +250,6 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
             f"{format_duration(load.duration_s)}: shorten it or start it earlier"
             + ("" if spec.repeat == 1 else ", or repeat it less often"),
         )
-    return spec
 
 
 def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None, target: TargetRef | None) -> None:
@@ -324,6 +332,33 @@ def _read_metrics(table: TomlTable | None) -> MetricNames:
     return MetricNames() if table is None else table.read_into(MetricNames)
 
 
+def _read_load_table(top: TomlTable, file: Path) -> Load:
+    load_table = top.table("load")
+    if load_table is None:
+        raise InputError(
+            f"{file}: [load] is missing: say how many users to run, e.g. "
+            f'`[load]` with `steps = [{{users = 10, spawn_rate = 5, duration = "30s"}}]`'
+        )
+    return read_load(load_table)
+
+
+def _read_where(top: TomlTable, file: Path) -> tuple[StackRef | None, TargetRef | None]:
+    """Where the faults go: [stack] (the sample's when neither is given) or [target], never both."""
+    if top.has("stack") and top.has("target"):
+        raise InputError(f"{file}: give either [stack] (start a stack) or [target] (your own service), not both")
+    target_table, stack_table = top.table("target"), top.table("stack")
+    if target_table is not None:
+        return None, _read_target(target_table)
+    return (_read_stack(stack_table, file) if stack_table is not None else StackRef(path=DEFAULT_STACK)), None
+
+
+def _read_faults(top: TomlTable, file: Path, load: Load) -> tuple[FaultSpec, ...]:
+    raw_faults = top.raw("faults", [])
+    if not isinstance(raw_faults, list):
+        raise InputError(f"{file}: `faults` must be an array of tables: write each fault as [[faults]]")
+    return tuple(_read_fault(raw, i, file, load) for i, raw in enumerate(raw_faults))
+
+
 def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     """Parse and validate scenario text; raises InputError naming file, place and field."""
     file = Path(path)
@@ -333,26 +368,9 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     for key in ("load", "stack", "target", "criteria", "metrics", "audit"):
         if top.has(key) and not isinstance(document[key], Mapping):
             raise InputError(f"{file}: [{key}] must be a table")
-    load_table = top.table("load")
-    if load_table is None:
-        raise InputError(
-            f"{file}: [load] is missing: say how many users to run, e.g. "
-            f'`[load]` with `steps = [{{users = 10, spawn_rate = 5, duration = "30s"}}]`'
-        )
-    load = read_load(load_table)
-    if top.has("stack") and top.has("target"):
-        raise InputError(f"{file}: give either [stack] (start a stack) or [target] (your own service), not both")
-    target_table, stack_table = top.table("target"), top.table("stack")
-    target = _read_target(target_table) if target_table is not None else None
-    stack = (
-        None
-        if target
-        else (_read_stack(stack_table, file) if stack_table is not None else StackRef(path=DEFAULT_STACK))
-    )
-    raw_faults = top.raw("faults", [])
-    if not isinstance(raw_faults, list):
-        raise InputError(f"{file}: `faults` must be an array of tables: write each fault as [[faults]]")
-    faults = tuple(_read_fault(raw, i, file, load) for i, raw in enumerate(raw_faults))
+    load = _read_load_table(top, file)
+    stack, target = _read_where(top, file)
+    faults = _read_faults(top, file, load)
     _check_overlaps(faults, file)
     _check_targets(faults, file, stack, target)
     criteria = _read_criteria(top.table("criteria"))

@@ -144,34 +144,11 @@ def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
     default_ready_timeout = stack.number("ready_timeout_s", positive=True, default=30.0)
     assert default_ready_timeout is not None
 
-    raw_components = top.raw("components")
-    if not isinstance(raw_components, list) or not raw_components:
-        raise top.error("components", "needs at least one [[components]] entry")
-    components = tuple(
-        _component(_entry(raw, "components", index, source), default_ready_timeout)
-        for index, raw in enumerate(raw_components)
-    )
-    _reject_duplicates([c.name for c in components], "component", source)
-
-    raw_proxies = top.raw("proxies", [])
-    if not isinstance(raw_proxies, list):
-        raise top.error("proxies", "must be an array of tables: [[proxies]]")
-    proxies = tuple(_proxy(_entry(raw, "proxies", index, source)) for index, raw in enumerate(raw_proxies))
-    _reject_duplicates([p.name for p in proxies], "proxy", source)
-
+    components = _components(top, source, default_ready_timeout)
+    proxies = _proxies(top, source)
     names = [c.name for c in components]
     proxy_component = stack.string("proxy_component", default="faultproxy") or "faultproxy"
-    if proxies and proxy_component not in names:
-        raise stack.error("proxy_component", f"[[proxies]] need a component named {proxy_component!r} to serve them")
-    for proxy in proxies:
-        if proxy.upstream not in names:
-            raise _at(source, "proxy", proxy.name).error(
-                "upstream", f"no component named {proxy.upstream!r} (known: {names})"
-            )
-        if proxy.upstream == proxy_component:
-            raise _at(source, "proxy", proxy.name).error(
-                "upstream", "a proxy cannot point at the proxy component itself"
-            )
+    _check_proxy_routes(proxies, names, proxy_component, stack, source)
     entry = stack.string("entry", default=names[-1]) or names[-1]
     if entry not in names:
         raise stack.error("entry", f"no component named {entry!r} (known: {names})")
@@ -189,6 +166,44 @@ def parse_stack_spec(data: dict[str, Any], source: Path) -> StackSpec:
     _check_placeholders(spec)
     _check_fixed_ports_distinct(spec)
     return spec
+
+
+def _components(top: TomlTable, source: Path, default_ready_timeout: float) -> tuple[ComponentSpec, ...]:
+    raw_components = top.raw("components")
+    if not isinstance(raw_components, list) or not raw_components:
+        raise top.error("components", "needs at least one [[components]] entry")
+    components = tuple(
+        _component(_entry(raw, "components", index, source), default_ready_timeout)
+        for index, raw in enumerate(raw_components)
+    )
+    _reject_duplicates([c.name for c in components], "component", source)
+    return components
+
+
+def _proxies(top: TomlTable, source: Path) -> tuple[ProxySpec, ...]:
+    raw_proxies = top.raw("proxies", [])
+    if not isinstance(raw_proxies, list):
+        raise top.error("proxies", "must be an array of tables: [[proxies]]")
+    proxies = tuple(_proxy(_entry(raw, "proxies", index, source)) for index, raw in enumerate(raw_proxies))
+    _reject_duplicates([p.name for p in proxies], "proxy", source)
+    return proxies
+
+
+def _check_proxy_routes(
+    proxies: tuple[ProxySpec, ...], names: list[str], proxy_component: str, stack: TomlTable, source: Path
+) -> None:
+    """Every proxy leads to a component other than the proxy component, which must exist when any does."""
+    if proxies and proxy_component not in names:
+        raise stack.error("proxy_component", f"[[proxies]] need a component named {proxy_component!r} to serve them")
+    for proxy in proxies:
+        if proxy.upstream not in names:
+            raise _at(source, "proxy", proxy.name).error(
+                "upstream", f"no component named {proxy.upstream!r} (known: {names})"
+            )
+        if proxy.upstream == proxy_component:
+            raise _at(source, "proxy", proxy.name).error(
+                "upstream", "a proxy cannot point at the proxy component itself"
+            )
 
 
 def _at(source: Path, kind: str, name: str) -> TomlTable:
