@@ -75,9 +75,10 @@ def write_synthetic_run(directory: str | os.PathLike[str], run: SyntheticRun | N
     _faults(run, path)
     if run.telemetry:
         _telemetry(run, path)
+    messages = history.KindIntegrity(acknowledged=100, lost=run.lost, lost_ids=tuple(str(i) for i in range(run.lost)))
     integrity = history.Integrity(
-        verified=True, acknowledged_messages=100, acknowledged_workflows=10, stream_users=3,
-        lost=run.lost, lost_ids=[str(i) for i in range(run.lost)],
+        verified=True, kinds={"messages": messages, "workflows": history.KindIntegrity(acknowledged=10)},
+        stream=history.StreamIntegrity(users=3),
     )  # fmt: skip
     history.write_integrity(path, integrity)
     return path

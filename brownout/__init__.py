@@ -21,14 +21,14 @@ from brownout.scenario.audit import audit
 from brownout.version import __version__
 
 if TYPE_CHECKING:
+    from brownout.net.audit_client import AuditClient
     from brownout.plugin.hooks import ScenarioShape, acknowledge, record_stream
-    from brownout.plugin.integrity import AuditClient
 
 _LAZY = {
     "acknowledge": "brownout.plugin.hooks",
     "record_stream": "brownout.plugin.hooks",
     "ScenarioShape": "brownout.plugin.hooks",
-    "AuditClient": "brownout.plugin.integrity",
+    "AuditClient": "brownout.net.audit_client",
 }
 
 __all__ = ["AuditClient", "ScenarioShape", "__version__", "acknowledge", "audit", "record_stream"]

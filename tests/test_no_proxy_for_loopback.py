@@ -22,8 +22,9 @@ import requests
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.kinds import ComponentParams
 from brownout.history import TelemetryWriter
+from brownout.net.audit_client import AuditClient
 from brownout.net.loopback import loopback_session, session_for
-from brownout.plugin.integrity import AuditClient, AuditPlan, audit
+from brownout.plugin.integrity import AuditPlan, audit
 from brownout.plugin.ledger import Ledger
 from brownout.plugin.telemetry import MetricsScraper, is_service_metric
 from brownout.stack import cli as stack_cli

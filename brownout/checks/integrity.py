@@ -1,5 +1,6 @@
-"""Data integrity from integrity.json: acknowledged writes lost or duplicated, stream gaps and duplicates,
-half-done workflows, leaked reservations. "Could not verify" is unknown, never a pass; a missing file too."""
+"""Data integrity from integrity.json: acknowledged writes of every kind lost or duplicated, stream gaps and
+duplicates, and each kind's violations (the sample's half-done workflows, leaked reservations), which must
+be 0. "Could not verify" is unknown, never a pass; a missing file too."""
 
 from __future__ import annotations
 
@@ -17,10 +18,9 @@ def check_integrity(history: History, criteria: Criteria) -> CheckResult:
     limits = [
         ("lost acknowledged writes", integrity.lost, criteria.max_lost),
         ("duplicated acknowledged writes", integrity.duplicated, criteria.max_duplicated),
-        ("stream gaps", integrity.stream_gaps, criteria.max_stream_gaps),
-        ("stream duplicates", integrity.stream_duplicates, criteria.max_stream_duplicates),
-        ("half-done workflows", integrity.half_done_workflows, 0),
-        ("leaked reservations", integrity.leaked_reservations, 0),
+        ("stream gaps", integrity.stream.gaps, criteria.max_stream_gaps),
+        ("stream duplicates", integrity.stream.duplicates, criteria.max_stream_duplicates),
+        *((name, count, 0) for name, count in integrity.violations.items()),
     ]
     reasons = [f"{count} {what} (max {limit})" for what, count, limit in limits if count > limit]
     statuses = [Status.FAIL] if reasons else []
@@ -32,6 +32,6 @@ def check_integrity(history: History, criteria: Criteria) -> CheckResult:
         reasons.append(f"{integrity.unverifiable} acknowledged write(s) could not be verified")
     summary = (
         f"{integrity.acknowledged_total} acknowledged: {integrity.lost} lost, {integrity.duplicated} duplicated, "
-        f"{integrity.unverifiable} unverifiable; {integrity.stream_gaps} stream gap(s)"
+        f"{integrity.unverifiable} unverifiable; {integrity.stream.gaps} stream gap(s)"
     )
     return CheckResult("integrity", Status.worst(statuses), summary, tuple(reasons), figures)

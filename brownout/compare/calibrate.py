@@ -61,9 +61,11 @@ def calibrate(per_run: list[dict[Key, float]], defaults: Tolerances | None = Non
     keys = sorted({key for run in per_run for key in run})
     calibrated = []
     for scope_kind, scope, name in keys:
+        if scope_kind == INTEGRITY:  # exact counts, never calibrated (and violations are not in METRICS)
+            continue
         metric = METRICS[name]
         default = metric.default_tolerance
-        if scope_kind == INTEGRITY or math.isinf(default):
+        if math.isinf(default):
             continue
         values = tuple(run[(scope_kind, scope, name)] for run in per_run if (scope_kind, scope, name) in run)
         if len(values) < MIN_RUNS:

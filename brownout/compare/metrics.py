@@ -6,6 +6,8 @@ The defaults are documented in README.md "Comparing releases"; a tolerance file 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Scopes a row can belong to: one Locust operation ("GET /x" or "Aggregated"), one fault of a brownout
@@ -85,14 +87,31 @@ FAULT_METRICS: tuple[Metric, ...] = (
     Metric("amplification", "x", False, True, 0.10, "amplification_floor"),
 )
 
-# Integrity counts are exact: any increase of lost or duplicated data is a regression.
+
+def integrity_metric(name: str) -> Metric:
+    return Metric(name, "count", False, False, 0.0)
+
+
+# Integrity counts are exact: any increase of lost or duplicated data is a regression. Between the
+# stream counts and `unverified_runs` come the kinds' violations, named after them (integrity_metrics).
 INTEGRITY_METRICS: tuple[Metric, ...] = tuple(
-    Metric(name, "count", False, False, 0.0)
-    for name in (
-        "lost", "duplicated", "unverifiable", "stream_gaps", "stream_duplicates",
-        "half_done_workflows", "leaked_reservations", "unverified_runs",
-    )
-)  # fmt: skip
+    integrity_metric(name)
+    for name in ("lost", "duplicated", "unverifiable", "stream_gaps", "stream_duplicates", "unverified_runs")
+)
+_VIOLATIONS_AT = len(INTEGRITY_METRICS) - 1
+
+
+def violation_metric(violation: str) -> str:
+    """The metric a violation is compared as: "half-done workflows" -> half_done_workflows."""
+    return re.sub(r"[^0-9a-z]+", "_", violation.lower()).strip("_")
+
+
+def integrity_metrics(violations: Iterable[str]) -> tuple[Metric, ...]:
+    """The integrity rows in order, with one exact count per violation metric (names as violation_metric)."""
+    fixed = {metric.name for metric in INTEGRITY_METRICS}
+    extra = tuple(integrity_metric(name) for name in dict.fromkeys(violations) if name not in fixed)
+    return INTEGRITY_METRICS[:_VIOLATIONS_AT] + extra + INTEGRITY_METRICS[_VIOLATIONS_AT:]
+
 
 METRICS: dict[str, Metric] = {m.name: m for m in OPERATION_METRICS + FAULT_METRICS + INTEGRITY_METRICS}
 

@@ -32,11 +32,11 @@ from brownout.compare.bootstrap import (
 from brownout.compare.fault_values import FAULT_METRICS as _FAULT_METRICS
 from brownout.compare.fault_values import window_values
 from brownout.compare.figures import Figure, Key, Side
-from brownout.compare.metrics import AGGREGATED, FAULT, INTEGRITY, INTEGRITY_METRICS, OPERATION
+from brownout.compare.metrics import AGGREGATED, FAULT, INTEGRITY, OPERATION, violation_metric
 from brownout.compare.sources import BROWNOUT, SideSources
 from brownout.compare.tolerance import StatsSettings
 from brownout.faults.kinds import base_fault_name
-from brownout.history import History, LatencyHistogram, OperationSeries, load_history
+from brownout.history import History, Integrity, LatencyHistogram, OperationSeries, load_history, merge_counts
 
 _TARGET_BLOCKS = 400
 _MIN_BLOCK_S = 1.0
@@ -238,11 +238,15 @@ def _integrity_figures(histories: list[History]) -> dict[Key, Figure]:
     reports = [h.integrity for h in histories]
     if any(report is None for report in reports):
         return {}
-    figures: dict[Key, Figure] = {}
-    for metric in INTEGRITY_METRICS:
-        if metric.name == "unverified_runs":
-            value = sum(1 for r in reports if r is not None and not r.verified)
-        else:
-            value = sum(getattr(r, metric.name) for r in reports if r is not None)
-        figures[(INTEGRITY, "integrity", metric.name)] = Figure(float(value), model="exact count")
-    return figures
+    totals = merge_counts(_integrity_counts(report) for report in reports if report is not None)
+    return {(INTEGRITY, "integrity", name): Figure(float(value), model="exact count") for name, value in totals.items()}
+
+
+def _integrity_counts(report: Integrity) -> dict[str, int]:
+    """One run's integrity metrics (INTEGRITY_METRICS, and one per violation name)."""
+    violations = merge_counts({violation_metric(name): count} for name, count in report.violations.items())
+    return {
+        "lost": report.lost, "duplicated": report.duplicated, "unverifiable": report.unverifiable,
+        "stream_gaps": report.stream.gaps, "stream_duplicates": report.stream.duplicates,
+        **violations, "unverified_runs": 0 if report.verified else 1,
+    }  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from brownout.compare.locust_csv import HISTORY_SUFFIX, STATS_SUFFIX
 from brownout.errors import InputError
+from brownout.history.records import READABLE_VERSIONS
 
 BROWNOUT = "brownout"
 LOCUST = "locust"
@@ -117,8 +118,9 @@ def _check_manifest(path: Path) -> None:
         raise InputError(f"{path}: not a readable JSON manifest: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != "brownout-results":
         raise InputError(f'{path}: not a brownout results manifest ("format" is not "brownout-results")')
-    if document.get("format_version") != 1:
+    if document.get("format_version") not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise InputError(
             f"{path}: results format_version {document.get('format_version')!r} is not supported (this "
-            "brownout reads version 1)"
+            f"brownout reads version {readable})"
         )

@@ -19,12 +19,13 @@ from brownout.compare.metrics import (
     FAULT,
     FAULT_METRICS,
     INTEGRITY,
-    INTEGRITY_METRICS,
     METRICS,
     OPERATION,
     OPERATION_METRICS,
     WIDE_FLOORS,
     Metric,
+    integrity_metric,
+    integrity_metrics,
 )
 from brownout.compare.tolerance import Allowance, Tolerances
 
@@ -54,6 +55,8 @@ class Row:
 
     @property
     def spec(self) -> Metric | None:
+        if self.scope_kind == INTEGRITY and self.verdict not in (ONLY_BASELINE, ONLY_CANDIDATE):
+            return integrity_metric(self.metric)  # violations are named by the record, not known here
         return METRICS.get(self.metric)
 
 
@@ -77,7 +80,7 @@ def compare_sides(baseline: Side, candidate: Side, tolerances: Tolerances) -> li
     for scope_kind, metrics in (
         (OPERATION, OPERATION_METRICS),
         (FAULT, FAULT_METRICS),
-        (INTEGRITY, INTEGRITY_METRICS),
+        (INTEGRITY, integrity_metrics(k[2] for k in (*baseline.figures, *candidate.figures) if k[0] == INTEGRITY)),
     ):
         base_scopes, new_scopes = set(baseline.scopes(scope_kind)), set(candidate.scopes(scope_kind))
         for scope in _ordered(base_scopes | new_scopes):

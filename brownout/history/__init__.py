@@ -1,4 +1,4 @@
-"""The results directory (README.md "Results format (version 1)"): records, writers, validating readers.
+"""The results directory (README.md "Results format (version 2)"): records, writers, validating readers.
 
 `load_history(results_dir)` reads a whole run into the indexes the checks query; the `iter_*`/`read_*`
 functions stream single files; the `*Writer` classes append rows during a run.
@@ -11,9 +11,11 @@ from pathlib import Path
 
 from brownout.errors import InputError
 from brownout.history.histogram import LatencyHistogram, round_response_time
+from brownout.history.integrity import Integrity, KindIntegrity, StreamIntegrity, merge_counts
 from brownout.history.readers import (
     PathLike,
     has_telemetry,
+    integrity_from_json,
     iter_telemetry,
     iter_telemetry_samples,
     iter_timeline,
@@ -30,11 +32,11 @@ from brownout.history.records import (
     FORMAT_VERSION,
     INTEGRITY,
     MANIFEST,
+    READABLE_VERSIONS,
     TELEMETRY,
     TIMELINE,
     USERS,
     FaultRow,
-    Integrity,
     Manifest,
     TelemetryRow,
     TimelineRow,
@@ -87,17 +89,18 @@ def load_history(results_dir: PathLike) -> History:
         users=read_users(directory),
         faults=read_faults(directory),
         telemetry=telemetry,
-        integrity=read_integrity(directory),
+        integrity=read_integrity(directory, manifest.format_version),
         directory=directory,
     )
 
 
 __all__ = [
     "ALL_OPERATIONS", "DEFAULT_BUCKET_S", "FAULT_OUTCOMES", "FAULTS", "FORMAT", "FORMAT_VERSION", "INTEGRITY",
-    "MANIFEST", "TELEMETRY", "TIMELINE", "USERS",
-    "FaultRow", "FaultsWriter", "History", "Integrity", "LatencyHistogram", "Manifest", "OperationSeries",
-    "Telemetry", "TelemetryRow", "TelemetrySeries", "TelemetryWriter", "Timeline", "TimelineRow",
-    "TimelineWriter", "UsersRow", "UsersWriter", "WindowStats",
-    "iter_telemetry", "iter_timeline", "load_history", "operation_name", "read_faults", "read_integrity",
-    "read_manifest", "read_users", "round_response_time", "write_integrity", "write_manifest",
+    "MANIFEST", "READABLE_VERSIONS", "TELEMETRY", "TIMELINE", "USERS",
+    "FaultRow", "FaultsWriter", "History", "Integrity", "KindIntegrity", "LatencyHistogram", "Manifest",
+    "OperationSeries", "StreamIntegrity", "Telemetry", "TelemetryRow", "TelemetrySeries", "TelemetryWriter",
+    "Timeline", "TimelineRow", "TimelineWriter", "UsersRow", "UsersWriter", "WindowStats",
+    "integrity_from_json", "iter_telemetry", "iter_timeline", "load_history", "merge_counts", "operation_name",
+    "read_faults", "read_integrity", "read_manifest", "read_users", "round_response_time", "write_integrity",
+    "write_manifest",
 ]  # fmt: skip

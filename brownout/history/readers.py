@@ -16,6 +16,7 @@ from typing import Any
 
 from brownout.errors import InputError
 from brownout.history.histogram import LatencyHistogram
+from brownout.history.integrity import Integrity, KindIntegrity, StreamIntegrity
 from brownout.history.records import (
     FAULT_OUTCOMES,
     FAULTS,
@@ -24,6 +25,7 @@ from brownout.history.records import (
     FORMAT_VERSION,
     INTEGRITY,
     MANIFEST,
+    READABLE_VERSIONS,
     TELEMETRY,
     TELEMETRY_HEADER,
     TIMELINE,
@@ -31,7 +33,6 @@ from brownout.history.records import (
     USERS,
     USERS_HEADER,
     FaultRow,
-    Integrity,
     Manifest,
     TelemetryRow,
     TimelineRow,
@@ -309,10 +310,10 @@ def read_manifest(results_dir: PathLike) -> Manifest:
     if fields.get("format", str) != FORMAT:
         raise fields.error("format", f"is {fields.document['format']!r}; expected {FORMAT!r}")
     version = fields.get("format_version", int)
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         raise fields.error(
-            "format_version",
-            f"is {version}: unknown results format version (this brownout reads {FORMAT_VERSION})",
+            "format_version", f"is {version}: unknown results format version (this brownout reads {readable})"
         )
     number = (int, float)
     started_at, ended_at = fields.get("started_at", number), fields.get("ended_at", number)
@@ -335,36 +336,71 @@ def read_manifest(results_dir: PathLike) -> Manifest:
     )  # fmt: skip
 
 
-def read_integrity(results_dir: PathLike) -> Integrity | None:
-    """None when the run wrote no integrity.json (the integrity check then answers unknown)."""
+def read_integrity(results_dir: PathLike, format_version: int = FORMAT_VERSION) -> Integrity | None:
+    """None when the run wrote no integrity.json (the integrity check then answers unknown). A file of
+    format 1 (the manifest's format_version) is converted to the same record."""
     path = Path(results_dir) / INTEGRITY
     if not path.exists():
         return None
-    fields = _Fields(path, _load_json(path))
-    acknowledged, stream, workflows = (
-        fields.nested("acknowledged"),
-        fields.nested("stream"),
-        fields.nested("workflows"),
-    )
-    ids = (list, type(None))
+    return integrity_from_json(_load_json(path), format_version, path)
+
+
+def integrity_from_json(document: dict[str, Any], format_version: int, path: Path | None = None) -> Integrity:
+    """The record from integrity.json's content (or the integrity check's figures, which are the same)."""
+    fields = _Fields(path or Path(INTEGRITY), document)
+    if format_version == 1:
+        return _integrity_v1(fields)
+    kinds = fields.nested("kinds")
+    stream = fields.nested("stream")
     return Integrity(
         verified=fields.get("verified", bool),
         error=fields.get("error", (str, type(None)), required=False),
-        acknowledged_messages=acknowledged.count("messages", required=False),
-        acknowledged_workflows=acknowledged.count("workflows", required=False),
+        kinds={kind: _kind_integrity(kinds.nested(kind)) for kind in kinds.document},
+        stream=StreamIntegrity(stream.count("users"), stream.count("gaps"), stream.count("duplicates")),
+        unattributed=_kind_integrity(fields.nested("unattributed")) if "unattributed" in document else KindIntegrity(),
+    )
+
+
+def _kind_integrity(fields: _Fields) -> KindIntegrity:
+    violations = fields.nested("violations")
+    return KindIntegrity(
+        acknowledged=fields.count("acknowledged"),
         lost=fields.count("lost"),
         duplicated=fields.count("duplicated"),
         unverifiable=fields.count("unverifiable"),
-        lost_ids=[str(i) for i in fields.get("lost_ids", ids, required=False) or []],
-        duplicated_ids=[str(i) for i in fields.get("duplicated_ids", ids, required=False) or []],
-        stream_users=stream.count("users", required=False),
-        stream_gaps=stream.count("gaps", required=False),
-        stream_duplicates=stream.count("duplicates", required=False),
-        half_done_workflows=workflows.count("half_done", required=False),
-        leaked_reservations=workflows.count("leaked_reservations", required=False),
-        acknowledged_other={
-            kind: acknowledged.count(kind) for kind in acknowledged.document if kind not in ("messages", "workflows")
-        },
+        lost_ids=_ids(fields, "lost_ids"),
+        duplicated_ids=_ids(fields, "duplicated_ids"),
+        violations={name: violations.count(name) for name in violations.document},
+    )
+
+
+def _ids(fields: _Fields, key: str) -> tuple[str, ...]:
+    return tuple(str(i) for i in fields.get(key, (list, type(None)), required=False) or [])
+
+
+# Format 1's sample nouns, in the order its reports listed them: every format-1 file had these kinds and
+# these workflow findings (0 when absent), so a converted record reports exactly as format 1 did.
+_V1_KINDS = ("messages", "workflows")
+_V1_VIOLATIONS = (("half_done", "half-done workflows"), ("leaked_reservations", "leaked reservations"))
+
+
+def _integrity_v1(fields: _Fields) -> Integrity:
+    acknowledged, stream, workflows = fields.nested("acknowledged"), fields.nested("stream"), fields.nested("workflows")
+    others = sorted(kind for kind in acknowledged.document if kind not in _V1_KINDS)
+    kinds = {
+        kind: KindIntegrity(acknowledged=acknowledged.count(kind, required=False)) for kind in (*_V1_KINDS, *others)
+    }
+    violations = {name: workflows.count(key, required=False) for key, name in _V1_VIOLATIONS}
+    kinds["workflows"] = KindIntegrity(acknowledged=kinds["workflows"].acknowledged, violations=violations)
+    return Integrity(
+        verified=fields.get("verified", bool),
+        error=fields.get("error", (str, type(None)), required=False),
+        kinds=kinds,
+        stream=StreamIntegrity(*(stream.count(key, required=False) for key in ("users", "gaps", "duplicates"))),
+        unattributed=KindIntegrity(
+            lost=fields.count("lost"), duplicated=fields.count("duplicated"), unverifiable=fields.count("unverifiable"),
+            lost_ids=_ids(fields, "lost_ids"), duplicated_ids=_ids(fields, "duplicated_ids"),
+        ),
     )  # fmt: skip
 
 

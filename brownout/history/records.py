@@ -1,4 +1,4 @@
-"""The records of a results directory (README.md "Results format (version 1)") as frozen dataclasses."""
+"""The records of a results directory (README.md "Results format (version 2)") as frozen dataclasses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 from brownout.history.histogram import LatencyHistogram
 
 FORMAT = "brownout-results"
-FORMAT_VERSION = 1
+# 2: integrity.json per kind (brownout.history.integrity). Version 1 directories are still read.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 MANIFEST = "manifest.json"
 TIMELINE = "timeline.csv"
@@ -122,52 +124,3 @@ class TelemetryRow:
 
 def encode_labels(labels: dict[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-
-
-@dataclass(frozen=True)
-class Integrity:
-    verified: bool
-    error: str | None = None
-    acknowledged_messages: int = 0
-    acknowledged_workflows: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    unverifiable: int = 0
-    lost_ids: list[str] = field(default_factory=list)
-    duplicated_ids: list[str] = field(default_factory=list)
-    stream_users: int = 0
-    stream_gaps: int = 0
-    stream_duplicates: int = 0
-    half_done_workflows: int = 0
-    leaked_reservations: int = 0
-    # Acknowledged writes of every other kind a locustfile used (`acknowledge(env, "records", id)`).
-    acknowledged_other: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def acknowledged_total(self) -> int:
-        return self.acknowledged_messages + self.acknowledged_workflows + sum(self.acknowledged_other.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verified": self.verified,
-            "error": self.error,
-            "acknowledged": {
-                "messages": self.acknowledged_messages,
-                "workflows": self.acknowledged_workflows,
-                **dict(sorted(self.acknowledged_other.items())),
-            },
-            "lost": self.lost,
-            "duplicated": self.duplicated,
-            "unverifiable": self.unverifiable,
-            "lost_ids": list(self.lost_ids),
-            "duplicated_ids": list(self.duplicated_ids),
-            "stream": {
-                "users": self.stream_users,
-                "gaps": self.stream_gaps,
-                "duplicates": self.stream_duplicates,
-            },
-            "workflows": {
-                "half_done": self.half_done_workflows,
-                "leaked_reservations": self.leaked_reservations,
-            },
-        }

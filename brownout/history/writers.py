@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from brownout.history import records
+from brownout.history.integrity import Integrity
 
 RowT = TypeVar("RowT")
 
@@ -107,7 +108,7 @@ def write_manifest(results_dir: str | os.PathLike[str], manifest: records.Manife
     return path
 
 
-def write_integrity(results_dir: str | os.PathLike[str], integrity: records.Integrity) -> Path:
+def write_integrity(results_dir: str | os.PathLike[str], integrity: Integrity) -> Path:
     path = Path(results_dir) / records.INTEGRITY
     _write_json_atomically(path, integrity.to_json())
     return path

@@ -12,43 +12,18 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 import requests
 
-from brownout.history import Integrity
-from brownout.net.loopback import prepare
+from brownout.history import Integrity, KindIntegrity, StreamIntegrity
+from brownout.net.audit_client import AuditClient
 from brownout.net.polling import wait_until
 from brownout.plugin.ledger import Ledger
 from brownout.scenario.audit import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
 
 _CHUNK = 500  # ids per audit request: well under the gateway's 64 KiB body limit, whatever the run's length
 _IDS_KEPT = 100  # lost / duplicated ids listed in integrity.json (the counts are always complete)
-
-
-class AuditClient(requests.Session):
-    """A requests.Session on the target: `client.get("/records/7")` goes to `<host>/records/7`.
-
-    Every request gets a timeout (10 s unless given); a loopback host is never reached through an HTTP
-    proxy from the environment (HTTP_PROXY), so nothing meant for 127.0.0.1, a token least of all,
-    leaves the machine.
-    """
-
-    def __init__(self, base_url: str, timeout_s: float = 10.0, token: str | None = None) -> None:
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-        prepare(self, base_url, token)  # the one loopback rule, and the token if any
-
-    def request(
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        text = url.decode() if isinstance(url, bytes) else url
-        if text.startswith("/"):
-            text = self.base_url + text
-        kwargs.setdefault("timeout", self.timeout_s)
-        return super().request(method, text, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -94,52 +69,68 @@ def _ready(session: requests.Session, url: str, any_answer: bool) -> bool:
 
 @dataclass
 class _Tally:
-    lost: list[str] = field(default_factory=list)
-    duplicated: list[str] = field(default_factory=list)
-    unverifiable: int = 0
-    errors: list[str] = field(default_factory=list)
-    half_done: int = 0
-    leaked: int = 0
+    """What the read-backs found, per kind, before it becomes the record."""
 
-    def found(self, ids: list[str], returned: list[str]) -> None:
+    lost: dict[str, list[str]] = field(default_factory=dict)
+    duplicated: dict[str, list[str]] = field(default_factory=dict)
+    unverifiable: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    violations: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def found(self, kind: str, ids: list[str], returned: list[str]) -> None:
         counts = Counter(returned)
-        self.lost += [i for i in ids if counts[i] == 0]
-        self.duplicated += [i for i in ids if counts[i] > 1]
+        self.lost.setdefault(kind, []).extend(i for i in ids if counts[i] == 0)
+        self.duplicated.setdefault(kind, []).extend(i for i in ids if counts[i] > 1)
+
+    def unverified(self, kind: str, ids: list[str], error: str) -> None:
+        self.unverifiable[kind] += len(ids)
+        self.errors.append(error)
+
+    def kind(self, kind: str, acknowledged: int) -> KindIntegrity:
+        lost, duplicated = self.lost.get(kind, []), self.duplicated.get(kind, [])
+        return KindIntegrity(
+            acknowledged=acknowledged, lost=len(lost), duplicated=len(duplicated),
+            unverifiable=self.unverifiable[kind], lost_ids=tuple(lost[:_IDS_KEPT]),
+            duplicated_ids=tuple(duplicated[:_IDS_KEPT]), violations=self.violations.get(kind, {}),
+        )  # fmt: skip
 
 
 def audit(plan: AuditPlan, ledger: Ledger, read_back: Callable[[str], ReadBack | None] = read_back_for) -> Integrity:
     """integrity.json's content for what the ledger holds, read back as `plan` says."""
     kinds = {kind: sorted(set(ids)) for kind, ids in ledger.acknowledged.items() if ids}
-    stream = ledger.stream
-    counts = {kind: len(ids) for kind, ids in ledger.acknowledged.items() if ids}
-    base = Integrity(
-        verified=True, acknowledged_messages=counts.pop("messages", 0),
-        acknowledged_workflows=counts.pop("workflows", 0), acknowledged_other=counts,
-        stream_users=stream.users, stream_gaps=stream.gaps, stream_duplicates=stream.duplicates,
-    )  # fmt: skip
-    if not kinds:
-        return base  # nothing acknowledged, nothing to read back
-    if plan.ready_url and not wait_until_ready(plan.ready_url, plan.ready_timeout_s, any_answer=plan.ready_any_answer):
-        waited = f"target not ready at {plan.ready_url} within {plan.ready_timeout_s:g} s after healing"
-        return replace(base, verified=False, error=waited, unverifiable=sum(len(ids) for ids in kinds.values()))
+    stream = StreamIntegrity(ledger.stream.users, ledger.stream.gaps, ledger.stream.duplicates)
     tally = _Tally()
+    if (
+        kinds
+        and plan.ready_url
+        and not wait_until_ready(plan.ready_url, plan.ready_timeout_s, any_answer=plan.ready_any_answer)
+    ):
+        waited = f"target not ready at {plan.ready_url} within {plan.ready_timeout_s:g} s after healing"
+        tally.errors.append(waited)
+        tally.unverifiable.update({kind: len(ids) for kind, ids in kinds.items()})
+    elif kinds:
+        _read_all_back(plan, kinds, read_back, tally)
+    acknowledged = {kind: len(ids) for kind, ids in ledger.acknowledged.items() if ids}
+    named = {**acknowledged, **{kind: 0 for kind in tally.violations if kind not in acknowledged}}
+    return Integrity(
+        verified=not tally.errors, error="; ".join(tally.errors) or None,
+        kinds={kind: tally.kind(kind, count) for kind, count in sorted(named.items())}, stream=stream,
+    )  # fmt: skip
+
+
+def _read_all_back(
+    plan: AuditPlan, kinds: dict[str, list[str]], read_back: Callable[[str], ReadBack | None], tally: _Tally
+) -> None:
     by_endpoint = {kind: ids for kind, ids in kinds.items() if read_back(kind) is None and kind in HTTP_AUDIT_KINDS}
     for kind, ids in kinds.items():
         function = read_back(kind)
         if function is not None:
             _read_back(plan, kind, ids, function, tally)
         elif kind not in by_endpoint or plan.endpoint_url is None:
-            tally.unverifiable += len(ids)
             how = f"give the locustfile a @brownout.audit({kind!r}) function"
-            tally.errors.append(f"no way to read back {kind!r}: {how}")
+            tally.unverified(kind, ids, f"no way to read back {kind!r}: {how}")
     if by_endpoint:
         _through_endpoint(plan, by_endpoint, tally)
-    return replace(
-        base, verified=not tally.errors, error="; ".join(tally.errors) or None, unverifiable=tally.unverifiable,
-        lost=len(tally.lost), duplicated=len(tally.duplicated),
-        lost_ids=tally.lost[:_IDS_KEPT], duplicated_ids=tally.duplicated[:_IDS_KEPT],
-        half_done_workflows=tally.half_done, leaked_reservations=tally.leaked,
-    )  # fmt: skip
 
 
 def _read_back(plan: AuditPlan, kind: str, ids: list[str], function: ReadBack, tally: _Tally) -> None:
@@ -147,10 +138,11 @@ def _read_back(plan: AuditPlan, kind: str, ids: list[str], function: ReadBack, t
         with AuditClient(plan.host) as client:
             returned = [str(i) for i in function(client, list(ids))]
     except Exception as exc:  # noqa: BLE001  (the user's function: whatever it raises, the kind is unverified)
-        tally.unverifiable += len(ids)
-        tally.errors.append(f"read-back of {kind!r} ({getattr(function, '__name__', function)}) failed: {exc!r}")
+        tally.unverified(
+            kind, ids, f"read-back of {kind!r} ({getattr(function, '__name__', function)}) failed: {exc!r}"
+        )
         return
-    tally.found(ids, returned)
+    tally.found(kind, ids, returned)
 
 
 def _through_endpoint(plan: AuditPlan, kinds: dict[str, list[str]], tally: _Tally) -> None:
@@ -160,13 +152,19 @@ def _through_endpoint(plan: AuditPlan, kinds: dict[str, list[str]], tally: _Tall
     try:
         found = _audit_all(plan.endpoint_url, plan.token, messages, workflows)
     except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-        tally.unverifiable += len(messages) + len(workflows)
         tally.errors.append(f"audit through {plan.endpoint_url} failed: {exc}")
+        tally.unverifiable.update({"messages": len(messages), "workflows": len(workflows)})
         return
-    tally.lost += found["missing"]
-    tally.duplicated += found["duplicated"]
-    tally.half_done = len(found["half_done_workflows"])
-    tally.leaked = len(found["leaked_reservations"])
+    # The answer lists missing and duplicated ids of both kinds together: each goes to the kind it was
+    # sent as (ids are the service's own, unique across kinds).
+    sent_as_message = set(messages)
+    for key, into in (("missing", tally.lost), ("duplicated", tally.duplicated)):
+        into.setdefault("messages", []).extend(i for i in found[key] if i in sent_as_message)
+        into.setdefault("workflows", []).extend(i for i in found[key] if i not in sent_as_message)
+    tally.violations["workflows"] = {
+        "half-done workflows": len(found["half_done_workflows"]),
+        "leaked reservations": len(found["leaked_reservations"]),
+    }
 
 
 def _audit_all(url: str, token: str | None, messages: list[str], workflows: list[str]) -> dict[str, list]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from brownout.checks import Verdict
+from brownout.history import FORMAT_VERSION, KindIntegrity, integrity_from_json
 
 
 @dataclass(frozen=True)
@@ -196,33 +197,36 @@ def integrity_table(verdict: Verdict) -> Table:
     figures = verdict.check("integrity").figures
     if not figures:
         return Table("Integrity", ("figure", "value"), (("integrity.json", "missing"),))
+    record = integrity_from_json(figures, FORMAT_VERSION)  # the figures are the record's JSON
     rows = [
-        ("verified", str(figures["verified"]) + (f" ({figures['error']})" if figures.get("error") else "")),
-        ("acknowledged messages", str(figures["acknowledged"]["messages"])),
-        ("acknowledged workflows", str(figures["acknowledged"]["workflows"])),
+        ("verified", str(record.verified) + (f" ({record.error})" if record.error else "")),
         *(
-            (f"acknowledged {kind}", str(count))
-            for kind, count in figures["acknowledged"].items()
-            if kind not in ("messages", "workflows")
+            (f"acknowledged {kind}", str(counts.acknowledged) + _outcome(counts))
+            for kind, counts in record.kinds.items()
         ),
-        ("lost", str(figures["lost"])),
-        ("duplicated", str(figures["duplicated"])),
-        ("unverifiable", str(figures["unverifiable"])),
-        ("stream users", str(figures["stream"]["users"])),
-        ("stream gaps", str(figures["stream"]["gaps"])),
-        ("stream duplicates", str(figures["stream"]["duplicates"])),
-        ("half-done workflows", str(figures["workflows"]["half_done"])),
-        ("leaked reservations", str(figures["workflows"]["leaked_reservations"])),
+        ("lost", str(record.lost)),
+        ("duplicated", str(record.duplicated)),
+        ("unverifiable", str(record.unverifiable)),
+        ("stream users", str(record.stream.users)),
+        ("stream gaps", str(record.stream.gaps)),
+        ("stream duplicates", str(record.stream.duplicates)),
+        *((name, str(count)) for name, count in record.violations.items()),
     ]
-    if figures.get("lost_ids"):
-        rows.append(("lost ids", ", ".join(figures["lost_ids"][:20])))
+    if record.lost_ids:
+        rows.append(("lost ids", ", ".join(record.lost_ids[:20])))
     return Table("Integrity", ("figure", "value"), tuple(rows))
+
+
+def _outcome(counts: KindIntegrity) -> str:
+    """Which kind lost what, beside its acknowledged count; nothing when it lost nothing."""
+    parts = [(counts.lost, "lost"), (counts.duplicated, "duplicated"), (counts.unverifiable, "unverifiable")]
+    told = ", ".join(f"{n} {what}" for n, what in parts if n)
+    return f" ({told})" if told else ""
 
 
 def alerts_table(verdict: Verdict, run_start: float) -> Table:
     rows = tuple(
-        (str(a.level), "-" if a.at is None else secs(a.at - run_start), a.fault, a.message)
-        for a in verdict.alerts
+        (str(a.level), "-" if a.at is None else secs(a.at - run_start), a.fault, a.message) for a in verdict.alerts
     )
     return Table("Alerts", ("level", "at s", "fault", "message"), rows)
 

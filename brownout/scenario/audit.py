@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from brownout.inputs import TomlTable
 
 if TYPE_CHECKING:  # requests stays out of the scenario's imports (Locust must gevent-patch ssl first)
-    from brownout.plugin.integrity import AuditClient
+    from brownout.net.audit_client import AuditClient
 
 ReadBack = Callable[["AuditClient", list[str]], Iterable[str]]
 

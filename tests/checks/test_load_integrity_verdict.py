@@ -5,8 +5,9 @@ import pytest
 from brownout.checks import Criteria, Status, judge
 from brownout.checks.integrity import check_integrity
 from brownout.checks.load import check_load
+from brownout.checks.result import CheckResult
 from brownout.errors import InputError
-from brownout.history import Integrity, UsersRow
+from brownout.history import Integrity, KindIntegrity, StreamIntegrity, UsersRow, integrity_from_json
 from tests.checks.checks_literals import fault, history, rows
 
 STEPS = [UsersRow(float(t), users, step) for step, (start, users) in enumerate([(0, 10), (10, 20), (20, 40)])
@@ -85,9 +86,13 @@ def test_load_without_users_rows_is_unknown():
 
 
 def test_integrity_verdicts():
-    clean = Integrity(verified=True, acknowledged_messages=5)
+    clean = Integrity(verified=True, kinds={"messages": KindIntegrity(acknowledged=5)})
     assert check_integrity(history(rows(0, 5), integrity=clean), Criteria()).status is Status.PASS
-    lost = Integrity(verified=True, lost=1, stream_gaps=2, leaked_reservations=1)
+    lost = Integrity(
+        verified=True,
+        kinds={"records": KindIntegrity(lost=1), "workflows": KindIntegrity(violations={"leaked reservations": 1})},
+        stream=StreamIntegrity(gaps=2),
+    )
     result = check_integrity(history(rows(0, 5), integrity=lost), Criteria())
     assert result.status is Status.FAIL
     assert result.reasons == (
@@ -98,6 +103,39 @@ def test_integrity_verdicts():
     assert (result.status, result.reasons) == (Status.UNKNOWN, ("could not verify: gateway unreachable",))
     missing = check_integrity(history(rows(0, 5)), Criteria())
     assert missing.status is Status.UNKNOWN
+
+
+# A format-2 integrity.json of a user's service: its own kinds, one with a violation of its own naming.
+V2_INTEGRITY = {
+    "verified": True,
+    "error": None,
+    "kinds": {
+        "orders": {
+            "acknowledged": 12, "lost": 0, "duplicated": 1, "unverifiable": 0,
+            "lost_ids": [], "duplicated_ids": ["o7"], "violations": {"orders charged twice": 2},
+        },
+        "records": {
+            "acknowledged": 30, "lost": 2, "duplicated": 0, "unverifiable": 3,
+            "lost_ids": ["r4", "r9"], "duplicated_ids": [], "violations": {},
+        },
+    },
+    "stream": {"users": 2, "gaps": 0, "duplicates": 1},
+}  # fmt: skip
+
+
+def test_integrity_of_a_format_2_history_judges_every_kind_and_its_violations():
+    record = integrity_from_json(V2_INTEGRITY, 2)
+    result = check_integrity(history(rows(0, 5), integrity=record), Criteria(max_lost=2))
+    assert result == CheckResult(
+        "integrity",
+        Status.FAIL,
+        "42 acknowledged: 2 lost, 1 duplicated, 3 unverifiable; 0 stream gap(s)",
+        (
+            "1 duplicated acknowledged writes (max 0)", "1 stream duplicates (max 0)", "2 orders charged twice (max 0)",
+            "3 acknowledged write(s) could not be verified",
+        ),
+        V2_INTEGRITY,
+    )  # fmt: skip
 
 
 def test_verdict_is_unknown_on_unknown_integrity_unless_unverifiable_is_allowed():

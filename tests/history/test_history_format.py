@@ -13,6 +13,7 @@ from brownout.history import (
     FaultRow,
     FaultsWriter,
     Integrity,
+    KindIntegrity,
     LatencyHistogram,
     Manifest,
     TelemetryRow,
@@ -66,6 +67,9 @@ def test_histogram_merges_by_adding_and_round_trips_through_its_cell():
         LatencyHistogram.decode("12:x")
 
 
+_INTEGRITY = Integrity(verified=True, kinds={"messages": KindIntegrity(acknowledged=4, lost=1, lost_ids=("m1",))})
+
+
 def _write_all(directory: Path) -> None:
     write_manifest(
         directory, Manifest(started_at=10.0, ended_at=20.0, scenario={"criteria": {"max_lost": 1}})
@@ -88,7 +92,7 @@ def _write_all(directory: Path) -> None:
         telemetry.append(
             TelemetryRow(10.0, "gateway", "gateway_breaker_state", {"dependency": "upstream"}, 0.0)
         )
-    write_integrity(directory, Integrity(verified=True, acknowledged_messages=4, lost=1, lost_ids=["m1"]))
+    write_integrity(directory, _INTEGRITY)
 
 
 def test_everything_written_reads_back_identically(tmp_path):
@@ -105,7 +109,7 @@ def test_everything_written_reads_back_identically(tmp_path):
     assert history.telemetry is not None and history.telemetry.select("gateway_breaker_state")[0].values == [
         0.0
     ]
-    assert history.integrity == Integrity(verified=True, acknowledged_messages=4, lost=1, lost_ids=["m1"])
+    assert history.integrity == _INTEGRITY
 
 
 def test_optional_files_are_none_when_absent(tmp_path):
@@ -143,9 +147,9 @@ DAMAGE = {
     ),
     "unknown version": (
         "manifest.json",
-        '{"format": "brownout-results", "format_version": 2, "started_at": 1, '
+        '{"format": "brownout-results", "format_version": 3, "started_at": 1, '
         '"ended_at": 2, "bucket_s": 0.25}',
-        "manifest.json: field 'format_version' is 2: unknown",
+        "manifest.json: field 'format_version' is 3: unknown results format version (this brownout reads 1 and 2)",
     ),
     "broken json": (
         "integrity.json",

@@ -132,7 +132,7 @@ def test_the_shipped_sample_stack_locustfile_and_audit_run_from_the_installed_pa
     assert "/threads/[id]/messages" in " ".join(history.timeline.operations)
     integrity = history.integrity
     assert integrity is not None and integrity.verified, integrity
-    assert integrity.acknowledged_messages > 0 and (integrity.lost, integrity.unverifiable) == (0, 0)
+    assert integrity.kinds["messages"].acknowledged > 0 and (integrity.lost, integrity.unverifiable) == (0, 0)
     assert history.manifest.git_rev == ""  # installed: no revision to report
     report = _run([str(venv / "bin" / "brownout"), "report", str(results)], tmp_path, 60)
     assert " git " not in (results / "report.md").read_text(), report.stdout

@@ -5,6 +5,7 @@ unverifiable. Literal ledgers in, the exact integrity.json content out."""
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 
@@ -13,8 +14,9 @@ import pytest
 from brownout.checks.criteria import Criteria
 from brownout.checks.integrity import check_integrity
 from brownout.checks.result import Status
-from brownout.history import Integrity, read_integrity, write_integrity
-from brownout.plugin.integrity import AuditClient, AuditPlan, audit, audit_plan
+from brownout.history import Integrity, KindIntegrity, read_integrity, write_integrity
+from brownout.net.audit_client import AuditClient
+from brownout.plugin.integrity import AuditPlan, audit, audit_plan
 from brownout.plugin.ledger import Ledger
 from brownout.scenario.audit import AuditSettings, ReadBack
 from tests.checks.checks_literals import history, rows
@@ -44,16 +46,21 @@ def test_a_read_back_function_finds_lost_and_duplicated_ids_of_any_kind() -> Non
     ledger = _ledger(records=["r1", "r2", "r3", "r1"])
     result = audit(PLAN, ledger, _functions(records=read_back))
     assert seen == [["r1", "r2", "r3"]]  # each acknowledged id once, sorted
-    assert result == Integrity(
-        verified=True, lost=1, duplicated=1, lost_ids=["r2"], duplicated_ids=["r3"], acknowledged_other={"records": 4}
-    )
-    assert result.to_json()["acknowledged"] == {"messages": 0, "workflows": 0, "records": 4}
+    records = KindIntegrity(acknowledged=4, lost=1, duplicated=1, lost_ids=("r2",), duplicated_ids=("r3",))
+    assert result == Integrity(verified=True, kinds={"records": records})
+    assert result.to_json()["kinds"] == {  # only the kinds the run acknowledged: no sample nouns
+        "records": {
+            "acknowledged": 4, "lost": 1, "duplicated": 1, "unverifiable": 0, "lost_ids": ["r2"],
+            "duplicated_ids": ["r3"], "violations": {},
+        }
+    }  # fmt: skip
 
 
 def test_a_kind_nothing_can_read_back_is_unverifiable_and_the_check_unknown() -> None:
     ledger = _ledger(records=["a", "b"], orders=["o1"])
     result = audit(PLAN, ledger, _functions(orders=lambda client, ids: ids))
     assert (result.verified, result.unverifiable, result.lost) == (False, 2, 0)
+    assert (result.kinds["records"].unverifiable, result.kinds["orders"].unverifiable) == (2, 0)
     assert result.error == "no way to read back 'records': give the locustfile a @brownout.audit('records') function"
     check = check_integrity(history(rows(0, 10), integrity=result), Criteria())
     assert check.status is Status.UNKNOWN
@@ -66,6 +73,7 @@ def test_a_read_back_that_raises_leaves_its_kind_unverifiable_and_others_judged(
     ledger = _ledger(records=["a", "b"], orders=["o1", "o2"])
     result = audit(PLAN, ledger, _functions(records=broken, orders=lambda client, ids: ["o1"]))
     assert (result.verified, result.unverifiable, result.lost, result.lost_ids) == (False, 2, 1, ["o2"])
+    assert result.kinds["orders"] == KindIntegrity(acknowledged=2, lost=1, lost_ids=("o2",))
     assert result.error == "read-back of 'records' (broken) failed: ConnectionError('refused')"
     check = check_integrity(history(rows(0, 10), integrity=result), Criteria())
     assert check.status is Status.FAIL  # a lost write fails, whatever else is unknown
@@ -78,19 +86,15 @@ def test_nothing_acknowledged_is_nothing_to_read_back() -> None:
 
 def test_the_sample_kinds_without_an_endpoint_or_function_are_unverifiable() -> None:
     result = audit(PLAN, _ledger(messages=["m1"]), _functions())
-    assert (result.verified, result.unverifiable, result.acknowledged_messages) == (False, 1, 1)
+    assert (result.verified, result.unverifiable, result.kinds["messages"].acknowledged) == (False, 1, 1)
 
 
-def test_integrity_json_keeps_other_kinds_and_older_files_still_read(tmp_path) -> None:
-    written = Integrity(verified=True, acknowledged_messages=2, acknowledged_other={"records": 3})
+def test_integrity_json_keeps_every_kind(tmp_path) -> None:
+    kinds = {"messages": KindIntegrity(acknowledged=2), "records": KindIntegrity(acknowledged=3)}
+    written = Integrity(verified=True, kinds=kinds)
     write_integrity(tmp_path, written)
     assert read_integrity(tmp_path) == written
     assert read_integrity(tmp_path).acknowledged_total == 5  # type: ignore[union-attr]
-    (tmp_path / "integrity.json").write_text(
-        '{"verified": true, "error": null, "acknowledged": {"messages": 1, "workflows": 2}, "lost": 0,'
-        ' "duplicated": 0, "unverifiable": 0}'
-    )
-    assert read_integrity(tmp_path) == Integrity(verified=True, acknowledged_messages=1, acknowledged_workflows=2)
 
 
 def test_the_plan_reads_ready_and_endpoint_from_audit_settings(monkeypatch) -> None:
@@ -138,3 +142,47 @@ def test_loopback_read_backs_never_go_through_an_http_proxy(loopback_server: str
         _functions(records=lambda client, ids: ids if client.get("/x").ok else []),
     )  # fmt: skip
     assert (result.verified, result.lost) == (True, 0)
+
+
+class _SampleAudit(http.server.BaseHTTPRequestHandler):
+    """The sample's `POST /admin/audit` contract, answering one literal finding of each sort."""
+
+    def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = {
+            "missing": ["m2", "w1"], "duplicated": ["m3"],
+            "half_done_workflows": ["w9"], "leaked_reservations": ["res-1", "res-2"],
+        }  # fmt: skip
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_sample_audit_answer_becomes_per_kind_counts_and_workflow_violations() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SampleAudit)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/admin/audit"
+    try:
+        ledger = _ledger(messages=["m1", "m2", "m3"], workflows=["w1", "w2"])
+        result = audit(AuditPlan("http://127.0.0.1:9", None, endpoint_url=url), ledger, _functions())
+    finally:
+        server.shutdown()
+        server.server_close()
+    violations = {"half-done workflows": 1, "leaked reservations": 2}
+    assert result == Integrity(
+        verified=True,
+        kinds={
+            "messages": KindIntegrity(acknowledged=3, lost=1, duplicated=1, lost_ids=("m2",), duplicated_ids=("m3",)),
+            "workflows": KindIntegrity(acknowledged=2, lost=1, lost_ids=("w1",), violations=violations),
+        },
+    )
+    reasons = check_integrity(history(rows(0, 10), integrity=result), Criteria()).reasons
+    assert reasons == (
+        "2 lost acknowledged writes (max 0)", "1 duplicated acknowledged writes (max 0)",
+        "1 half-done workflows (max 0)", "2 leaked reservations (max 0)",
+    )  # fmt: skip

@@ -142,5 +142,5 @@ def test_two_tests_in_one_session_are_two_complete_runs_with_faults_on_the_chart
         assert list(csv.DictReader(handle)) == []  # test 2 ran without faults
     for run_dir in (first, latest):  # each ledger holds its own test's acknowledgements, not the sum so far
         integrity = json.loads((run_dir / "integrity.json").read_text())
-        assert integrity["verified"] and integrity["acknowledged"]["messages"] > 0
+        assert integrity["verified"] and integrity["kinds"]["messages"]["acknowledged"] > 0
         assert integrity["stream"]["users"] == 1  # one StreamUser per test (the sum was 1, 2, 3, ... before)

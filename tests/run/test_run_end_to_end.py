@@ -38,8 +38,8 @@ def test_smoke_run_passes_and_writes_a_complete_consistent_history(tmp_path: Pat
     assert history.telemetry is not None and "gateway_breaker_state" in history.telemetry.metrics
     integrity = history.integrity
     assert integrity is not None and integrity.verified
-    assert integrity.acknowledged_messages > 0
-    assert (integrity.lost, integrity.duplicated, integrity.stream_gaps) == (0, 0, 0)
+    assert integrity.kinds["messages"].acknowledged > 0
+    assert (integrity.lost, integrity.duplicated, integrity.stream.gaps) == (0, 0, 0)
     assert history.manifest.ended_at > history.manifest.started_at
     assert history.manifest.scenario["name"] == "smoke"
     _assert_reports_agree(results, "pass")
@@ -73,9 +73,9 @@ def test_gateway_restart_loses_no_stream_event_and_no_write(tmp_path: Path, run_
     assert [(f.name, f.outcome) for f in history.faults] == [("gateway-restart", "healed")]
     integrity = history.integrity
     assert integrity is not None and integrity.verified, integrity
-    assert integrity.stream_users == 2
-    assert (integrity.stream_gaps, integrity.stream_duplicates) == (0, 0)
-    assert integrity.acknowledged_messages > 0
+    assert integrity.stream.users == 2
+    assert (integrity.stream.gaps, integrity.stream.duplicates) == (0, 0)
+    assert integrity.kinds["messages"].acknowledged > 0
     assert (integrity.lost, integrity.duplicated, integrity.unverifiable) == (0, 0, 0)
     assert "WS reconnect" in history.timeline.operations, "the restart never dropped a stream"
 
