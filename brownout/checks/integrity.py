@@ -14,7 +14,11 @@ def check_integrity(history: History, criteria: Criteria) -> CheckResult:
     if integrity is None:
         why = "no integrity.json: acknowledged writes were not verified"
         return CheckResult("integrity", Status.UNKNOWN, why, (why,))
-    figures = integrity.to_json()
+    # The record, plus the totals over every kind (what a verdict.json reader of format 1 found at the top).
+    figures = {**integrity.to_json(), "totals": {
+        "acknowledged": integrity.acknowledged_total, "lost": integrity.lost, "duplicated": integrity.duplicated,
+        "unverifiable": integrity.unverifiable,
+    }}  # fmt: skip
     limits = [
         ("lost acknowledged writes", integrity.lost, criteria.max_lost),
         ("duplicated acknowledged writes", integrity.duplicated, criteria.max_duplicated),
