@@ -21,7 +21,9 @@ def test_thirty_percent_slower_build_is_a_regression(
     assert code == 1, out + err
     found = rows(tmp_path)
     assert found[("Aggregated", "p50")]["verdict"] == "regressed"
-    assert found[("Aggregated", "p50")]["relative"] > 0.2
+    # Only the direction: how much slower a loaded machine measures 30 % is timing, not a property to assert
+    # (it was 0.17 once beside three other test suites); the verdict already says it is past the tolerance.
+    assert found[("Aggregated", "p50")]["relative"] > 0
     assert found[("Aggregated", "p50")]["method"] == "point estimate: tolerance only"
     assert "REGRESSION" in out and "! Aggregated" in out
 
