@@ -95,7 +95,8 @@ def test_a_read_back_failing_inside_a_library_points_at_the_locustfile_line_that
     line = read_back.__code__.co_firstlineno + 1
     result = audit(PLAN, _ledger(records=["a"]), _functions(records=read_back))
     assert result.error is not None
-    assert result.error.startswith(f"read-back of 'records' failed: test_audit.py:{line} in read_back: JSONDecodeError(")
+    expected = f"read-back of 'records' failed: test_audit.py:{line} in read_back: JSONDecodeError("
+    assert result.error.startswith(expected)
 
 
 def test_a_read_back_that_raises_leaves_its_kind_unverifiable_and_others_judged() -> None:
