@@ -26,32 +26,30 @@ _LOCUSTFILE = (
 )
 
 
-def _scenario_text(host: str, proxy_api: str) -> str:
-    return f'''
+# One user for a minute and an http fault in force from 1 s to 41 s: the run is killed long before it heals.
+_HTTP_ONLY = """
 [target]
 host = "{host}"
-[target.proxy]
-url = "{proxy_api}"
 [load]
 locustfile = "users.py"
 steps = [{{ users = 1, spawn_rate = 1, duration = "60s" }}]
-[[faults]]
-name = "db-slow"
-kind = "network"
-target = "db"
-toxic = "latency"
-attributes = {{ latency = 50 }}
-at = "1s"
-duration = "40s"
 [[faults]]
 name = "flag"
 kind = "http"
 target = "feature-flag"
 inject = {{ method = "PUT", url = "{host}/flag" }}
-heal = {{ method = "DELETE", url = "{host}/flag" }}
+heal = {{ method = "DELETE", url = "{host}/flag{query}" }}
 at = "1s"
 duration = "40s"
-'''
+"""
+
+
+def _scenario_text(host: str, proxy_api: str) -> str:
+    """The http fault and, at the same time, a latency toxic on the external proxy's "db"."""
+    proxy = f'[target.proxy]\nurl = "{proxy_api}"\n[load]'
+    toxic = '[[faults]]\nname = "db-slow"\nkind = "network"\ntarget = "db"\ntoxic = "latency"\n'
+    toxic += 'attributes = { latency = 50 }\nat = "1s"\nduration = "40s"\n'
+    return _HTTP_ONLY.format(host=host, query="").replace("[load]", proxy, 1) + toxic
 
 
 @pytest.fixture
@@ -114,8 +112,8 @@ def test_a_run_killed_mid_fault_leaves_its_toxic_and_brownout_heal_removes_it_an
         assert _toxics(proxy_api) == []
         service.wait_for("DELETE", "/flag")
         assert done.stdout.splitlines() == [
-            "brownout heal: db-slow (network on db): healed: removed toxic 'brownout-db-slow' from proxy 'db'",
             f"brownout heal: flag (http on feature-flag): healed: sent the heal request DELETE {service.url}/flag",
+            "brownout heal: db-slow (network on db): healed: removed toxic 'brownout-db-slow' from proxy 'db'",
             f"brownout heal: 2 fault(s) healed; marked in {results / 'latest' / 'faults.csv'}",
         ]
         rows = read_faults(results / "latest")
@@ -142,22 +140,6 @@ def _row(name: str, kind: str, target: str) -> FaultRow:
     """A fault in force when its run was killed: started, never ended."""
     return FaultRow(name=name, target=target, kind=kind, params={}, planned_start=1001.0, planned_end=1041.0,
                     actual_start=1001.0, actual_end=None, outcome="aborted")  # fmt: skip
-
-
-_HTTP_ONLY = '''
-[target]
-host = "{host}"
-[load]
-steps = [{{ users = 1, spawn_rate = 1, duration = "60s" }}]
-[[faults]]
-name = "flag"
-kind = "http"
-target = "feature-flag"
-inject = {{ method = "PUT", url = "{host}/flag" }}
-heal = {{ method = "DELETE", url = "{host}/flag{query}" }}
-at = "1s"
-duration = "40s"
-'''
 
 
 def test_a_heal_that_fails_exits_1_and_leaves_the_fault_open_for_the_next_heal(tmp_path: Path) -> None:
