@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stack": ("brownout.stack.cli", "start/stop/inspect the sample target stack"),
     "proxy": ("brownout.proxy.cli", "run the Toxiproxy-compatible fault proxy"),
     "faults": ("brownout.faults.cli", "run a scenario's fault schedule without Locust"),
+    "heal": ("brownout.faults.cli:heal_main", "heal the faults a killed run left in force (RESULTS_DIR)"),
     "init": ("brownout.scenario.cli", "write a starter scenario, locustfile and stack.toml for your own service"),
     "run": ("brownout.run.cli", "run a scenario: stack + Locust + faults -> results/<run-id>/"),
     "report": ("brownout.report.cli", "check a results directory and write the verdict and report"),

@@ -19,7 +19,7 @@ import difflib
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -126,14 +126,46 @@ def _type_name(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _suggest(value: str, known: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
+def suggest(value: str, known: Collection[str], shown: Mapping[str, str] | None = None) -> str:
+    """"did you mean 'x'?" for the closest of `known` (shown as `shown` maps it), or ""."""
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    return f"did you mean {(shown or {}).get(close[0], close[0])!r}?" if close else ""
+
+
+# --- names known only after the run -----------------------------------------------------------------
+# Locust names an operation "TYPE name" ("GET /x"; with name="PUT /v1/x" on a PUT, "PUT PUT /v1/x"), and
+# criteria and tolerances key operations by that name. A key without the type is accepted too: it is how
+# the user wrote the name in the locustfile, and the doubled type is easy to miss.
+
+
+def untyped(operation: str) -> str:
+    """An operation's name without Locust's request type: "PUT PUT /v1/x" -> "PUT /v1/x"."""
+    return operation.split(" ", 1)[1] if " " in operation else operation
+
+
+def names_operation(key: str, operation: str) -> bool:
+    return key in (operation, untyped(operation))
+
+
+def for_operation(table: Mapping[str, T], operation: str) -> T | None:
+    """`table`'s value for an operation: by its whole name, else by its name without the type."""
+    own = table.get(operation)
+    return table.get(untyped(operation)) if own is None else own
+
+
+def unmatched_operation(key: str, operations: Collection[str], of: str = "the run") -> str | None:
+    """None when `key` names an operation of `operations`; else why not, with the closest one."""
+    if any(names_operation(key, operation) for operation in operations):
+        return None
+    # Compared with the whole names and the names without the type; suggested as a whole name.
+    shown = {untyped(op): op for op in operations} | {op: op for op in operations}
+    hint = suggest(key, shown, shown)
+    return f"{key!r} matches no operation of {of}" + (f" ({hint})" if hint else "")
 
 
 def _one_of(value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        hint = _suggest(value, choices)
+        hint = suggest(value, choices)
         raise _Invalid(f"unknown value {value!r}{f' ({hint})' if hint else ''}; expected one of {', '.join(choices)}")
     return value
 
@@ -357,7 +389,7 @@ class TomlTable:
         """Reject unknown keys before reading, so a typo gets a suggestion, not a 'missing' error."""
         for key in self._data:
             if key not in known:
-                hint = _suggest(key, known) or f"known: {', '.join(sorted(known))}"
+                hint = suggest(key, known) or f"known: {', '.join(sorted(known))}"
                 raise self._error(f"unknown {noun} {key!r} ({hint})")
 
     def finish(self, extra_known: tuple[str, ...] = ()) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from brownout.inputs import TomlTable, declared
+from brownout.inputs import TomlTable, declared, for_operation, names_operation
 
 CHECK_NAMES = ("faults", "availability", "recovery", "detection", "load", "integrity", "resilience")
 
@@ -82,8 +82,10 @@ class Criteria:
         own = self.availability_targets.get(fault, self.availability_targets.get(base_fault_name(fault)))
         return float(self.availability_min if own is None else own)
 
+    # Operations are keyed by Locust's "TYPE name" or by the name alone (brownout.inputs.for_operation).
     def recovery_target_s(self, operation: str) -> float:
-        return float(self.recovery_targets_s.get(operation, self.recovery_max_s))
+        own = for_operation(self.recovery_targets_s, operation)
+        return float(self.recovery_max_s if own is None else own)
 
     def fault_recovery_max_s(self, fault: str) -> float:
         """A fault's own recovery limit (by its name; repetitions "name#2" share it), else recovery_max_s."""
@@ -94,7 +96,12 @@ class Criteria:
         return max(self.fault_recovery_max_s(fault) for fault in faults)
 
     def p95_target_for(self, operation: str) -> float:
-        return float(self.p95_targets_ms.get(operation, self.p95_target_ms))
+        own = for_operation(self.p95_targets_ms, operation)
+        return float(self.p95_target_ms if own is None else own)
+
+    def setup_among(self, operations: Iterable[str]) -> tuple[str, ...]:
+        """The operations `setup_operations` names, by their whole name or their name without the type."""
+        return tuple(op for op in operations if any(names_operation(key, op) for key in self.setup_operations))
 
     def allows_unknown(self, check: str) -> bool:
         return check in self.allow_unknown or (check == "integrity" and self.allow_unverifiable)

@@ -101,7 +101,7 @@ def check_detection(history: History, criteria: Criteria) -> CheckResult:
             }
         )
     if not has_breakers:
-        why = "no telemetry.csv" if telemetry is None else missing_metric(names, "breaker", names.breaker_state)
+        why = missing_metric(history, names, "breaker", names.breaker_state) if telemetry else "no telemetry.csv"
         findings.unknown(f"breaker detection unknown: {why}")
     opened_count = sum(1 for f in faults if f["breaker_open_s"] is not None)
     degraded_count = sum(1 for f in faults if f["degraded_s"] is not None)

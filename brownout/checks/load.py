@@ -155,7 +155,7 @@ def check_load(history: History, criteria: Criteria) -> CheckResult:
     steps = load_steps(history)
     if not steps:
         return CheckResult("load", Status.UNKNOWN, "users.csv has no rows", ("no load steps recorded",))
-    timeline = history.timeline.without(criteria.setup_operations)
+    timeline = history.timeline.without(criteria.setup_among(history.timeline.operations))
     holes = [_outward(start, end, timeline.bucket_s) for start, end in fault_effects(history, criteria)]
     rows = [_step_row(step, timeline, holes, criteria) for step in steps]
     reasons = [f"step {r['step']} ({r['users']} users): {breach}" for r in rows for breach in r["breaches"]]

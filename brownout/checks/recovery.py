@@ -249,7 +249,7 @@ def _figures(recovery: Recovery, target_s: float) -> dict[str, Any]:
 
 def judged_timeline(history: History, criteria: Criteria) -> Timeline:
     """The timeline without the operations the scenario marks as setup-only."""
-    return history.timeline.without(criteria.setup_operations)
+    return history.timeline.without(criteria.setup_among(history.timeline.operations))
 
 
 class _Pairs:

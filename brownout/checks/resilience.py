@@ -104,7 +104,7 @@ def check_resilience(history: History, criteria: Criteria) -> CheckResult:
     names = metric_names(history)
     wanted = (names.retry_attempts, names.dependency_calls, names.breaker_transitions, names.outbox_depth)
     if not telemetry.metrics & set(wanted):
-        why = missing_metric(names, "retry, breaker or outbox", ", ".join(wanted))
+        why = missing_metric(history, names, "retry, breaker or outbox", ", ".join(wanted))
         return CheckResult("resilience", Status.UNKNOWN, why, (why,))
     windows = fault_windows(history)
     _, run_end = run_span(history)

@@ -10,9 +10,10 @@ from pathlib import Path
 from brownout.compare.figures import Side
 from brownout.compare.locust_csv import STATS_SUFFIX, read_locust_run
 from brownout.compare.locust_side import locust_figures
+from brownout.compare.metrics import FAULT, OPERATION
 from brownout.compare.render_text import Comparison
 from brownout.compare.sources import BROWNOUT, LOCUST, RunSource, SideSources
-from brownout.compare.tolerance import StatsSettings, Tolerances
+from brownout.compare.tolerance import StatsSettings, Tolerances, unmatched
 from brownout.compare.verdict import compare_sides, family_level
 from brownout.errors import InputError
 
@@ -46,7 +47,11 @@ def compare(baseline: SideSources, candidate: SideSources, tolerances: Tolerance
             f"intervals: {tolerances.stats.confidence:.0%} for the table as a whole, i.e. "
             f"{level:.2%} for each of the {judged} rows with one (Bonferroni)"
         )
-    return Comparison(sides[0], sides[1], rows, tuple(notes), tolerances.source, tolerances.stats.confidence)
+    scopes = {kind: sorted(set(sides[0].scopes(kind)) | set(sides[1].scopes(kind))) for kind in (OPERATION, FAULT)}
+    warnings = unmatched(tolerances, scopes[OPERATION], scopes[FAULT])
+    return Comparison(
+        sides[0], sides[1], rows, tuple(notes), tolerances.source, tolerances.stats.confidence, warnings
+    )
 
 
 def _worth_two_processes(*sides: SideSources) -> bool:

@@ -74,6 +74,7 @@ def render_html(comparison: Comparison) -> str:
         f"<li>candidate: {escape(_inputs(comparison.candidate))}</li>",
         f"<li>tolerances: {escape(comparison.tolerance_source)}; confidence {comparison.confidence:.0%}</li>",
         *(f"<li>note: {escape(note)}</li>" for note in comparison.notes),
+        *(f"<li><strong>warning</strong>: {escape(warning)}</li>" for warning in comparison.warnings),
         "</ul>",
     ]
     png = chart_png(comparison)

@@ -23,6 +23,7 @@ class Comparison:
     notes: tuple[str, ...]
     tolerance_source: str
     confidence: float
+    warnings: tuple[str, ...] = ()  # names in the tolerance file that match nothing; the exit code ignores them
 
     @property
     def regressions(self) -> list[Row]:
@@ -67,6 +68,7 @@ def terminal_table(comparison: Comparison) -> str:
         f"candidate: {_inputs(comparison.candidate)}",
     ]
     lines += [f"note: {note}" for note in comparison.notes]
+    lines += [f"warning: {warning}" for warning in comparison.warnings]
     table = [_COLUMNS] + [cells(row) for row in comparison.rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(_COLUMNS))]
     widths[0] = min(widths[0], 40)
@@ -99,6 +101,7 @@ def markdown(comparison: Comparison) -> str:
         f"- tolerances: {comparison.tolerance_source}; confidence {comparison.confidence:.0%}",
     ]
     out += [f"- note: {note}" for note in comparison.notes]
+    out += [f"- **warning**: {warning}" for warning in comparison.warnings]
     if comparison.regressions:
         out += ["", "### Regressions", ""]
         for row in comparison.regressions:
@@ -140,6 +143,7 @@ def to_json(comparison: Comparison) -> str:
         "tolerances": comparison.tolerance_source,
         "confidence": comparison.confidence,
         "notes": list(comparison.notes),
+        "warnings": list(comparison.warnings),
         "rows": [
             {
                 "scope_kind": row.scope_kind,

@@ -30,7 +30,7 @@ from brownout.compare.metrics import (
 )
 from brownout.errors import InputError
 from brownout.faults.kinds import base_fault_name
-from brownout.inputs import Field, TomlTable, load_toml
+from brownout.inputs import Field, TomlTable, for_operation, load_toml, suggest, unmatched_operation
 
 _AMOUNT = Field("number", minimum=0)  # a tolerance or a floor; inf: not judged
 _SCOPE_METRICS = {
@@ -80,8 +80,9 @@ class Tolerances:
     source: str = "defaults"
 
     def allowance(self, metric: Metric, scope_kind: str, scope: str) -> Allowance:
-        per_scope = self.operations if scope_kind == "operation" else self.faults
-        specific = per_scope.get(scope, {}).get(metric.name)
+        # An operation by Locust's "TYPE name" or by its name alone, as in [criteria] (brownout.inputs).
+        per_scope = for_operation(self.operations, scope) if scope_kind == "operation" else self.faults.get(scope)
+        specific = (per_scope or {}).get(metric.name)
         if specific is not None:
             return specific
         if metric.name in self.overrides:
@@ -93,6 +94,22 @@ class Tolerances:
         if metric.relative:
             return Allowance(relative=number, floor=math.inf if math.isinf(number) else floor)
         return Allowance(relative=0.0, floor=number)
+
+
+def unmatched(tolerances: Tolerances, operations: list[str], faults: list[str]) -> tuple[str, ...]:
+    """Warnings for the file's [operations."X"] / [faults."X"] that name nothing either side has: a typo
+    there silently leaves the defaults in force."""
+    where = tolerances.source
+    warnings = [
+        f'{where}: [operations."{key}"]: {why}'
+        for key in tolerances.operations
+        if (why := unmatched_operation(key, operations, of="either side")) is not None
+    ]
+    for key in tolerances.faults:
+        if key not in faults:
+            hint = suggest(key, faults)
+            warnings.append(f'{where}: [faults."{key}"]: names no fault of either side{f" ({hint})" if hint else ""}')
+    return tuple(warnings)
 
 
 def load_tolerances(path: str | None) -> Tolerances:

@@ -3,6 +3,8 @@
     brownout stack up --run-dir results/stack &
     brownout faults run scenarios/default.toml --stack-run-dir results/stack --out results/my-run
 
+    brownout heal results/latest   # after a run was killed outright: heal what it left in force
+
 Faults with `when_users` fire at the time the scenario's load shape reaches that many users (nothing
 reports a user count here). SIGINT / SIGTERM heal everything at once; the journal says `aborted`.
 """
@@ -141,6 +143,31 @@ def run(args: argparse.Namespace) -> int:
         raise FaultError(f"{scheduler.error} (everything was healed; journal {journal.path})")
     print(f"brownout faults: done; journal {journal.path}", flush=True)
     return 0
+
+
+def heal_main(argv: list[str]) -> int:
+    """`brownout heal RESULTS_DIR`: 0 every fault left in force is healed (or none was), 1 one could not be."""
+    parser = Parser(
+        prog="brownout heal",
+        description="Heal the faults a killed run left in force (its faults.csv and manifest.json say which and how).",
+    )
+    parser.add_argument("results_dir", type=Path, help="the results directory of the killed run (e.g. results/latest)")
+    args = parser.parse_args(argv)
+    if not args.results_dir.is_dir():
+        raise InputError(f"{args.results_dir}: no such results directory")
+    from brownout.faults.heal import heal_run  # the drivers and readers: only once the input is there
+
+    healed = heal_run(args.results_dir, say=lambda line: print(f"brownout heal: {line}", flush=True))
+    failed = [h for h in healed if not h.done]
+    journal = args.results_dir / "faults.csv"
+    if not healed:
+        print(f"brownout heal: nothing left in force in {args.results_dir}")
+    elif failed:
+        print(f"brownout heal: {len(failed)} of {len(healed)} fault(s) could not be healed; run it again once "
+              f"fixed ({journal} keeps them open)", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"brownout heal: {len(healed)} fault(s) healed; marked in {journal}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ delays a fault. Rows of faults still running carry the outcome they would have i
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -16,10 +17,15 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 from brownout.history import FAULTS, FaultRow, FaultsWriter
 
 log = logging.getLogger("brownout.faults")
+
+# Held (shared) while a journal's writer runs; `brownout heal` takes it exclusively, so it never heals a run
+# that is still going. The kernel drops it when the process dies, SIGKILL included.
+RUNNING_LOCK = ".running.lock"
 
 
 class FaultJournal:
@@ -33,12 +39,14 @@ class FaultJournal:
         self._dirty = threading.Event()
         self._closed = False
         self._writer: threading.Thread | None = None
+        self._running: IO[str] | None = None
 
     def attach(self, snapshot: Callable[[], Sequence[FaultRow]]) -> None:
         """Where the rows come from at every rewrite."""
         self._snapshot = snapshot
 
     def start_writer(self) -> None:
+        self._running = _hold_shared(self.results_dir / RUNNING_LOCK)
         self._writer = threading.Thread(target=self._loop, name="brownout-faults-journal", daemon=True)
         self._writer.start()
 
@@ -57,6 +65,8 @@ class FaultJournal:
         if writer is not None and writer is not threading.current_thread():
             writer.join(timeout=5)
         self.flush()
+        if self._running is not None:
+            self._running.close()  # healed and written: nothing left for `brownout heal`
 
     def flush(self) -> None:
         try:
@@ -84,3 +94,16 @@ class FaultJournal:
                 os.replace(scratch / FAULTS, self.path)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _hold_shared(path: Path) -> IO[str] | None:
+    try:
+        lock = path.open("a")
+    except OSError:
+        return None  # a convenience for `brownout heal`: never a reason to stop a run
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock

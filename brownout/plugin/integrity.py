@@ -8,11 +8,15 @@ unverifiable: the integrity check then answers unknown, never pass.
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
 
@@ -21,6 +25,8 @@ from brownout.net.audit_client import AuditClient
 from brownout.net.polling import wait_until
 from brownout.plugin.ledger import Ledger
 from brownout.scenario.audit import HTTP_AUDIT_KINDS, AuditSettings, ReadBack, read_back_for
+
+log = logging.getLogger("brownout.plugin")
 
 _CHUNK = 500  # ids per audit request: well under the gateway's 64 KiB body limit, whatever the run's length
 _IDS_KEPT = 100  # lost / duplicated ids listed in integrity.json (the counts are always complete)
@@ -138,11 +144,22 @@ def _read_back(plan: AuditPlan, kind: str, ids: list[str], function: ReadBack, t
         with AuditClient(plan.host) as client:
             returned = [str(i) for i in function(client, list(ids))]
     except Exception as exc:  # noqa: BLE001  (the user's function: whatever it raises, the kind is unverified)
-        tally.unverified(
-            kind, ids, f"read-back of {kind!r} ({getattr(function, '__name__', function)}) failed: {exc!r}"
-        )
+        message = f"read-back of {kind!r} failed: {_raised_at(function, exc)}{exc!r}"
+        # The message names one line; the log keeps the whole traceback for what happened below it.
+        log.error("brownout: %s", message, exc_info=exc)
+        tally.unverified(kind, ids, message)
         return
     tally.found(kind, ids, returned)
+
+
+def _raised_at(function: ReadBack, exc: BaseException) -> str:
+    """"records.py:42 in read_back: ": the innermost line of the read-back's own file (the locustfile) that
+    the exception passed through, so the message points at the user's code, not into requests or json."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # [0] is this module's call of the function
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    own = [frame for frame in frames if code is not None and frame.filename == code.co_filename]
+    chosen = (own or frames)[-1:]
+    return "".join(f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}: " for frame in chosen)
 
 
 def _through_endpoint(plan: AuditPlan, kinds: dict[str, list[str]], tally: _Tally) -> None:

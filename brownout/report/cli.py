@@ -16,6 +16,7 @@ from typing import Any
 
 from brownout.arguments import Parser
 from brownout.checks import Criteria, Verdict, judge
+from brownout.checks.remarks import NO_REMARKS, Remarks, remarks
 from brownout.errors import InputError
 from brownout.history import History, load_history
 from brownout.inputs import load_toml
@@ -49,7 +50,9 @@ def _read_criteria_file(path: Path) -> Mapping[str, Any]:
     return table
 
 
-def write_outputs(verdict: Verdict, history: History, directory: Path, formats: list[str]) -> list[Path]:
+def write_outputs(
+    verdict: Verdict, history: History, directory: Path, formats: list[str], said: Remarks = NO_REMARKS
+) -> list[Path]:
     from brownout.report.charts import timeline_chart_png
     from brownout.report.html import render_html
     from brownout.report.junit import render_junit
@@ -59,11 +62,11 @@ def write_outputs(verdict: Verdict, history: History, directory: Path, formats: 
     for name in formats:
         path = directory / FORMATS[name]
         if name == "json":
-            text = json.dumps(verdict.to_json(), indent=2, default=str) + "\n"
+            text = json.dumps(verdict.to_json() | said.to_json(), indent=2, default=str) + "\n"
         elif name == "md":
-            text = render_markdown(verdict, history)
+            text = render_markdown(verdict, history, said)
         elif name == "html":
-            text = render_html(verdict, history, timeline_chart_png(history))
+            text = render_html(verdict, history, timeline_chart_png(history), said)
         else:
             text = render_junit(verdict)
         path.write_text(text, encoding="utf-8")
@@ -71,7 +74,7 @@ def write_outputs(verdict: Verdict, history: History, directory: Path, formats: 
     return written
 
 
-def terminal_table(verdict: Verdict) -> str:
+def terminal_table(verdict: Verdict, said: Remarks = NO_REMARKS) -> str:
     table = checks_table(verdict)
     width = max(len(row[0]) for row in table.rows) if table.rows else 5
     status_width = max((len(row[1]) for row in table.rows), default=6)
@@ -82,6 +85,7 @@ def terminal_table(verdict: Verdict) -> str:
         lines += [
             f"  {check.name}: {reason}" for reason in check.reasons[:5] if verdict.counts_against(check)
         ]
+    lines += [f"warning: {text}" for text in said.warnings] + [f"note: {text}" for text in said.notes]
     lines.append(f"verdict: {str(verdict.status).upper()}")
     return "\n".join(lines)
 
@@ -112,12 +116,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     formats = _parse_formats(args.format)
     history = load_history(args.results_dir)
-    verdict = judge(history, criteria_for(history, args.criteria))
-    written = write_outputs(verdict, history, args.results_dir, formats)
+    criteria = criteria_for(history, args.criteria)
+    verdict, said = judge(history, criteria), remarks(history, criteria)
+    written = write_outputs(verdict, history, args.results_dir, formats, said)
     if args.quiet:
         print(f"verdict: {str(verdict.status).upper()}")
     else:
-        print(terminal_table(verdict))
+        print(terminal_table(verdict, said))
         print("wrote " + ", ".join(str(p) for p in written))
     sys.stdout.flush()
     return verdict.exit_code

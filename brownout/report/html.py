@@ -6,6 +6,7 @@ import base64
 import html
 
 from brownout.checks import Verdict
+from brownout.checks.remarks import NO_REMARKS, Remarks
 from brownout.history import History
 from brownout.report.tables import Table, all_tables
 
@@ -48,7 +49,9 @@ def table_html(table: Table) -> str:
     return "\n".join(parts)
 
 
-def render_html(verdict: Verdict, history: History, chart_png: bytes | None) -> str:
+def render_html(
+    verdict: Verdict, history: History, chart_png: bytes | None, remarks: Remarks = NO_REMARKS
+) -> str:
     manifest = history.manifest
     status = str(verdict.status)
     chart = (
@@ -62,7 +65,7 @@ def render_html(verdict: Verdict, history: History, chart_png: bytes | None) -> 
         f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}"
         + (f", git {manifest.git_rev[:12]}" if manifest.git_rev else "")
     )
-    tables = "\n".join(table_html(table) for table in all_tables(verdict, manifest.started_at))
+    tables = "\n".join(table_html(table) for table in all_tables(verdict, manifest.started_at, remarks))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>brownout verdict: {status}</title><style>{_STYLE}</style></head><body>\n"

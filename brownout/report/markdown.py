@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from brownout.checks import Verdict
+from brownout.checks.remarks import NO_REMARKS, Remarks
 from brownout.history import History
 from brownout.report.tables import Table, all_tables
 
@@ -23,7 +24,7 @@ def table_markdown(table: Table) -> str:
     return "\n".join([*lines, ""])
 
 
-def render_markdown(verdict: Verdict, history: History) -> str:
+def render_markdown(verdict: Verdict, history: History, remarks: Remarks = NO_REMARKS) -> str:
     manifest = history.manifest
     title = f"# brownout verdict: {str(verdict.status).upper()}"
     facts = (
@@ -31,5 +32,5 @@ def render_markdown(verdict: Verdict, history: History) -> str:
         f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}"
         + (f", git {manifest.git_rev[:12]}." if manifest.git_rev else ".")
     )
-    body = [table_markdown(table) for table in all_tables(verdict, manifest.started_at)]
+    body = [table_markdown(table) for table in all_tables(verdict, manifest.started_at, remarks)]
     return "\n".join([title, "", facts, "", *body])

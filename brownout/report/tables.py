@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from brownout.checks import Verdict
+from brownout.checks.remarks import NO_REMARKS, Remarks
 from brownout.history import FORMAT_VERSION, KindIntegrity, integrity_from_json
 
 
@@ -231,8 +232,14 @@ def alerts_table(verdict: Verdict, run_start: float) -> Table:
     return Table("Alerts", ("level", "at s", "fault", "message"), rows)
 
 
-def all_tables(verdict: Verdict, run_start: float) -> list[Table]:
+def remarks_table(remarks: Remarks) -> Table:
+    rows = tuple(("warning", text) for text in remarks.warnings) + tuple(("note", text) for text in remarks.notes)
+    return Table("Warnings and notes", ("", "what"), rows)
+
+
+def all_tables(verdict: Verdict, run_start: float, remarks: Remarks = NO_REMARKS) -> list[Table]:
     return [
+        *([remarks_table(remarks)] if remarks.warnings or remarks.notes else []),
         checks_table(verdict),
         faults_table(verdict, run_start),
         *([repetitions] if (repetitions := repetitions_table(verdict)).rows else []),

@@ -19,6 +19,7 @@ from types import FrameType
 
 from brownout.arguments import Parser, existing_file, http_url, non_negative_int, port, writable_dir
 from brownout.errors import InputError
+from brownout.faults.heal import heal_previous
 from brownout.faults.selection import choose_faults
 from brownout.history.run_ids import new_run_id
 from brownout.net.ports import free_port
@@ -197,6 +198,8 @@ def main(argv: Sequence[str]) -> int:
 
 def _main(argv: Sequence[str]) -> tuple[int, str]:
     args = _parser().parse_args(list(argv))
+    # A previous run killed outright may have left faults in force: a run on top of them judges nothing.
+    heal_previous(Path(args.out).resolve(), say=lambda line: print(f"brownout run: {line}", flush=True))
     scenario = load_scenario(scenario_file(args.scenario))
     _check_room(scenario, strict=args.strict)
     ports = str(PortPolicy.parse(args.ports))

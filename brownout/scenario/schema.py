@@ -27,7 +27,7 @@ from brownout.faults.kinds import (
     read_repetition,
     repetition_name,
 )
-from brownout.inputs import TomlTable, format_duration, loads_toml, parse_duration, read_text
+from brownout.inputs import TomlTable, format_duration, loads_toml, parse_duration, read_text, suggest
 from brownout.scenario import shipped
 from brownout.scenario.audit import AuditSettings, read_audit_settings
 from brownout.scenario.load_plan import Load, LoadStep, Spike, read_load
@@ -328,6 +328,21 @@ def _read_criteria(table: TomlTable | None) -> Criteria:
     return Criteria() if table is None else table.read_into(Criteria, noun="criterion")
 
 
+def _check_fault_names(criteria: Criteria, faults: tuple[FaultSpec, ...], file: Path) -> None:
+    """A limit keyed by a fault the scenario does not have would silently leave the default in force."""
+    windows = [window.name for fault in faults for window in fault.windows()]
+    # A window's own availability target (`name#2`) is looked up; a recovery target only by the fault's name.
+    known = {"availability_targets": windows, "fault_recovery_targets_s": [fault.name for fault in faults]}
+    for field_name, names in known.items():
+        for key in getattr(criteria, field_name):
+            if key not in names:
+                hint = suggest(key, names)
+                raise InputError(
+                    f"{file}: criteria.{field_name}: field {key!r}: names no fault of the scenario"
+                    + (f" ({hint})" if hint else "") + f"; its faults: {', '.join(names) or 'none'}"
+                )
+
+
 def _read_metrics(table: TomlTable | None) -> MetricNames:
     return MetricNames() if table is None else table.read_into(MetricNames)
 
@@ -374,6 +389,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     _check_overlaps(faults, file)
     _check_targets(faults, file, stack, target)
     criteria = _read_criteria(top.table("criteria"))
+    _check_fault_names(criteria, faults, file)
     metrics = _read_metrics(top.table("metrics"))
     audit = read_audit_settings(top.table("audit"))
     name = top.string("name", default=file.stem) or file.stem

@@ -190,3 +190,27 @@ def test_tolerance_file_widens_one_operation(
     )
     assert code == 0, out + err
     assert rows(tmp_path)[("Aggregated", "p50")]["tolerance"] == "50 % or 2.0 ms"
+
+
+def test_tolerance_names_that_match_nothing_are_warned_and_a_name_without_its_type_is_accepted(
+    locust_sets: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    tolerance = tmp_path / "tolerance.toml"
+    tolerance.write_text(
+        '[default]\nrps = 0.9\n[operations."/work"]\np50 = 0.7\n[operations."GET /wrok"]\np50 = 0.5\n'
+        '[faults."db-down"]\nrecovery_s = 0.5\n'
+    )
+    code, out, err = run_compare(
+        capsys, locust_sets["base"], locust_sets["same"], "--tolerance", tolerance, "--out", tmp_path
+    )
+    assert code == 0, out + err  # warnings leave the exit code alone
+    warnings = [
+        f"{tolerance}: [operations.\"GET /wrok\"]: 'GET /wrok' matches no operation of either side "
+        "(did you mean 'GET /work'?)",
+        f'{tolerance}: [faults."db-down"]: names no fault of either side',
+    ]
+    assert [line.removeprefix("warning: ") for line in out.splitlines() if line.startswith("warning: ")] == warnings
+    assert json.loads((tmp_path / "comparison.json").read_text())["warnings"] == warnings
+    assert rows(tmp_path)[("GET /work", "p50")]["tolerance"].startswith("70 %")  # "/work" is GET /work's

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import threading
 from collections.abc import Iterator
 
@@ -66,6 +67,38 @@ def test_a_kind_nothing_can_read_back_is_unverifiable_and_the_check_unknown() ->
     assert check.status is Status.UNKNOWN
 
 
+def test_a_read_back_that_raises_names_the_locustfile_line_and_the_log_keeps_the_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The Kinto case: the answer had no "records" key. The message points at the read-back's own line,
+    not into json or requests; the log has the whole traceback, down to the line that raised."""
+
+    def read_back(client: AuditClient, ids: list[str]) -> list[str]:
+        answer = json.loads('{"data": []}')
+        return answer["records"]
+
+    line = read_back.__code__.co_firstlineno + 2
+    with caplog.at_level(logging.ERROR, logger="brownout.plugin"):
+        result = audit(PLAN, _ledger(records=["a"]), _functions(records=read_back))
+    assert result.error == f"read-back of 'records' failed: test_audit.py:{line} in read_back: KeyError('records')"
+    assert result.kinds["records"].unverifiable == 1
+    [logged] = [r for r in caplog.records if "read-back of 'records'" in r.getMessage()]
+    assert logged.exc_info is not None
+    text = logging.Formatter().formatException(logged.exc_info)
+    assert f'line {line}, in read_back\n    return answer["records"]' in text and "KeyError: 'records'" in text
+
+
+def test_a_read_back_failing_inside_a_library_points_at_the_locustfile_line_that_called_it() -> None:
+    def read_back(client: AuditClient, ids: list[str]) -> list[str]:
+        return json.loads("not json")
+
+    line = read_back.__code__.co_firstlineno + 1
+    result = audit(PLAN, _ledger(records=["a"]), _functions(records=read_back))
+    assert result.error is not None
+    expected = f"read-back of 'records' failed: test_audit.py:{line} in read_back: JSONDecodeError("
+    assert result.error.startswith(expected)
+
+
 def test_a_read_back_that_raises_leaves_its_kind_unverifiable_and_others_judged() -> None:
     def broken(client: AuditClient, ids: list[str]) -> list[str]:
         raise ConnectionError("refused")
@@ -74,7 +107,8 @@ def test_a_read_back_that_raises_leaves_its_kind_unverifiable_and_others_judged(
     result = audit(PLAN, ledger, _functions(records=broken, orders=lambda client, ids: ["o1"]))
     assert (result.verified, result.unverifiable, result.lost, result.lost_ids) == (False, 2, 1, ["o2"])
     assert result.kinds["orders"] == KindIntegrity(acknowledged=2, lost=1, lost_ids=("o2",))
-    assert result.error == "read-back of 'records' (broken) failed: ConnectionError('refused')"
+    raised_at = f"test_audit.py:{broken.__code__.co_firstlineno + 1} in broken"
+    assert result.error == f"read-back of 'records' failed: {raised_at}: ConnectionError('refused')"
     check = check_integrity(history(rows(0, 10), integrity=result), Criteria())
     assert check.status is Status.FAIL  # a lost write fails, whatever else is unknown
 

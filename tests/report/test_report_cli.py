@@ -137,3 +137,25 @@ def test_a_damaged_results_directory_exits_2_naming_file_and_line(tmp_path, case
 def test_a_directory_that_does_not_exist_exits_2(tmp_path):
     done = brownout("report", tmp_path / "nope")
     assert done.returncode == 2 and "not a directory" in done.stderr
+
+
+def test_criteria_names_that_match_nothing_are_warned_in_every_output_with_the_closest_name(tmp_path):
+    criteria = {
+        "p95_targets_ms": {"POST /threads/[id]/mesages": 500, "/threads/[id]": 400},  # the second: no type
+        "availability_targets": {"slow-upstrem": 0.1},
+    }
+    write_synthetic_run(tmp_path, SyntheticRun(**{**RUN.__dict__, "criteria": criteria}))
+    done = brownout("report", tmp_path)
+    warnings = [
+        "[criteria] p95_targets_ms: 'POST /threads/[id]/mesages' matches no operation of the run "
+        "(did you mean 'POST /threads/[id]/messages'?)",
+        "[criteria] availability_targets: 'slow-upstrem' names no fault of the run (did you mean 'slow-upstream'?)",
+    ]
+    lines = done.stdout.splitlines()
+    assert lines[lines.index(f"warning: {warnings[0]}") + 1] == f"warning: {warnings[1]}"
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert (verdict["warnings"], verdict["notes"]) == (warnings, [])
+    assert verdict["checks"][4]["figures"]["steps"][0]["operations"]["GET /threads/[id]"]["p95_target_ms"] == 400
+    markdown = (tmp_path / "report.md").read_text()
+    assert "## Warnings and notes" in markdown and f"| warning | {warnings[1]} |" in markdown
+    assert "slow-upstrem" in (tmp_path / "report.html").read_text()

@@ -153,3 +153,31 @@ def test_missing_scenario_file_is_an_input_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="no such scenario file"):
         load_scenario(tmp_path / "nope.toml")
+
+
+_REPEATED = LOAD + """
+[[faults]]
+name = "upstream-down"
+kind = "network"
+target = "upstream"
+down = true
+at = "10s"
+duration = "5s"
+repeat = 2
+every = "20s"
+"""
+
+
+def test_criteria_keyed_by_a_fault_the_scenario_lacks_are_refused_with_the_closest_name() -> None:
+    typo = _REPEATED + '[criteria]\navailability_targets = { "upstrem-down" = 0.5 }\n'
+    with pytest.raises(InputError) as raised:
+        parse_scenario(typo, "c.toml")
+    assert str(raised.value) == (
+        "c.toml: criteria.availability_targets: field 'upstrem-down': names no fault of the scenario "
+        "(did you mean 'upstream-down'?); its faults: upstream-down, upstream-down#2"
+    )
+    # a window has its own availability target; a recovery target goes by the fault's name only
+    window = _REPEATED + '[criteria]\navailability_targets = { "upstream-down#2" = 0.5 }\n'
+    assert parse_scenario(window, "c.toml").criteria.availability_min_for("upstream-down#2") == 0.5
+    with pytest.raises(InputError, match=r"fault_recovery_targets_s: field 'upstream-down#2': names no fault"):
+        parse_scenario(_REPEATED + '[criteria]\nfault_recovery_targets_s = { "upstream-down#2" = 5 }\n', "c.toml")
