@@ -34,7 +34,7 @@ with `<>&` escaped. tests/proxy/test_against_toxiproxy.py checks all of this aga
 
 Modules: `toxics` (toxic specs and their validation), `config` (proxy specs from API bodies and config
 files), `jsonio` (JSON as Toxiproxy reads and writes it), `chain` (one connection's walk through its toxics),
-`link` (a connection's sockets, both directions), `traffic` (what a proxy carried), `listener` (accepting and connecting upstream), `proxies`
-(a proxy's state and the registry), `api`
-(the HTTP API), `cli` (the command).
+`link` (a connection's sockets, both directions), `traffic` (what a proxy carried), `listener` (accepting
+and connecting upstream), `proxies` (a proxy's state and the registry), `api` (the HTTP API), `cli` (the
+command).
 """

@@ -91,7 +91,8 @@ def metrics_text(proxies: list[tuple[str, str, str, Traffic]]) -> str:
 
     Like Toxiproxy, a proxy shows up once it has carried a byte.
     """
-    carried = sorted((p for p in proxies if p[3].streams[UPSTREAM].received + p[3].streams[DOWNSTREAM].received), key=_name)
+    carried = sorted((p for p in proxies if p[3].streams[UPSTREAM].received + p[3].streams[DOWNSTREAM].received),
+                     key=_name)  # fmt: skip
     lines: list[str] = []
     for metric in ("received", "sent") if carried else ():
         name = f"toxiproxy_proxy_{metric}_bytes_total"

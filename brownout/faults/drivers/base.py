@@ -9,7 +9,6 @@ import requests
 
 from brownout.errors import FaultError
 
-
 # What a driver saw of the thing it acted on: JSON-ready, merged into the fault's faults.csv `evidence`
 # (inject's keys, then heal's). {"unknown": why} when it could not tell whether the fault reached anything.
 Evidence = dict[str, Any]

@@ -113,7 +113,9 @@ class ToxiproxyDriver:
     def heal(self) -> Evidence | None:
         """Read what the proxy carried during the window (before healing, which lets traffic back), then heal."""
         before, self._before = self._before, None
-        found = None if before is None else in_window(before, read_traffic(self._session, self.api_url, self.params.proxy))
+        found = None
+        if before is not None:
+            found = in_window(before, read_traffic(self._session, self.api_url, self.params.proxy))
         if self.params.down:
             self._set_enabled(True, "heal")
         else:
