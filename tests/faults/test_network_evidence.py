@@ -4,7 +4,6 @@ Toxiproxy 2.8.0 with -proxy-metrics (bytes from /metrics) and without (unknown, 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,15 +14,6 @@ from tests.helpers import toxiproxy_binary, wait_listening
 from tests.proxy.proxy_support import Api, Spawner
 
 needs_toxiproxy = pytest.mark.skipif(toxiproxy_binary() is None, reason="no Toxiproxy anchor binary")
-
-
-@pytest.fixture
-def spawner() -> Iterator[Spawner]:
-    spawner = Spawner()
-    try:
-        yield spawner
-    finally:
-        spawner.stop_all()
 
 
 def _toxiproxy(spawner: Spawner, *flags: str) -> str:
