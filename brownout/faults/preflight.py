@@ -6,6 +6,7 @@ has no such proxy (its proxies: db)`. Only reads (GET) are sent: nothing is inje
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -20,7 +21,9 @@ from brownout.faults.endpoints import Endpoints
 from brownout.faults.kinds import AppParams, CommandParams, ComponentParams, DbLockParams, NetworkParams
 from brownout.net.loopback import session_for
 from brownout.scenario.schema import FaultSpec, Scenario
+from brownout.stack.spec import load_stack_spec, placeholders_in
 
+log = logging.getLogger("brownout.faults")
 _TIMEOUT_S = 5.0
 
 
@@ -169,6 +172,9 @@ def preflight(
     `host_field` is how the user gave the host (`[target] host`, `--host`); `from_target` says whether the
     endpoints came from the scenario's [target] (so a problem names `[target.proxy] url`) or from a stack.
     """
+    if not from_target:
+        for warning in unused_proxy_warnings(scenario, faults):
+            log.warning("brownout: %s", warning)
     checker = _Checker(scenario, endpoints, from_target)
     checker.host(host, host_field)
     for fault in faults:
@@ -176,3 +182,31 @@ def preflight(
     if checker.problems:
         lines = "\n".join(f"  {scenario.path}: {problem}" for problem in checker.problems)
         raise InputError(f"pre-flight: {len(checker.problems)} problem(s) before any load:\n{lines}")
+
+
+def unused_proxy_warnings(scenario: Scenario, faults: Sequence[FaultSpec]) -> list[str]:
+    """One line per network fault whose proxy no component of the scenario's stack is told about.
+
+    A service wired to the real port (`{ports.db}`) instead of the proxy's (`{proxies.db}`) never sees the
+    fault; the `faults` check fails such a run afterwards, and this says so before any load. A warning,
+    not a refusal: the service may read the address from a file brownout cannot see.
+    """
+    if scenario.stack is None:
+        return []
+    try:
+        spec = load_stack_spec(scenario.stack.path)
+    except InputError:
+        return []  # starting the stack says what is wrong with it
+    used = {name for c in spec.components for text in (*c.command, *(v for _, v in c.env))
+            for name in placeholders_in(text)}  # fmt: skip
+    routes = {proxy.name: proxy.upstream for proxy in spec.proxies}
+    warnings = []
+    for fault in faults:
+        proxy = fault.params.proxy if isinstance(fault.params, NetworkParams) else None
+        if proxy is not None and proxy in routes and f"proxies.{proxy}" not in used:
+            warnings.append(
+                f"{scenario.path}: {fault.label}: proxy {proxy!r} is used by no component's command or env in "
+                f"{spec.source}: the fault will touch nothing unless the service connects through it; give the "
+                f"service {{proxies.{proxy}}} (the proxy's port) instead of {{ports.{routes[proxy]}}}"
+            )
+    return warnings

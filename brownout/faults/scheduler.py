@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from brownout.faults.drivers.base import Driver
 from brownout.faults.journal import FaultJournal
@@ -70,6 +71,7 @@ class _Track:
         self.aborted = False
         self.lane: Lane | None = None
         self.manual = False  # added by hand during the run: no planned end, its failures abort nothing
+        self.evidence: dict[str, Any] = {}  # what the driver saw at inject and heal (faults.csv `evidence`)
 
     def provisional_outcome(self) -> str:
         if self.outcome:
@@ -322,7 +324,7 @@ class FaultScheduler:
         with self._lock:
             track.actual_start = self._wall()
         try:
-            track.driver.inject()
+            found = track.driver.inject()
         except Exception as exc:  # every driver failure is journaled, then everything is healed
             log.error("fault %s: inject failed: %s", track.spec.name, exc)
             with self._lock:
@@ -333,6 +335,7 @@ class FaultScheduler:
             self._note_failure(str(exc), scheduled=not track.manual)
             return
         with self._lock:
+            track.evidence.update(found or {})
             if track.state == INJECTING:
                 track.state = ACTIVE
             healing_now = self._stopping and track.state == ACTIVE
@@ -344,10 +347,12 @@ class FaultScheduler:
 
     def _safe_heal(self, track: _Track) -> str | None:
         try:
-            track.driver.heal()
+            found = track.driver.heal()
         except Exception as exc:
             log.error("fault %s: heal failed: %s", track.spec.name, exc)
             return str(exc)
+        with self._lock:
+            track.evidence.update(found or {})
         return None
 
     def _heal(self, track: _Track) -> None:
@@ -407,7 +412,7 @@ class FaultScheduler:
             planned_start=start,
             planned_end=None if start is None or track.manual else start + spec.duration_s,
             actual_start=track.actual_start, actual_end=track.actual_end,
-            outcome=track.provisional_outcome(), error=track.error,
+            outcome=track.provisional_outcome(), error=track.error, evidence=dict(track.evidence),
         )  # fmt: skip
 
     def _status(self, track: _Track) -> FaultStatus:

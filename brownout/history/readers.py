@@ -21,6 +21,7 @@ from brownout.history.records import (
     FAULT_OUTCOMES,
     FAULTS,
     FAULTS_HEADER,
+    FAULTS_HEADER_WITHOUT_EVIDENCE,
     FORMAT,
     FORMAT_VERSION,
     INTEGRITY,
@@ -48,8 +49,10 @@ def _missing(path: Path) -> InputError:
     return InputError(f"{path}: file is missing (is {path.parent} a brownout results directory?)")
 
 
-def _iter_csv(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
-    """Yields (line number, cells) of every data row after checking the header and the cell count."""
+def _iter_csv(path: Path, header: tuple[str, ...], older: tuple[str, ...] = ()) -> Iterator[tuple[int, list[str]]]:
+    """Yields (line number, cells) of every data row after checking the header and the cell count.
+
+    A file with the `older` header (the same columns, fewer at the end) is read too, its rows padded with ""."""
     if not path.is_file():
         raise _missing(path)
     try:
@@ -58,20 +61,22 @@ def _iter_csv(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, list[s
             first = next(reader, None)
             if first is None:
                 raise InputError(f"{path}: file is empty; expected the header row {','.join(header)!r}")
-            if tuple(first) != header:
+            found = tuple(first)
+            if found != header and (not older or found != older):
                 raise InputError(
                     f"{path}, line 1: wrong header {','.join(first)!r}; expected {','.join(header)!r}"
                 )
+            padding = [""] * (len(header) - len(found))
             for cells in reader:
                 if not cells:
                     continue  # a blank line carries nothing
-                if len(cells) != len(header):
-                    what = "truncated row" if len(cells) < len(header) else "too many cells"
+                if len(cells) != len(found):
+                    what = "truncated row" if len(cells) < len(found) else "too many cells"
                     raise InputError(
-                        f"{path}, line {reader.line_num}: {what}: {len(cells)} cells, expected {len(header)} "
-                        f"({','.join(header)})"
+                        f"{path}, line {reader.line_num}: {what}: {len(cells)} cells, expected {len(found)} "
+                        f"({','.join(found)})"
                     )
-                yield reader.line_num, cells
+                yield reader.line_num, cells + padding
     except csv.Error as exc:
         raise InputError(f"{path}: not valid CSV: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -108,6 +113,17 @@ class _Cells:
             raise self.error(column, f"{text!r} is not a number") from None
         if not math.isfinite(value):
             raise self.error(column, f"{text!r} is not a finite number")
+        return value
+
+    def json_object(self, column: str) -> dict[str, Any]:
+        """A JSON object cell; "" is {}."""
+        text = self.text(column)
+        try:
+            value = json.loads(text) if text else {}
+        except json.JSONDecodeError as exc:
+            raise self.error(column, f"not JSON ({exc.msg})") from None
+        if not isinstance(value, dict):
+            raise self.error(column, "must be a JSON object")
         return value
 
     def count(self, column: str) -> int:
@@ -176,24 +192,18 @@ def read_users(results_dir: PathLike) -> list[UsersRow]:
 def read_faults(results_dir: PathLike) -> list[FaultRow]:
     path = Path(results_dir) / FAULTS
     rows = []
-    for line, raw in _iter_csv(path, FAULTS_HEADER):
+    for line, raw in _iter_csv(path, FAULTS_HEADER, older=FAULTS_HEADER_WITHOUT_EVIDENCE):
         cells = _Cells(path, line, FAULTS_HEADER, raw)
-        try:
-            params = json.loads(raw[3]) if raw[3] else {}
-        except json.JSONDecodeError as exc:
-            raise cells.error("params", f"not JSON ({exc.msg})") from None
-        if not isinstance(params, dict):
-            raise cells.error("params", "must be a JSON object")
         outcome = cells.text("outcome")
         if outcome not in FAULT_OUTCOMES:
             raise cells.error("outcome", f"{outcome!r} is not one of {', '.join(FAULT_OUTCOMES)}")
         row = FaultRow(
-            name=raw[0], target=raw[1], kind=raw[2], params=params,
+            name=raw[0], target=raw[1], kind=raw[2], params=cells.json_object("params"),
             planned_start=cells.optional_number("planned_start"),
             planned_end=cells.optional_number("planned_end"),
             actual_start=cells.optional_number("actual_start"),
             actual_end=cells.optional_number("actual_end"),
-            outcome=outcome, error=cells.text("error"),
+            outcome=outcome, error=cells.text("error"), evidence=cells.json_object("evidence"),
         )  # fmt: skip
         if row.actual_start is not None and row.actual_end is not None and row.actual_end < row.actual_start:
             raise cells.error("actual_end", f"{row.actual_end} is before actual_start {row.actual_start}")

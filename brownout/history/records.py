@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,10 @@ TIMELINE_HEADER = ("t", "type", "name", "ok", "degraded", "failed", "hist")
 USERS_HEADER = ("t", "users", "step")
 FAULTS_HEADER = (
     "name", "target", "kind", "params", "planned_start", "planned_end",
-    "actual_start", "actual_end", "outcome", "error",
+    "actual_start", "actual_end", "outcome", "error", "evidence",
 )  # fmt: skip
+# faults.csv before the `evidence` column (version 1 and early version 2): still read, evidence {}.
+FAULTS_HEADER_WITHOUT_EVIDENCE = FAULTS_HEADER[:-1]
 TELEMETRY_HEADER = ("t", "source", "metric", "labels", "value")
 
 FAULT_OUTCOMES = ("healed", "aborted", "inject-failed", "heal-failed", "skipped")
@@ -111,6 +114,9 @@ class FaultRow:
     actual_end: float | None
     outcome: str
     error: str = ""
+    # What the fault acted on, as the driver saw it (JSON object): a network fault's traffic through its
+    # proxy, a component fault's pid, an http/command fault's answer; {"unknown": why} when it could not tell.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,11 @@ class TelemetryRow:
     metric: str
     labels: dict[str, str]
     value: float
+
+
+def encode_evidence(evidence: dict[str, Any]) -> str:
+    """The `evidence` cell: compact JSON with sorted keys (readable in a spreadsheet), "" when there is none."""
+    return json.dumps(evidence, sort_keys=True, separators=(",", ":")) if evidence else ""
 
 
 def encode_labels(labels: dict[str, str]) -> str:

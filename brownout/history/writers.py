@@ -82,7 +82,7 @@ class FaultsWriter(_CsvTable[records.FaultRow]):
         return [
             row.name, row.target, row.kind, json.dumps(row.params, sort_keys=True),
             _time(row.planned_start), _time(row.planned_end), _time(row.actual_start), _time(row.actual_end),
-            row.outcome, row.error,
+            row.outcome, row.error, records.encode_evidence(row.evidence),
         ]  # fmt: skip
 
 

@@ -8,7 +8,9 @@ remaining differences are one table in the README):
   `GET|POST|PATCH|DELETE /proxies/{name}` (`"enabled": false` takes the proxy down: new connections are
   refused and open ones are dropped), `GET|POST /proxies/{name}/toxics`,
   `GET|POST|PATCH|DELETE /proxies/{name}/toxics/{toxic}`, `POST /reset` (204: enable all, remove all
-  toxics), `GET /version`, and `GET /healthz` (not in Toxiproxy; a readiness probe for the supervisor).
+  toxics), `GET /version`, `GET /healthz` (not in Toxiproxy; a readiness probe for the supervisor),
+  `GET /proxies/{name}/traffic` (not in Toxiproxy: connections and bytes carried, idle time; the network
+  faults' evidence) and, with `-proxy-metrics`, Toxiproxy's `/metrics` byte counters.
 - proxy: `{"name", "listen", "upstream", "enabled", "toxics"}`, addresses kept as written; a proxy listens
   on any address its client names. Toxic: `{"name", "type", "stream", "toxicity", "attributes"}`, listed
   upstream first. Toxic types: latency (latency, jitter ms), bandwidth (rate KB/s), slow_close (delay ms),
@@ -32,7 +34,7 @@ with `<>&` escaped. tests/proxy/test_against_toxiproxy.py checks all of this aga
 
 Modules: `toxics` (toxic specs and their validation), `config` (proxy specs from API bodies and config
 files), `jsonio` (JSON as Toxiproxy reads and writes it), `chain` (one connection's walk through its toxics),
-`link` (a connection's sockets, both directions), `listener` (accepting and connecting upstream), `proxies`
-(a proxy's state and the registry), `api`
-(the HTTP API), `cli` (the command).
+`link` (a connection's sockets, both directions), `traffic` (what a proxy carried), `listener` (accepting
+and connecting upstream), `proxies` (a proxy's state and the registry), `api` (the HTTP API), `cli` (the
+command).
 """

@@ -33,11 +33,12 @@ routes = Blueprint("toxiproxy", __name__)
 class _Settings:
     registry: ProxyRegistry
     token: str | None
+    metrics: bool  # serve /metrics, as Toxiproxy does with -proxy-metrics
 
 
-def create_app(registry: ProxyRegistry, token: str | None = None) -> Flask:
+def create_app(registry: ProxyRegistry, token: str | None = None, metrics: bool = False) -> Flask:
     app = Flask("brownout.proxy")
-    app.extensions["brownout.proxy"] = _Settings(registry, token)
+    app.extensions["brownout.proxy"] = _Settings(registry, token, metrics)
     app.before_request(_guard)
     app.register_blueprint(routes)
     app.register_error_handler(ApiError, _api_error)
@@ -73,6 +74,14 @@ def version() -> Response:
     # Written as Toxiproxy writes it: by hand, with a space and a newline, and a charset.
     body = f'{{"version": "{TOXIPROXY_VERSION}+brownout.{__version__}"}}\n'
     return Response(body, content_type="application/json;charset=utf-8")
+
+
+@routes.get("/metrics")
+def metrics() -> Response:
+    settings: _Settings = current_app.extensions["brownout.proxy"]
+    if not settings.metrics:  # Toxiproxy without -proxy-metrics has no such route
+        raise ApiError("no /metrics: start the proxy with -proxy-metrics", 404)
+    return Response(settings.registry.metrics(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @routes.post("/reset")
@@ -144,6 +153,12 @@ def proxy_delete(name: str) -> Response:
 
 
 # --- toxics ----------------------------------------------------------------------------------------------
+
+
+@routes.get("/proxies/<name>/traffic")
+def proxy_traffic(name: str) -> Response:
+    """A brownout addition (Toxiproxy has no such route): what the proxy carried, the faults' evidence."""
+    return _json(_registry().get(name).traffic.as_json())
 
 
 @routes.get("/proxies/<name>/toxics")

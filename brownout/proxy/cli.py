@@ -34,8 +34,8 @@ def main(argv: list[str]) -> int:
     specs = load_config_file(Path(args.config)) if args.config else []
     if args.seed is not None:
         random.seed(args.seed)
-    if args.metrics:
-        print("brownout proxy: warning: no /metrics here; -proxy-metrics/-runtime-metrics ignored", file=sys.stderr)
+    if args.runtime_metrics:
+        print("brownout proxy: warning: no Go runtime metrics here; -runtime-metrics ignored", file=sys.stderr)
     _allow_many_connections()
     registry = ProxyRegistry(lenient=args.lenient)
     try:
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
                 registry.create(spec)
             except ApiError as exc:
                 raise InputError(f"proxy config {args.config}, proxy {spec.name!r}: {exc.message}") from None
-        app = create_app(registry, args.token or None)
+        app = create_app(registry, args.token or None, metrics=args.proxy_metrics)
         server = WSGIServer((args.host, args.port), app, log=None, handler_class=_NoDelayHandler)
         try:
             server.start()
@@ -104,11 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--proxy-metrics",
         "-proxy-metrics",
+        action="store_true",
+        help="serve /metrics: Toxiproxy's toxiproxy_proxy_{received,sent}_bytes_total per proxy and direction",
+    )
+    parser.add_argument(
         "--runtime-metrics",
         "-runtime-metrics",
-        dest="metrics",
         action="store_true",
-        help="accepted for Toxiproxy's command line; brownout proxy has no /metrics (a warning says so)",
+        help="accepted for Toxiproxy's command line; there are no Go runtime metrics here (a warning says so)",
     )
     parser.add_argument("--version", "-version", action="version", version=f"brownout proxy {_version()}")
     parser.add_argument(

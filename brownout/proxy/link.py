@@ -28,6 +28,7 @@ from gevent.socket import wait_write
 from brownout.proxy.chain import Chunk, ToxicChain
 from brownout.proxy.chain import ToxicSource as _ToxicSource
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec
+from brownout.proxy.traffic import Traffic
 
 _CHUNK = 64 * 1024
 # A queue as big as Toxiproxy's latency buffer (1024 chunks of 32 KiB): a large answer is read (and so
@@ -37,7 +38,9 @@ _RESET_LINGER = struct.pack("ii", 1, 0)
 
 
 class ToxicSource(_ToxicSource, Protocol):
-    """What a connection needs from its proxy: its toxics, and to hear when the connection closed."""
+    """What a connection needs from its proxy: its toxics, its counters, and to hear when the connection closed."""
+
+    traffic: Traffic
 
     def connection_closed(self, connection: Connection) -> None: ...
 
@@ -136,6 +139,7 @@ class _Direction:
         self.dest = dest
         self.stream = stream
         self._toxics_on = connection._source.toxics_on  # noqa: SLF001 (hot path: one lookup per chunk)
+        self._tally = connection._source.traffic.streams[stream]  # noqa: SLF001 (one add per chunk)
         self._readable = loop.io(source.fileno(), 1)
         self._writable = loop.io(dest.fileno(), 2)
         self._unsent: memoryview | None = None  # the rest of a direct send the peer could not take yet
@@ -162,6 +166,7 @@ class _Direction:
             return
         if self.writer is None and not self._toxics_on(self.stream):
             if data:
+                self._tally.direct += len(data)
                 self._send_now(data)
             else:
                 self._readable.stop()
@@ -175,9 +180,11 @@ class _Direction:
         except BlockingIOError:
             sent = 0
         except OSError as exc:
+            self._tally.unsent += len(data)
             self.connection.lost(exc)
             return
         if sent < len(data):
+            self._tally.unsent += len(data) - sent
             self._unsent = memoryview(data)[sent:]
             self._readable.stop()
             self._writable.start(self._on_writable)
@@ -191,6 +198,7 @@ class _Direction:
         except OSError as exc:
             self.connection.lost(exc)
             return
+        self._tally.unsent -= sent
         self._unsent = self._unsent[sent:]
         if not self._unsent:
             self._unsent = None
@@ -203,6 +211,7 @@ class _Direction:
             self._readable.stop()
         else:
             self._queued += len(chunk.data)
+            self._tally.queued += len(chunk.data)
             if self._queued >= _QUEUE_LIMIT:
                 self._readable.stop()  # back-pressure: resumed once the writer has caught up
         if self.writer is None:
@@ -244,6 +253,7 @@ class _Direction:
             except BlockingIOError:
                 wait_write(self.dest.fileno())
                 continue
+            self._tally.through_toxics += sent
             view = view[sent:]
 
 

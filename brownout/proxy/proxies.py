@@ -16,6 +16,7 @@ from brownout.proxy.errors import ApiError
 from brownout.proxy.link import Connection
 from brownout.proxy.listener import Listener, UpstreamConnect
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec, parse_toxic, updated_toxic
+from brownout.proxy.traffic import Traffic, metrics_text
 
 
 class Proxy:
@@ -28,6 +29,8 @@ class Proxy:
         self._connections: set[Connection] = set()
         self._connecting: set[UpstreamConnect] = set()
         self._listener: Listener | None = None
+        self.traffic = Traffic()  # kept across disable / enable: a `down` fault's evidence spans both
+        self.traffic.start_clock()
 
     @property
     def name(self) -> str:
@@ -140,6 +143,7 @@ class Proxy:
     # --- serving ---------------------------------------------------------------------------------------
 
     def _accepted(self, client: socket.socket) -> None:
+        self.traffic.connections += 1
         attempt = UpstreamConnect(client, self.spec.upstream, self._connected, self._connect_failed)
         self._connecting.add(attempt)
         attempt.start()
@@ -204,8 +208,14 @@ class ProxyRegistry:
         return self.create(spec)
 
     def delete(self, name: str) -> None:
-        self.get(name).stop()
+        proxy = self.get(name)
+        proxy.stop()
+        proxy.traffic.stop_clock()
         del self._proxies[name]
+
+    def metrics(self) -> str:
+        """Toxiproxy's `-proxy-metrics` text for every proxy."""
+        return metrics_text([(p.name, str(p.spec.listen), str(p.spec.upstream), p.traffic) for p in self.all()])
 
     def reset(self) -> None:
         """Enable every proxy and remove every toxic (Toxiproxy's POST /reset)."""
@@ -216,3 +226,4 @@ class ProxyRegistry:
     def close_all(self) -> None:
         for proxy in self.all():
             proxy.stop()
+            proxy.traffic.stop_clock()

@@ -76,7 +76,7 @@ def _recovery_shown(figures: dict[str, Any]) -> str:
 def faults_table(verdict: Verdict, run_start: float) -> Table:
     availability = verdict.check("availability").figures.get("faults", [])
     recovery, detection = _by_fault(verdict, "recovery"), _by_fault(verdict, "detection")
-    resilience = _by_fault(verdict, "resilience")
+    resilience, journal = _by_fault(verdict, "resilience"), _by_fault(verdict, "faults")
     rows = []
     for fault in availability:
         name = fault["fault"]
@@ -96,11 +96,12 @@ def faults_table(verdict: Verdict, run_start: float) -> Table:
                 secs(found.get("degraded_s")),
                 _amplification(resilience.get(name)),
                 f"{fault['status']} / {recovery.get(name, {}).get('status', '-')}",
+                journal.get(name, {}).get("evidence_text", "-"),
             )
         )
     header = (
         "fault", "what", "start s", "duration s", "availability", "ok", "degraded", "recovery s (all ops)",
-        "breaker open s", "degraded after s", "retry amplification", "availability / recovery",
+        "breaker open s", "degraded after s", "retry amplification", "availability / recovery", "evidence",
     )  # fmt: skip
     return Table("Faults", header, tuple(rows), "times in seconds from the start of the run")
 

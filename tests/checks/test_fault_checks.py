@@ -5,9 +5,10 @@ import dataclasses
 from brownout.checks import AlertLevel, Criteria, Status
 from brownout.checks.availability import check_availability
 from brownout.checks.detection import check_detection
+from brownout.checks.evidence import describe_evidence
 from brownout.checks.journal import check_faults
 from brownout.checks.resilience import check_resilience
-from brownout.history import TelemetryRow
+from brownout.history import FaultRow, TelemetryRow
 from tests.checks.checks_literals import OP_B, fault, history, rows
 
 CRITERIA = Criteria()
@@ -191,3 +192,83 @@ def test_detection_not_seen_in_a_fault_shorter_than_its_limit_is_censored():
     assert [a.level for a in result.alerts] == [AlertLevel.INFO]
     long = history(rows(0, 40), [fault("f", 10.0, 20.0)], telemetry=[_breaker(float(t), 0.0) for t in range(40)])
     assert check_detection(long, Criteria(detection_max_s=5)).reasons == ("f: detected never (max 5 s)",)
+
+
+def _network(name: str, evidence: dict, outcome: str = "healed", params: dict | None = None) -> FaultRow:
+    return FaultRow(name, "db", "network", params or {"proxy": "db", "down": True}, 10.0, 15.0, 10.0, 15.0, outcome,
+                    evidence=evidence)  # fmt: skip
+
+
+_QUIET = {"proxy": "db", "source": "traffic", "bytes_before": 0, "connections": 0, "bytes_upstream": 0,
+          "bytes_downstream": 0}  # fmt: skip
+
+
+def test_a_network_fault_whose_proxy_carried_nothing_touched_nothing():
+    result = check_faults(history(rows(0, 40), [_network("db-down", {**_QUIET, "idle_before_s": None})]), CRITERIA)
+    assert result.status is Status.FAIL
+    assert result.summary == "1 healed; 1 touched nothing"
+    assert result.reasons == (
+        "fault 'db-down' touched nothing: 0 connections through proxy 'db' — is the service using {proxies.db}?",
+    )
+    assert result.figures["faults"][0]["evidence_text"] == (
+        "proxy db: 0 connections, 0 B up, 0 B down; never active before"
+    )
+
+
+def test_traffic_in_the_window_or_in_the_5_s_before_is_the_evidence():
+    faults = [
+        _network("slow", {**_QUIET, "idle_before_s": None, "connections": 2, "bytes_upstream": 120,
+                          "bytes_downstream": 4500}),  # fmt: skip
+        _network("kept-alive", {**_QUIET, "idle_before_s": None, "connections": 0, "bytes_downstream": 10}),
+        _network("down", {**_QUIET, "idle_before_s": 4.9, "bytes_before": 800}),  # refused by design
+        _network("late", {**_QUIET, "idle_before_s": 5.1, "bytes_before": 800}),
+    ]
+    result = check_faults(history(rows(0, 40), faults), CRITERIA)
+    assert result.reasons == (
+        "fault 'late' touched nothing: 0 connections through proxy 'db' — is the service using {proxies.db}?",
+    )
+    assert [f["evidence_text"] for f in result.figures["faults"]][:3] == [
+        "proxy db: 2 connections, 120 B up, 4.5 kB down; never active before",
+        "proxy db: 0 connections, 0 B up, 10 B down; never active before",
+        "proxy db: 0 connections, 0 B up, 0 B down; last active 4.9 s before",
+    ]
+
+
+def test_evidence_nobody_could_read_is_unknown_never_a_pass():
+    reason = "the fault proxy at http://127.0.0.1:8474 counts no traffic (...): start Toxiproxy with -proxy-metrics"
+    metrics = {**_QUIET, "source": "metrics", "connections": None, "idle_before_s": None}
+    faults = [
+        _network("db-down", {"proxy": "db", "unknown": reason}),
+        _network("via-metrics", {**metrics, "bytes_before": 5000}),
+        _network("never-used", {**metrics, "bytes_before": 0}),
+    ]
+    result = check_faults(history(rows(0, 40), faults), CRITERIA)
+    assert result.reasons == (
+        f"fault 'db-down': no evidence it reached the service: {reason}",
+        "fault 'via-metrics': no traffic through proxy 'db' in its window, and Toxiproxy's metrics cannot tell "
+        "whether it carried any in the 5 s before (5000 bytes since it started)",
+        "fault 'never-used' touched nothing: 0 connections through proxy 'db' — is the service using {proxies.db}?",
+    )
+    assert result.status is Status.FAIL
+    only_unknown = check_faults(history(rows(0, 40), faults[:2]), CRITERIA)
+    assert only_unknown.status is Status.UNKNOWN
+    assert only_unknown.figures["faults"][0]["evidence_text"] == f"unknown: {reason}"
+
+
+def test_results_without_evidence_are_judged_as_before():
+    old = check_faults(history(rows(0, 40), [_network("db-down", {})]), CRITERIA)
+    assert (old.status, old.reasons, old.figures["faults"][0]["evidence_text"]) == (Status.PASS, (), "-")
+    failed = check_faults(history(rows(0, 40), [_network("db-down", {**_QUIET, "idle_before_s": None},
+                                                         outcome="inject-failed")]), CRITERIA)  # fmt: skip
+    assert failed.reasons == ("db-down (network on db) was inject-failed",)
+
+
+def test_the_other_kinds_evidence_in_words():
+    assert describe_evidence({"pid": 4242, "pid_after_heal": 4250}) == "pid 4242, pid 4250 after heal"
+    assert describe_evidence({"pid": 1, "new_pid": 2}) == "pid 1 -> 2"
+    answers = {"inject": {"status": 200, "body": '{"ok":\n true}'}, "heal": {"status": 204, "body": ""}}
+    assert describe_evidence(answers) == "inject: 200 '{\"ok\": true}'; heal: 204"
+    assert describe_evidence({"inject": {"exit": 0, "stdout": "drained node 1\n", "stderr": ""}}) == (
+        "inject: exit 0, stdout 'drained node 1'"
+    )
+    assert describe_evidence({"lock_holder_pid": 77}) == "lock held by pid 77"

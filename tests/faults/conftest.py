@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.support import RecordingServer
+from tests.proxy.conftest import spawner  # noqa: F401 (the proxy tests' fixture: real proxies, stopped at teardown)
 
 
 @pytest.fixture

@@ -47,15 +47,17 @@ class RecordingDriver:
     def _now(self) -> float:
         return self.clock() if self.clock else time.monotonic()
 
-    def inject(self) -> None:
+    def inject(self) -> dict[str, object]:
         self.log.append(("inject", self.name, self._now()))
         if self.fail_inject:
             raise RuntimeError(f"{self.name}: inject exploded")
+        return {"injects": sum(action == "inject" for action, name, _ in self.log if name == self.name)}
 
-    def heal(self) -> None:
+    def heal(self) -> dict[str, object]:
         self.log.append(("heal", self.name, self._now()))
         if self.fail_heal:
             raise RuntimeError(f"{self.name}: heal exploded")
+        return {"healed": True}
 
 
 def fault(

@@ -23,8 +23,9 @@ def test_http_driver_sends_the_inject_and_heal_requests(server: RecordingServer)
         heal=HttpRequestSpec("DELETE", f"{server.url}/drain"),
     )
     driver = HttpDriver(params, "drain")
-    driver.inject()
-    driver.heal()
+    # The answers are the evidence the fault reached something (faults.csv `evidence`, the report).
+    assert driver.inject() == {"inject": {"status": 200, "body": '{"ok": true}'}}
+    assert driver.heal() == {"heal": {"status": 200, "body": '{"ok": true}'}}
     assert server.paths() == [("POST", "/drain"), ("DELETE", "/drain")]
     assert server.requests[0].body == '{"node": 1}'
 
@@ -58,10 +59,16 @@ def test_command_driver_runs_the_inject_and_heal_argv(tmp_path: Path) -> None:
         inject=_python(f"open({str(marker)!r}, 'w').write('x')"), heal=_python(f"import os; os.remove({str(marker)!r})")
     )
     driver = CommandDriver(params, "marker")
-    driver.inject()
+    assert driver.inject() == {"inject": {"exit": 0, "stdout": "", "stderr": ""}}
     assert marker.exists()
-    driver.heal()
+    assert driver.heal() == {"heal": {"exit": 0, "stdout": "", "stderr": ""}}
     assert not marker.exists()
+
+
+def test_command_evidence_keeps_the_head_of_stdout_and_stderr() -> None:
+    code = "import sys; print('drained node 1'); sys.stderr.write('x' * 500)"
+    evidence = CommandDriver(CommandParams(inject=_python(code)), "c").inject()
+    assert evidence == {"inject": {"exit": 0, "stdout": "drained node 1\n", "stderr": "x" * 200}}
 
 
 def test_command_argv_is_not_a_shell(tmp_path: Path) -> None:

@@ -184,3 +184,14 @@ def test_snapshot_states_follow_the_fault() -> None:
     scheduler.run_due()
     status = scheduler.snapshot()[0]
     assert (status.state, status.outcome) == ("healed", "healed")
+
+
+def test_each_window_journals_what_its_driver_saw_at_inject_and_heal(tmp_path: Path) -> None:
+    clock, log = FakeClock(), []
+    scheduler = _scheduler([fault("a", at=1, duration=2), fault("b", at=5, duration=2)], clock, log, tmp_path,
+                           failing_inject=("b",))  # fmt: skip
+    scheduler.start()
+    assert scheduler.run_until_done(timeout_s=600)
+    rows = {row.name: row for row in read_faults(tmp_path)}
+    assert rows["a"].evidence == {"injects": 1, "healed": True}  # inject's keys, then heal's
+    assert (rows["b"].outcome, rows["b"].evidence) == ("inject-failed", {"healed": True})  # the undo's

@@ -119,14 +119,42 @@ def test_unknown_proxy_is_an_actionable_fault_error(endpoints: Endpoints) -> Non
 
 def test_kill_then_heal_starts_the_component_again(endpoints: Endpoints) -> None:
     driver = build_driver(_fault("k", "notifier", "component", ComponentParams("notifier", "kill")), endpoints)
-    driver.inject()
+    pid = _component(endpoints, "notifier")["pid"]
+    assert driver.inject() == {"pid": pid}  # the evidence: the process it killed
     try:
         assert _component(endpoints, "notifier")["state"] == "stopped"
     finally:
-        driver.heal()
+        healed = driver.heal()
     status = _component(endpoints, "notifier")
     assert status["state"] == "running" and status["ready"]
+    assert healed == {"pid_after_heal": status["pid"]} and status["pid"] != pid
     driver.heal()  # idempotent: already running
+
+
+def test_killing_a_component_that_is_already_gone_fails_the_inject(endpoints: Endpoints) -> None:
+    requests.post(f"{endpoints.control_url}/components/notifier/kill",
+                  headers={"Authorization": f"Bearer {endpoints.token}"}, timeout=10).raise_for_status()  # fmt: skip
+    driver = build_driver(_fault("k", "notifier", "component", ComponentParams("notifier", "kill")), endpoints)
+    try:
+        with pytest.raises(FaultError, match="component 'notifier' was already stopped \\(no process to kill\\)"):
+            driver.inject()
+    finally:
+        driver.heal()
+    assert _component(endpoints, "notifier")["state"] == "running"
+
+
+def test_a_network_fault_records_the_traffic_through_its_proxy(endpoints: Endpoints) -> None:
+    params = NetworkParams(proxy="upstream", toxic="latency", attributes=(("latency", 10),))
+    driver = build_driver(_fault("slow", "upstream", "network", params), endpoints)
+    _send_message(endpoints)  # the gateway uses the proxy just before the fault
+    before = driver.inject()
+    assert before["proxy"] == "upstream" and before["source"] == "traffic"
+    assert before["idle_before_s"] is not None and before["idle_before_s"] < 5 and before["bytes_before"] > 0
+    try:
+        assert _send_message(endpoints).status_code == 201
+    finally:
+        window = driver.heal()
+    assert window is not None and window["bytes_upstream"] > 0 and window["bytes_downstream"] > 0
 
 
 def test_freeze_then_heal_thaws(endpoints: Endpoints) -> None:

@@ -83,8 +83,9 @@ def _write_all(directory: Path) -> None:
         users.extend([UsersRow(10.0, 5, 0), UsersRow(11.0, 10, 1)])
     with FaultsWriter(directory) as faults:
         faults.append(
-            FaultRow("cut", "upstream", "timeout", {"timeout": 0}, 11.0, 12.0, 11.1, 12.2, "healed")
-        )
+            FaultRow("cut", "upstream", "timeout", {"timeout": 0}, 11.0, 12.0, 11.1, 12.2, "healed",
+                     evidence={"proxy": "upstream", "connections": 3, "idle_before_s": 0.25})
+        )  # fmt: skip
         faults.append(
             FaultRow("never", "notifier", "kill", {}, 13.0, 14.0, None, None, "inject-failed", "refused, 502")
         )
@@ -105,11 +106,26 @@ def test_everything_written_reads_back_identically(tmp_path):
     assert history.timeline.window(10.0, 11.0, "GET /a, b").total == 5
     assert [f.error for f in read_faults(tmp_path)] == ["", "refused, 502"]
     assert read_faults(tmp_path)[1].actual_start is None
+    assert [f.evidence for f in read_faults(tmp_path)] == [
+        {"proxy": "upstream", "connections": 3, "idle_before_s": 0.25}, {},
+    ]  # fmt: skip
+    cell = (tmp_path / "faults.csv").read_text().splitlines()[1].split(",healed,,")[1]
+    assert cell == '"{""connections"":3,""idle_before_s"":0.25,""proxy"":""upstream""}"'  # compact, sorted
     assert history.users == [UsersRow(10.0, 5, 0), UsersRow(11.0, 10, 1)]
     assert history.telemetry is not None and history.telemetry.select("gateway_breaker_state")[0].values == [
         0.0
     ]
     assert history.integrity == _INTEGRITY
+
+
+def test_a_faults_csv_without_the_evidence_column_reads_as_no_evidence(tmp_path):
+    _write_all(tmp_path)
+    (tmp_path / "faults.csv").write_text(
+        "name,target,kind,params,planned_start,planned_end,actual_start,actual_end,outcome,error\n"
+        "db-down,db,network,{},1,2,1,2,healed,\n"
+    )
+    (fault,) = read_faults(tmp_path)
+    assert (fault.name, fault.outcome, fault.evidence) == ("db-down", "healed", {})
 
 
 def test_optional_files_are_none_when_absent(tmp_path):
@@ -138,6 +154,12 @@ DAMAGE = {
         "timeline.csv",
         "t,type,name,ok,degraded,failed,hist\n10.0,GET,/a,1,0,0,5:1 7\n",
         "timeline.csv, line 2: column 'hist': histogram pair '7' is not 'ms:count'",
+    ),
+    "evidence not an object": (
+        "faults.csv",
+        "name,target,kind,params,planned_start,planned_end,actual_start,actual_end,outcome,error,evidence\n"
+        "a,b,c,{},1,2,1,2,healed,,[1]\n",
+        "faults.csv, line 2: column 'evidence': must be a JSON object",
     ),
     "bad outcome": (
         "faults.csv",

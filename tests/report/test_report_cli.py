@@ -1,5 +1,6 @@
 """`brownout report` end to end, as a subprocess, on synthetic and damaged results directories."""
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import SyntheticFault, SyntheticRun, write_synthetic_run
+from brownout.history import FaultsWriter, read_faults
 from tests.helpers import BROWNOUT
 
 SLOW = {"failed_share": 0.3, "degraded_share": 0.4, "latency_ms": 400.0, "recovery_s": 2.0}
@@ -159,3 +161,19 @@ def test_criteria_names_that_match_nothing_are_warned_in_every_output_with_the_c
     markdown = (tmp_path / "report.md").read_text()
     assert "## Warnings and notes" in markdown and f"| warning | {warnings[1]} |" in markdown
     assert "slow-upstrem" in (tmp_path / "report.html").read_text()
+
+
+def test_the_faults_table_shows_each_faults_evidence(tmp_path):
+    write_synthetic_run(tmp_path, RUN)
+    faults = read_faults(tmp_path)
+    answers = [{"inject": {"status": 200, "body": '{"drained": 1}'}}, {"pid": 4242, "pid_after_heal": 4250}]
+    (tmp_path / "faults.csv").unlink()
+    with FaultsWriter(tmp_path) as writer:
+        writer.extend([dataclasses.replace(f, evidence=e) for f, e in zip(faults, answers, strict=True)])
+    done = brownout("report", tmp_path, "--format", "md,html")
+    assert done.returncode == 0, done.stdout + done.stderr
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| availability / recovery | evidence |" in markdown
+    assert """| pass / pass | inject: 200 '{"drained": 1}' |""" in markdown
+    assert "| pass / pass | pid 4242, pid 4250 after heal |" in markdown
+    assert "pid 4242, pid 4250 after heal" in (tmp_path / "report.html").read_text()

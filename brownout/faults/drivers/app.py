@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call
+from brownout.faults.drivers.base import Evidence, answer_evidence, call
 from brownout.faults.kinds import AppParams, DbLockParams
 from brownout.net.loopback import session_for
 
@@ -27,24 +27,26 @@ class AdminFaultDriver:
     def _url(self) -> str:
         return f"{self.admin_url}/admin/faults/{quote(self.params.dependency, safe='')}"
 
-    def inject(self) -> None:
+    def inject(self) -> Evidence:
         body = {"error_rate": self.params.error_rate, "latency_ms": self.params.latency_ms}
-        call(
+        response = call(
             self._session,
             "PUT",
             self._url,
             json=body,
             what=f"inject fault {self.fault_name!r} (dependency {self.params.dependency!r} via the admin API)",
         )
+        return {"inject": answer_evidence(response)}
 
-    def heal(self) -> None:
-        call(
+    def heal(self) -> Evidence:
+        response = call(
             self._session,
             "DELETE",
             self._url,
             accept=(404,),
             what=f"heal fault {self.fault_name!r} (dependency {self.params.dependency!r} via the admin API)",
         )
+        return {"heal": answer_evidence(response)}
 
 
 class DbLockDriver:
@@ -59,9 +61,9 @@ class DbLockDriver:
         self.fault_name = fault_name
         self._holder: subprocess.Popen[str] | None = None
 
-    def inject(self) -> None:
+    def inject(self) -> Evidence:
         if self._holder is not None and self._holder.poll() is None:
-            return
+            return {"lock_holder_pid": self._holder.pid}
         if not self.db_path.is_file():
             raise FaultError(
                 f"cannot inject fault {self.fault_name!r}: no database at {self.db_path} "
@@ -77,6 +79,7 @@ class DbLockDriver:
             _, err = holder.communicate(timeout=5)
             raise FaultError(f"cannot inject fault {self.fault_name!r}: {err.strip() or 'lock holder exited'}")
         self._holder = holder
+        return {"lock_holder_pid": holder.pid}
 
     def heal(self) -> None:
         holder, self._holder = self._holder, None

@@ -9,14 +9,25 @@ import requests
 
 from brownout.errors import FaultError
 
+# What a driver saw of the thing it acted on: JSON-ready, merged into the fault's faults.csv `evidence`
+# (inject's keys, then heal's). {"unknown": why} when it could not tell whether the fault reached anything.
+Evidence = dict[str, Any]
+BODY_HEAD = 200  # characters of an answer kept as evidence
+
 
 class Driver(Protocol):
-    """Breaks one thing (`inject`) and puts it back (`heal`). `heal` is idempotent: calling it twice,
-    or without a successful inject, leaves the thing healthy and raises nothing for "already healthy"."""
+    """Breaks one thing (`inject`) and puts it back (`heal`), each returning its Evidence (or None). `heal`
+    is idempotent: calling it twice, or without a successful inject, leaves the thing healthy and raises
+    nothing for "already healthy"."""
 
-    def inject(self) -> None: ...
+    def inject(self) -> Evidence | None: ...
 
-    def heal(self) -> None: ...
+    def heal(self) -> Evidence | None: ...
+
+
+def answer_evidence(response: requests.Response) -> Evidence:
+    """An HTTP answer as evidence: its status and the head of its body."""
+    return {"status": response.status_code, "body": response.text[:BODY_HEAD]}
 
 
 def _error_text(response: requests.Response) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from brownout.errors import FaultError
+from brownout.faults.drivers.base import BODY_HEAD, Evidence
 from brownout.faults.kinds import CommandParams
 
 
@@ -13,7 +14,7 @@ class CommandDriver:
         self.params = params
         self.fault_name = fault_name
 
-    def _run(self, argv: tuple[str, ...], step: str) -> None:
+    def _run(self, argv: tuple[str, ...], step: str) -> Evidence:
         what = f"{step} fault {self.fault_name!r}: command {list(argv)!r}"
         try:
             done = subprocess.run(
@@ -38,10 +39,10 @@ class CommandDriver:
             raise FaultError(
                 f"cannot {what}: exit status {done.returncode}" + (f": {' | '.join(tail)}" if tail else "")
             )
+        return {step: {"exit": done.returncode, "stdout": done.stdout[:BODY_HEAD], "stderr": done.stderr[:BODY_HEAD]}}
 
-    def inject(self) -> None:
-        self._run(self.params.inject, "inject")
+    def inject(self) -> Evidence:
+        return self._run(self.params.inject, "inject")
 
-    def heal(self) -> None:
-        if self.params.heal is not None:
-            self._run(self.params.heal, "heal")
+    def heal(self) -> Evidence | None:
+        return None if self.params.heal is None else self._run(self.params.heal, "heal")

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call
+from brownout.faults.drivers.base import Evidence, call
 from brownout.faults.kinds import ComponentParams
 from brownout.net.loopback import session_for
 from brownout.net.polling import wait_until
@@ -61,19 +61,29 @@ class ComponentDriver:
             f"the stack has no component {self.params.component!r} (fault {self.fault_name!r}: fix its `target`)"
         )
 
-    def inject(self) -> None:
-        self._post(_INJECT_ACTION[self.params.action], "inject")
+    def inject(self) -> Evidence:
+        """The pid acted on is the evidence; killing a component that is already gone acts on nothing."""
+        before = self._component()
+        if self.params.action == "kill" and before.get("pid") is None:
+            raise FaultError(
+                f"cannot inject fault {self.fault_name!r}: component {self.params.component!r} was already "
+                f"{before.get('state') or 'gone'} (no process to kill): the fault would test nothing"
+            )
+        after = self._post(_INJECT_ACTION[self.params.action], "inject")
+        if self.params.action == "restart":
+            return {"pid": before.get("pid"), "new_pid": after.get("pid")}
+        return {"pid": before.get("pid") if self.params.action == "kill" else after.get("pid")}
 
-    def heal(self) -> None:
+    def heal(self) -> Evidence:
         state = self._component()
         if self.params.action == "freeze":
             if state.get("state") == "frozen":
                 self._post("thaw", "heal")
         elif self.params.action == "kill" and state.get("state") != "running":
             self._post("start", "heal")
-        self._wait_ready()
+        return {"pid_after_heal": self._wait_ready().get("pid")}
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self) -> dict[str, Any]:
         state = wait_until(
             self._component, done=_running_and_ready, within_s=self.params.ready_timeout_s, every_s=self.poll_interval_s
         )
@@ -83,6 +93,7 @@ class ComponentDriver:
                 f"not ready after {self.params.ready_timeout_s:g}s (state "
                 f"{state.get('state')!r}); raise `ready_timeout` or check its log"
             )
+        return state
 
 
 def _running_and_ready(state: dict[str, Any]) -> bool:

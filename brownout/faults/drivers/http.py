@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brownout.faults.drivers.base import call
+from brownout.faults.drivers.base import Evidence, answer_evidence, call
 from brownout.faults.kinds import HttpParams, HttpRequestSpec
 from brownout.net.loopback import session_for
 
@@ -13,8 +13,8 @@ class HttpDriver:
         self.fault_name = fault_name
         self._session = session_for(params.inject.url)
 
-    def _send(self, request: HttpRequestSpec, step: str) -> None:
-        call(
+    def _send(self, request: HttpRequestSpec, step: str) -> Evidence:
+        response = call(
             self._session,
             request.method,
             request.url,
@@ -23,10 +23,10 @@ class HttpDriver:
             timeout=self.params.timeout_s,
             what=f"{step} fault {self.fault_name!r}",
         )
+        return {step: answer_evidence(response)}
 
-    def inject(self) -> None:
-        self._send(self.params.inject, "inject")
+    def inject(self) -> Evidence:
+        return self._send(self.params.inject, "inject")
 
-    def heal(self) -> None:
-        if self.params.heal is not None:
-            self._send(self.params.heal, "heal")
+    def heal(self) -> Evidence | None:
+        return None if self.params.heal is None else self._send(self.params.heal, "heal")

@@ -11,7 +11,8 @@ from urllib.parse import quote
 import requests
 
 from brownout.errors import FaultError
-from brownout.faults.drivers.base import call
+from brownout.faults.drivers.base import Evidence, call
+from brownout.faults.drivers.traffic import Reading, at_inject, in_window, read_traffic
 from brownout.faults.kinds import NetworkParams
 from brownout.net.loopback import session_for
 
@@ -34,6 +35,7 @@ class ToxiproxyDriver:
         self.toxic_name = f"brownout-{fault_name}"
         self.timeout_s = timeout_s
         self._session = session_for(api_url, token)
+        self._before: Reading | str | None = None  # the proxy's counters at this window's inject
 
     @property
     def _proxy_url(self) -> str:
@@ -64,10 +66,16 @@ class ToxiproxyDriver:
                 f"has no proxy named {self.params.proxy!r} (set `proxy` to one it has)"
             )
 
-    def inject(self) -> None:
+    def inject(self) -> Evidence:
+        """Read the proxy's counters (the evidence), then break it."""
+        self._before = read_traffic(self._session, self.api_url, self.params.proxy)
         if self.params.down:
             self._set_enabled(False, "inject")
-            return
+        else:
+            self._add_toxic_for_inject()
+        return at_inject(self.params.proxy, self._before)
+
+    def _add_toxic_for_inject(self) -> None:
         what = f"inject fault {self.fault_name!r} (add a {self.params.toxic} toxic to proxy {self.params.proxy!r})"
         response = self._add_toxic(what, accept=(404, 409))
         if response.status_code == 404:
@@ -102,8 +110,14 @@ class ToxiproxyDriver:
             f"from proxy {self.params.proxy!r})",
         )
 
-    def heal(self) -> None:
+    def heal(self) -> Evidence | None:
+        """Read what the proxy carried during the window (before healing, which lets traffic back), then heal."""
+        before, self._before = self._before, None
+        found = None
+        if before is not None:
+            found = in_window(before, read_traffic(self._session, self.api_url, self.params.proxy))
         if self.params.down:
             self._set_enabled(True, "heal")
         else:
             self._remove_toxic("heal")
+        return found

@@ -1,0 +1,102 @@
+"""Did a fault reach the service? The journal's evidence (faults.csv `evidence`, written by the drivers)
+judged, and put in words for the report.
+
+A network fault reached the service when its proxy carried traffic in its window, or in the 5 s before
+it (a `down` fault refuses every connection, so its window is empty by design). No traffic in either is a
+failure: the classic mistake is a service wired to the real port (`{ports.db}`) instead of the proxy's.
+Evidence that could not be had is unknown, never a pass. A fault journalled without any evidence (results
+written before brownout recorded it) is not judged, so old results re-report as they did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brownout.checks.result import Status
+from brownout.history import FaultRow
+
+ACTIVE_BEFORE_S = 5.0  # traffic this close before the inject counts as the service using the proxy
+_SHOWN = 60  # characters of an answer shown in the report's table (faults.csv keeps 200)
+
+
+def judge_evidence(fault: FaultRow) -> tuple[Status, str] | None:
+    """FAIL or UNKNOWN with the reason, PASS with "", or None when there is nothing to judge."""
+    evidence = fault.evidence
+    if fault.kind != "network" or not evidence or fault.actual_start is None:
+        return None
+    if fault.outcome in ("inject-failed", "skipped"):
+        return None  # already unknown: the fault did not happen
+    proxy = evidence.get("proxy", fault.target)
+    if "unknown" in evidence:
+        return Status.UNKNOWN, f"fault '{fault.name}': no evidence it reached the service: {evidence['unknown']}"
+    carried = sum(evidence.get(key) or 0 for key in ("connections", "bytes_upstream", "bytes_downstream"))
+    idle = evidence.get("idle_before_s")
+    if carried > 0 or (idle is not None and idle <= ACTIVE_BEFORE_S):
+        return Status.PASS, ""
+    if "bytes_upstream" not in evidence:
+        return Status.UNKNOWN, f"fault '{fault.name}': proxy '{proxy}' was not read at the heal"
+    if idle is None and evidence.get("source") == "metrics" and evidence.get("bytes_before"):
+        return Status.UNKNOWN, (
+            f"fault '{fault.name}': no traffic through proxy '{proxy}' in its window, and Toxiproxy's metrics "
+            f"cannot tell whether it carried any in the {ACTIVE_BEFORE_S:g} s before "
+            f"({evidence['bytes_before']} bytes since it started)"
+        )
+    return Status.FAIL, (
+        f"fault '{fault.name}' touched nothing: 0 connections through proxy '{proxy}' — "
+        f"is the service using {{proxies.{proxy}}}?"
+    )
+
+
+def describe_evidence(evidence: dict[str, Any]) -> str:
+    """One short line for the report: what the fault acted on."""
+    if not evidence:
+        return "-"
+    if "unknown" in evidence:
+        return f"unknown: {evidence['unknown']}"
+    if "proxy" in evidence:
+        return _traffic_words(evidence)
+    parts = [_pid_words(evidence)] if {"pid", "lock_holder_pid"} & evidence.keys() else []
+    parts += [f"{step}: {_answer_words(evidence[step])}" for step in ("inject", "heal") if step in evidence]
+    return "; ".join(part for part in parts if part) or "-"
+
+
+def _traffic_words(evidence: dict[str, Any]) -> str:
+    connections = evidence.get("connections")
+    window = (
+        "window not read" if "bytes_upstream" not in evidence
+        else f"{'?' if connections is None else connections} connections, "
+        f"{_size(evidence['bytes_upstream'])} up, {_size(evidence['bytes_downstream'])} down"
+    )  # fmt: skip
+    idle = evidence.get("idle_before_s")
+    before = "never active before" if idle is None else f"last active {idle:.1f} s before"
+    if idle is None and evidence.get("source") == "metrics":
+        before = f"{_size(evidence.get('bytes_before') or 0)} before (Toxiproxy metrics)"
+    return f"proxy {evidence['proxy']}: {window}; {before}"
+
+
+def _pid_words(evidence: dict[str, Any]) -> str:
+    if "lock_holder_pid" in evidence:
+        return f"lock held by pid {evidence['lock_holder_pid']}"
+    words = f"pid {evidence['pid']}" + (f" -> {evidence['new_pid']}" if "new_pid" in evidence else "")
+    return words + (f", pid {evidence['pid_after_heal']} after heal" if evidence.get("pid_after_heal") else "")
+
+
+def _answer_words(answer: Any) -> str:
+    if not isinstance(answer, dict):
+        return str(answer)[:_SHOWN]
+    if "status" in answer:
+        return f"{answer['status']} {_head(answer['body'])}" if answer.get("body") else str(answer["status"])
+    words = f"exit {answer.get('exit')}"
+    for stream in ("stdout", "stderr"):
+        if answer.get(stream):
+            words += f", {stream} {_head(answer[stream])}"
+    return words
+
+
+def _head(text: str) -> str:
+    flat = " ".join(str(text).split())
+    return repr(flat if len(flat) <= _SHOWN else flat[: _SHOWN - 1] + "…")
+
+
+def _size(count: int) -> str:
+    return f"{count} B" if count < 1000 else f"{count / 1000:.1f} kB"
