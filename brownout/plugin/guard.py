@@ -87,6 +87,11 @@ def _counts(rows: Sequence[TimelineRow]) -> tuple[int, int]:
     return sum(r.ok + r.degraded + r.failed for r in rows), sum(r.failed for r in rows)
 
 
+def _seconds(span: float) -> str:
+    """"10 s", as the abort line reads."""
+    return f"{span:g} s"
+
+
 def _percent(ratio: float) -> str:
     return f"{ratio * 100:.0f} %"
 
@@ -97,7 +102,7 @@ def _error_ratio_breach(guard: Guard, rows: Sequence[TimelineRow]) -> Breach | N
     if limit is None or total < guard.min_requests or failed / total <= limit:
         return None
     ratio = failed / total
-    reason = f"error ratio {_percent(ratio)} over {format_duration(guard.window)} (limit {_percent(limit)})"
+    reason = f"error ratio {_percent(ratio)} over {_seconds(guard.window)} (limit {_percent(limit)})"
     return Breach(BY_GUARD, "error_ratio_max", reason, ratio, limit)
 
 
@@ -108,7 +113,7 @@ def _p95_breach(guard: Guard, rows: Sequence[TimelineRow]) -> Breach | None:
     p95 = LatencyHistogram.merged(row.hist for row in rows).percentile(0.95)
     if p95 is None or p95 <= limit:
         return None
-    reason = f"p95 {p95:g} ms over {format_duration(guard.window)} (limit {limit:g} ms)"
+    reason = f"p95 {p95:g} ms over {_seconds(guard.window)} (limit {limit:g} ms)"
     return Breach(BY_GUARD, "p95_ms_max", reason, float(p95), limit)
 
 
@@ -119,7 +124,7 @@ def _availability_breach(guard: Guard, rows: Sequence[TimelineRow], faults: list
         return None
     availability = (total - failed) / total
     during = ", ".join(repr(name) for name in faults)
-    reason = (f"availability {_percent(availability)} during fault {during} over {format_duration(guard.window)} "
+    reason = (f"availability {_percent(availability)} during fault {during} over {_seconds(guard.window)} "
               f"(floor {_percent(floor)})")  # fmt: skip
     return Breach(BY_GUARD, "availability_min_during_fault", reason, availability, floor)
 
