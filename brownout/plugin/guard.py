@@ -161,6 +161,12 @@ class GuardMonitor:
         return find_breach(self.guard, self._rows, spans, until=until, bucket_s=self.bucket_s)
 
 
+def kill_switch_file(options: object) -> Path | None:
+    """--brownout-abort-on's file, absolute (Locust may change directory), or None."""
+    name = getattr(options, "brownout_abort_on", "") or ""
+    return Path(name).resolve() if name else None
+
+
 def _stamp(path: Path | None) -> tuple[int, int] | None:
     if path is None:
         return None

@@ -43,7 +43,7 @@ from brownout.history import (
 from brownout.inputs import loads_toml
 from brownout.net.polling import wait_until
 from brownout.plugin.books import Books
-from brownout.plugin.guard import Breach, GuardMonitor, spans_of
+from brownout.plugin.guard import Breach, GuardMonitor, kill_switch_file, spans_of
 from brownout.plugin.integrity import audit
 from brownout.plugin.live import LiveSeries
 from brownout.plugin.locust_csv import LocustCsv
@@ -107,12 +107,10 @@ class TestRun:
             f"{target.host}/metrics", target.name, self.telemetry, is_service_metric
         )
         # The master hears of a worker's requests only at its next report: wait that long before closing a bucket.
-        distributed = isinstance(self.environment.runner, MasterRunner)
         self.lag_s = 2 * WORKER_REPORT_INTERVAL + 1.0 if distributed else 1.0
         self.greenlets: list[gevent.Greenlet] = []
         self.finisher: gevent.Greenlet | None = None
-        abort_on = getattr(environment.parsed_options, "brownout_abort_on", "") or ""
-        self.kill_switch = Path(abort_on).resolve() if abort_on else None
+        self.kill_switch = kill_switch_file(environment.parsed_options)
         self.monitor = GuardMonitor(scenario.guard, started_at=self.started_at, bucket_s=books.timeline.bucket_s,
                                     kill_switch=self.kill_switch)  # fmt: skip
         self.abort: Abort | None = None  # why a guard or the kill switch stopped this test, if one did

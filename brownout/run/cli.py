@@ -77,7 +77,6 @@ def locust_command(
     faults: str | None = None,
     no_faults: bool = False,
     ports: str = "ephemeral",
-    abort_on: str | None = None,
 ) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
@@ -105,8 +104,6 @@ def locust_command(
         argv += ["--brownout-no-faults"]
     if ports != "ephemeral":
         argv += ["--brownout-ports", ports]
-    if abort_on:
-        argv += ["--brownout-abort-on", str(Path(abort_on).resolve())]
     return argv
 
 
@@ -216,8 +213,9 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     print(f"brownout run: {scenario.path} -> {results_dir}", flush=True)
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
-        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports, abort_on=args.abort_on,
+        web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports,
     )  # fmt: skip
+    command += ["--brownout-abort-on", str(Path(args.abort_on).resolve())] if args.abort_on else []
     code, locust_error = _run_locust(command)
     runs = _test_runs(results_dir)
     if runs and code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
