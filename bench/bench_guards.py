@@ -58,7 +58,10 @@ def run_guarded(scenario: Path, out: Path, *extra: str, timeout_s: float = 180.0
     output, _ = child.communicate(timeout=max(1.0, deadline - time.monotonic()))
     collector.stop()
     survivors = tuple(f"{p.pid} {' '.join(p.cmdline()[:4])}" for p in seen.values() if _alive(p))
-    results = max((p for p in out.iterdir() if p.is_dir() and not p.is_symlink()), key=lambda p: p.stat().st_mtime)
+    runs = [p for p in out.iterdir() if p.is_dir() and not p.is_symlink()]
+    if not runs:
+        raise RuntimeError(f"brownout run exited {child.returncode} without a results directory:\n{output[-2000:]}")
+    results = max(runs, key=lambda p: p.stat().st_mtime)
     return _measured(child.returncode, results, survivors, output)
 
 
@@ -138,7 +141,8 @@ def healthy(count: int) -> int:
     aborted = 0
     with tempfile.TemporaryDirectory(prefix="guards-healthy-") as work:
         scenario = Path(work) / "ci-guarded.toml"
-        scenario.write_text((ROOT / "scenarios/ci.toml").read_text() + HEALTHY_GUARD)
+        text = (ROOT / "scenarios/ci.toml").read_text().replace("../targets/", f"{ROOT}/targets/")  # from elsewhere
+        scenario.write_text(text + HEALTHY_GUARD)
         for number in range(1, count + 1):
             out = Path(work) / f"run-{number}"
             out.mkdir()

@@ -40,7 +40,7 @@ def test_a_good_run_writes_every_output_and_exits_0(tmp_path):
     assert [f["overall"]["recovery_s"] for f in recovery] == [2.0, 2.0]
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert (suite.get("tests"), suite.get("failures")) == ("8", "0")
-    assert len(suite.findall("testcase")) == 7
+    assert len(suite.findall("testcase")) == 8
     markdown = (tmp_path / "report.md").read_text()
     assert (
         "# brownout verdict: PASS" in markdown
