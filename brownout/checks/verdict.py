@@ -16,6 +16,7 @@ from typing import Any
 from brownout.checks.availability import check_availability
 from brownout.checks.criteria import Criteria
 from brownout.checks.detection import check_detection
+from brownout.checks.guard import check_guard
 from brownout.checks.integrity import check_integrity
 from brownout.checks.journal import check_faults
 from brownout.checks.load import check_load
@@ -27,6 +28,7 @@ from brownout.history import History
 Check = Callable[[History, Criteria], CheckResult]
 
 CHECKS: tuple[Check, ...] = (
+    check_guard,
     check_faults,
     check_availability,
     check_recovery,

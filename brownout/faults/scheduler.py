@@ -207,13 +207,14 @@ class FaultScheduler:
     def finished(self) -> bool:
         return self._done.is_set()
 
-    def heal_all(self, timeout_s: float = 60.0) -> None:
+    def heal_all(self, timeout_s: float = 60.0, reason: str = "") -> None:
         """Stop firing and heal everything injected (or being injected); never raises for a heal failure.
 
         Faults not started become `skipped`; faults in force are healed now and become `aborted`
-        (or `heal-failed`). Waits up to `timeout_s` for the heals to finish.
+        (or `heal-failed`); `reason` (a guard's abort line) goes into their journal rows' error. Waits up to
+        `timeout_s` for the heals to finish.
         """
-        self._begin_abort()
+        self._begin_abort(reason)
         self._close_lanes(timeout_s)
         with self._lock:
             for track in self._tracks:
@@ -380,7 +381,7 @@ class FaultScheduler:
             self._begin_abort()
         self._wakeup.set()
 
-    def _begin_abort(self) -> None:
+    def _begin_abort(self, reason: str = "") -> None:
         """Stop firing; heal everything in force (each on its own worker, after its inject)."""
         to_heal: list[_Track] = []
         work: list[Callable[[], None]] = []
@@ -389,8 +390,10 @@ class FaultScheduler:
             for track in self._tracks:
                 if track.state == PENDING:
                     track.state, track.outcome = FAILED, "skipped"
+                    track.error = track.error or reason
                 elif track.state in (INJECTING, ACTIVE):
                     track.aborted = True
+                    track.error = track.error or reason
                     if track.state == ACTIVE:
                         to_heal.append(track)
                     # INJECTING: _inject sees _stopping when it returns and heals right away.

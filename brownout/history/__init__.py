@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brownout.errors import InputError
+from brownout.history.guard import GUARD, Abort, GuardRecord
 from brownout.history.histogram import LatencyHistogram, round_response_time
 from brownout.history.integrity import Integrity, KindIntegrity, StreamIntegrity, merge_counts
 from brownout.history.readers import (
@@ -20,6 +21,7 @@ from brownout.history.readers import (
     iter_telemetry_samples,
     iter_timeline,
     read_faults,
+    read_guard,
     read_integrity,
     read_manifest,
     read_users,
@@ -50,6 +52,7 @@ from brownout.history.writers import (
     TelemetryWriter,
     TimelineWriter,
     UsersWriter,
+    write_guard,
     write_integrity,
     write_manifest,
 )
@@ -66,6 +69,7 @@ class History:
     telemetry: Telemetry | None = None
     integrity: Integrity | None = None
     directory: Path | None = None
+    guard: GuardRecord | None = None  # None: the run wrote no guard.json (no guard, older runs)
 
 
 def load_history(results_dir: PathLike) -> History:
@@ -91,16 +95,17 @@ def load_history(results_dir: PathLike) -> History:
         telemetry=telemetry,
         integrity=read_integrity(directory, manifest.format_version),
         directory=directory,
+        guard=read_guard(directory),
     )
 
 
 __all__ = [
-    "ALL_OPERATIONS", "DEFAULT_BUCKET_S", "FAULT_OUTCOMES", "FAULTS", "FORMAT", "FORMAT_VERSION", "INTEGRITY",
-    "MANIFEST", "READABLE_VERSIONS", "TELEMETRY", "TIMELINE", "USERS",
-    "FaultRow", "FaultsWriter", "History", "Integrity", "KindIntegrity", "LatencyHistogram", "Manifest",
-    "OperationSeries", "StreamIntegrity", "Telemetry", "TelemetryRow", "TelemetrySeries", "TelemetryWriter",
-    "Timeline", "TimelineRow", "TimelineWriter", "UsersRow", "UsersWriter", "WindowStats",
-    "integrity_from_json", "iter_telemetry", "iter_timeline", "load_history", "merge_counts", "operation_name",
-    "read_faults", "read_integrity", "read_manifest", "read_users", "round_response_time", "write_integrity",
-    "write_manifest",
+    "ALL_OPERATIONS", "DEFAULT_BUCKET_S", "FAULT_OUTCOMES", "FAULTS", "FORMAT", "FORMAT_VERSION", "GUARD",
+    "INTEGRITY", "MANIFEST", "READABLE_VERSIONS", "TELEMETRY", "TIMELINE", "USERS",
+    "Abort", "FaultRow", "FaultsWriter", "GuardRecord", "History", "Integrity", "KindIntegrity",
+    "LatencyHistogram", "Manifest", "OperationSeries", "StreamIntegrity", "Telemetry", "TelemetryRow",
+    "TelemetrySeries", "TelemetryWriter", "Timeline", "TimelineRow", "TimelineWriter", "UsersRow", "UsersWriter",
+    "WindowStats", "integrity_from_json", "iter_telemetry", "iter_timeline", "load_history", "merge_counts",
+    "operation_name", "read_faults", "read_guard", "read_integrity", "read_manifest", "read_users",
+    "round_response_time", "write_guard", "write_integrity", "write_manifest",
 ]  # fmt: skip

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from brownout.errors import InputError
+from brownout.history.guard import GUARD, Abort, GuardRecord
 from brownout.history.histogram import LatencyHistogram
 from brownout.history.integrity import Integrity, KindIntegrity, StreamIntegrity
 from brownout.history.records import (
@@ -353,6 +354,28 @@ def read_integrity(results_dir: PathLike, format_version: int = FORMAT_VERSION) 
     if not path.exists():
         return None
     return integrity_from_json(_load_json(path), format_version, path)
+
+
+def read_guard(results_dir: PathLike) -> GuardRecord | None:
+    """None when the run wrote no guard.json (older runs): no guard was configured."""
+    path = Path(results_dir) / GUARD
+    if not path.exists():
+        return None
+    fields = _Fields(path, _load_json(path))
+    limits = fields.get("limits", dict)
+    switch = fields.get("kill_switch_file", (str, type(None)), required=False)
+    raw = fields.get("abort", (dict, type(None)), required=False)
+    return GuardRecord(limits, switch, None if raw is None else _abort(_Fields(path, raw, "abort.")))
+
+
+def _abort(fields: _Fields) -> Abort:
+    number = (int, float, type(None))
+    return Abort(
+        by=fields.get("by", str), what=fields.get("what", str), reason=fields.get("reason", str),
+        at=float(fields.get("at", (int, float))), at_s=float(fields.get("at_s", (int, float))),
+        value=fields.get("value", number, required=False), limit=fields.get("limit", number, required=False),
+        in_force=tuple(fields.get("in_force", list, required=False, default=[])),
+    )  # fmt: skip
 
 
 def integrity_from_json(document: dict[str, Any], format_version: int, path: Path | None = None) -> Integrity:

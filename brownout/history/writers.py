@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from brownout.history import records
+from brownout.history.guard import GUARD, GuardRecord
 from brownout.history.integrity import Integrity
 
 RowT = TypeVar("RowT")
@@ -100,6 +101,12 @@ def _write_json_atomically(path: Path, document: dict[str, Any]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     os.replace(partial, path)
+
+
+def write_guard(results_dir: str | os.PathLike[str], record: GuardRecord) -> Path:
+    path = Path(results_dir) / GUARD
+    _write_json_atomically(path, record.to_json())
+    return path
 
 
 def write_manifest(results_dir: str | os.PathLike[str], manifest: records.Manifest) -> Path:

@@ -24,6 +24,7 @@ from locust.runners import WorkerRunner
 
 from brownout.errors import BrownoutError
 from brownout.plugin.books import Books, books_for
+from brownout.plugin.guard import pull_on_sigusr1
 from brownout.plugin.options import add_options
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.timeline import Outcome
@@ -140,6 +141,7 @@ def _on_init(environment: Environment, web_ui: Any = None, **_kw: Any) -> None:
     environment.events.test_start.add_listener(lambda **_: session.on_test_start())
     environment.events.test_stop.add_listener(lambda **_: session.on_test_stop())
     _stop_gracefully_on_sigterm(environment)
+    pull_on_sigusr1(session.pull_kill_switch)
     # `quit`, not `quitting`: it fires after the runner has quit, when every worker's last report is in.
     environment.events.quit.add_listener(lambda **_: session.close())
 

@@ -36,6 +36,11 @@ def add_options(parser: Any) -> None:
         "--brownout-progress", type=float, default=0, metavar="SECONDS",
         help="print a progress line this often (0: never)", include_in_web_ui=False,
     )  # fmt: skip
+    group.add_argument(
+        "--brownout-abort-on", default="", metavar="FILE",
+        help="kill switch: creating or touching FILE (or SIGUSR1) heals every fault and stops the test",
+        include_in_web_ui=False,
+    )  # fmt: skip
     _add_scenario_options(group)
     group.add_argument(
         "--brownout-no-faults", action="store_true", default=False,

@@ -22,6 +22,7 @@ from brownout.faults.scheduler import FaultScheduler
 from brownout.faults.selection import choose_faults
 from brownout.history.run_ids import new_run_id
 from brownout.plugin.books import Books
+from brownout.plugin.guard import Breach
 from brownout.plugin.plans import option_keys
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.target import Target, own_target, stack_target, start_stack
@@ -124,6 +125,14 @@ class RunSession:
             if self.stack is not None:
                 self.stack.stop()
                 self.stack = None
+
+    def pull_kill_switch(self, breach: Breach) -> None:
+        """SIGUSR1: the test in progress heals and stops (the web UI stays up for the next)."""
+        run = self.current
+        if run is None or run.finished:
+            log.warning("brownout: kill switch pulled with no test in progress: nothing to stop")
+            return
+        run.stop_early(breach)
 
     def choose_next(self, chosen: tuple[FaultSpec, ...]) -> None:
         """The start form's choice: the faults the next test fires, whatever the command line said."""

@@ -22,24 +22,28 @@ import gevent
 import gevent.event
 import locust
 from locust.env import Environment
-from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, Runner
 
 from brownout.errors import InputError
 from brownout.faults.journal import FaultJournal
 from brownout.faults.scheduler import FaultScheduler
 from brownout.history import (
+    Abort,
     FaultsWriter,
+    GuardRecord,
     Manifest,
     TelemetryWriter,
     TimelineWriter,
     UsersRow,
     UsersWriter,
+    write_guard,
     write_integrity,
     write_manifest,
 )
 from brownout.inputs import loads_toml
 from brownout.net.polling import wait_until
 from brownout.plugin.books import Books
+from brownout.plugin.guard import Breach, GuardMonitor, kill_switch_file, spans_of
 from brownout.plugin.integrity import audit
 from brownout.plugin.live import LiveSeries
 from brownout.plugin.locust_csv import LocustCsv
@@ -103,10 +107,13 @@ class TestRun:
             f"{target.host}/metrics", target.name, self.telemetry, is_service_metric
         )
         # The master hears of a worker's requests only at its next report: wait that long before closing a bucket.
-        distributed = isinstance(self.environment.runner, MasterRunner)
         self.lag_s = 2 * WORKER_REPORT_INTERVAL + 1.0 if distributed else 1.0
         self.greenlets: list[gevent.Greenlet] = []
         self.finisher: gevent.Greenlet | None = None
+        self.kill_switch = kill_switch_file(environment.parsed_options)
+        self.monitor = GuardMonitor(scenario.guard, started_at=self.started_at, bucket_s=books.timeline.bucket_s,
+                                    kill_switch=self.kill_switch)  # fmt: skip
+        self.abort: Abort | None = None  # why a guard or the kill switch stopped this test, if one did
 
     @classmethod
     def begin(
@@ -116,6 +123,7 @@ class TestRun:
         out.mkdir(parents=True, exist_ok=True)
         run = cls(environment, books, scenario, target, out, scheduler, number=number, complete=complete)
         run._write_manifest(ended_at=run.started_at)
+        run._write_guard()
         if run.own_locust_csv:
             run.locust_csv = LocustCsv(run.environment, out)
         if scheduler is not None:
@@ -183,15 +191,53 @@ class TestRun:
         next_progress = time.time() + progress_every
         while True:
             now = time.time()
-            self.books.timeline.flush(self.timeline, before=now - self.lag_s)
+            self.monitor.add(self.books.timeline.flush_rows(self.timeline, before=now - self.lag_s))
             if now >= next_second:
                 next_second += 1.0
                 self._record_users(now)
+                self._check_guards(now)
             if progress_every and now >= next_progress:
                 next_progress += progress_every
                 print(progress_line(self.environment, self.started_at, self.scenario,
                                     self.scheduler), file=sys.stderr, flush=True)
             gevent.sleep(_TICK_S)
+
+    def _check_guards(self, now: float) -> None:
+        spans = spans_of(self.scheduler.snapshot()) if self.scheduler is not None else ()
+        breach = self.monitor.check(now, now - self.lag_s, spans)
+        if breach is not None:
+            self.stop_early(breach)
+
+    # --- guards and the kill switch ------------------------------------------------------------------
+    def stop_early(self, breach: Breach) -> None:
+        """A guard breached or the kill switch pulled: heal every fault in force at once, then stop the load
+        (its test_stop writes the run up as on a normal end). Once per test; nothing once it has stopped."""
+        if self.abort is not None or self.finisher is not None:
+            return
+        in_force = tuple(s.name for s in self.scheduler.snapshot() if s.state in ("injecting", "active", "healing")) \
+            if self.scheduler is not None else ()  # fmt: skip
+        self.abort = breach.at(time.time(), self.started_at, in_force)
+        log.error("brownout: %s; healing %s, then stopping the test", self.abort.message,
+                  ", ".join(in_force) or "(no fault in force)")  # fmt: skip
+        self._write_guard()
+        # Not in self.greenlets: stopping the runner ends this test, whose write-up kills those.
+        gevent.spawn(self._heal_then_stop, self.environment.runner)
+
+    def _heal_then_stop(self, runner: Runner | None) -> None:
+        self._run_steps(self._heal)
+        if runner is None:
+            return
+        if self.complete:  # the web UI: this test ends, the UI stays up for the next
+            runner.stop()
+            return
+        # Headless: the path of Ctrl-C / SIGTERM (hooks.py): quit; test_stop writes up, quit stops the stack.
+        self.environment.process_exit_code = 1
+        runner.quit()
+
+    def _write_guard(self) -> None:
+        limits = self.scenario.guard.to_json()
+        switch = str(self.kill_switch) if self.kill_switch is not None else None
+        write_guard(self.out, GuardRecord(limits, switch, self.abort))
 
     def _scrape_loop(self) -> None:
         while True:
@@ -214,7 +260,7 @@ class TestRun:
     # --- finishing -----------------------------------------------------------------------------------
     def _heal(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.heal_all()
+            self.scheduler.heal_all(reason=self.abort.message if self.abort is not None else "")
 
     def _await_workers(self) -> None:
         """The master's test_stop can fire before the workers' last reports arrive: wait for them (bounded)."""

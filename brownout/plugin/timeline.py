@@ -63,13 +63,17 @@ class TimelineRecorder:
 
     def flush(self, writer: TimelineWriter, *, before: float | None = None) -> int:
         """Write and forget the buckets that started before `before` (all when None); returns rows written."""
+        return len(self.flush_rows(writer, before=before))
+
+    def flush_rows(self, writer: TimelineWriter, *, before: float | None = None) -> list[TimelineRow]:
+        """`flush`, answering the rows written (the live guards judge the same rows the history gets)."""
         limit = math.inf if before is None else math.floor(before / self.bucket_s)
         done = sorted(key for key in self._buckets if key[0] < limit)
         rows = [self._row(key, self._buckets.pop(key)) for key in done]
         if rows:
             writer.extend(rows)
             writer.flush()
-        return len(rows)
+        return rows
 
     def _row(self, key: tuple[int, str, str], cell: list) -> TimelineRow:
         index, request_type, name = key

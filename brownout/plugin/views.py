@@ -11,6 +11,7 @@ import gevent.event
 from locust.env import Environment
 
 from brownout.faults.scheduler import FaultScheduler
+from brownout.history import Abort
 from brownout.plugin.live import LiveSeries
 from brownout.plugin.target import Target
 from brownout.scenario.schema import FaultSpec, Scenario
@@ -46,6 +47,8 @@ class Test(Protocol):
     def finished(self) -> bool: ...
     @property
     def written_up(self) -> bool: ...
+    @property
+    def abort(self) -> Abort | None: ...  # why a guard or the kill switch stopped the test, if one did
     def manual_scheduler(self) -> FaultScheduler: ...
 
 

@@ -139,6 +139,9 @@ def tab_rows(session: Session, page: FaultsPage) -> list[dict[str, str]]:
         step = step_text(session.scenario.load, int(steps[-1] or 0))
         rows.insert(0, {**blank, "fault": "load now", "state": step.partition(":")[0],
                         "kind": step.partition(": ")[2], "target": "(the plan: start form, faults page)"})  # fmt: skip
+    if run is not None and run.abort is not None:  # first: the reason this test stopped early
+        rows.insert(0, {**blank, "fault": "✗ ABORTED", "state": run.abort.message, "kind": f"test {run.number}",
+                        "target": "every fault in force healed, then the load stopped"})  # fmt: skip
     if run is not None and run.report is not None:
         report = f"{page.base}/brownout/tests/{run.number}/report.html"
         rows.append({**blank, "fault": f"test {run.number} report", "state": run.report.verdict, "kind": report,
@@ -301,6 +304,7 @@ def page_state(session: Session, page: FaultsPage) -> dict[str, Any]:
         test = {
             "number": run.number, "state": test_state(run), "out": str(run.out), "elapsed_s": round(elapsed, 1),
             "step": step_text(load, step) if not run.finished else "", "users": users[-1] if users else 0,
+            "aborted": run.abort.message if run.abort is not None else "",
         }  # fmt: skip
     runner = session.environment.runner
     return {

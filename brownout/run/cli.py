@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict", action="store_true", help="refuse (exit 2) a scenario that leaves too little time to see a recovery"
     )
+    parser.add_argument(
+        "--abort-on", metavar="FILE",
+        help="kill switch: creating or touching FILE (or SIGUSR1 to this process) heals every fault and stops",
+    )  # fmt: skip
     parser.add_argument("--web-port", type=port, default=8089, help="Locust web UI port (with --ui)")
     parser.add_argument(
         "--ports", default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
@@ -139,7 +143,8 @@ def _run_locust(argv: list[str]) -> tuple[int, str]:
         child.send_signal(signum)
 
     # Ctrl-C reaches Locust directly (same process group); we wait for it to heal and write its files.
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # SIGUSR1 is the kill switch: the plugin heals and stops the test.
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1)}
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return child.wait(), errors.join()
@@ -213,6 +218,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
         web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports,
     )  # fmt: skip
+    command += ["--brownout-abort-on", str(Path(args.abort_on).resolve())] if args.abort_on else []
     code, locust_error = _run_locust(command)
     runs = _test_runs(results_dir)
     if runs and code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
@@ -230,6 +236,18 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
         return 2, "the run could not happen (see the error above)"
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))
+        _say_aborts(runs)
         return 0, "results written, not judged (--no-report)"
     verdict = _report(runs)
+    _say_aborts(runs)
     return verdict, _VERDICTS.get(verdict, "interrupted")
+
+
+def _say_aborts(runs: list[Path]) -> None:
+    """A test stopped by a guard or the kill switch: say why among the closing lines (guard.json has it)."""
+    from brownout.history import read_guard
+
+    for run in runs:
+        record = read_guard(run)
+        if record is not None and record.abort is not None:
+            print(f"brownout run: {run.name}: {record.abort.message}", flush=True)

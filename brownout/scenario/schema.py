@@ -30,6 +30,7 @@ from brownout.faults.kinds import (
 from brownout.inputs import TomlTable, format_duration, loads_toml, parse_duration, read_text, suggest
 from brownout.scenario import shipped
 from brownout.scenario.audit import AuditSettings, read_audit_settings
+from brownout.scenario.guard import Guard, read_guard
 from brownout.scenario.load_plan import Load, LoadStep, Spike, read_load
 
 __all__ = [
@@ -42,7 +43,7 @@ REPO_ROOT = shipped.ROOT  # the checkout, or the installed package's shipped fil
 DEFAULT_STACK = shipped.SAMPLE_STACK
 # The sample stack's components, used when its stack.toml cannot be read for names.
 SAMPLE_TARGETS = ("gateway", "upstream", "notifier")
-_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "metrics", "stack", "target", "audit")
+_TOP_LEVEL = ("name", "description", "load", "faults", "criteria", "metrics", "stack", "target", "audit", "guard")
 
 
 # --- where the faults go ---------------------------------------------------------------------------
@@ -322,6 +323,7 @@ class Scenario:
     description: str = ""
     text: str = ""
     audit: AuditSettings = AuditSettings()  # [audit]: when and how acknowledged writes are read back
+    guard: Guard = Guard()  # [guard]: live limits whose breach heals everything and stops the run
 
 
 def _read_criteria(table: TomlTable | None) -> Criteria:
@@ -380,7 +382,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     document = loads_toml(text, file)
     top = TomlTable(document, file=file, where="")
     top.only(*_TOP_LEVEL)
-    for key in ("load", "stack", "target", "criteria", "metrics", "audit"):
+    for key in ("load", "stack", "target", "criteria", "metrics", "audit", "guard"):
         if top.has(key) and not isinstance(document[key], Mapping):
             raise InputError(f"{file}: [{key}] must be a table")
     load = _read_load_table(top, file)
@@ -392,22 +394,14 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     _check_fault_names(criteria, faults, file)
     metrics = _read_metrics(top.table("metrics"))
     audit = read_audit_settings(top.table("audit"))
+    guard = read_guard(top.table("guard"))
     name = top.string("name", default=file.stem) or file.stem
     description = top.string("description", default="") or ""
     top.finish(extra_known=_TOP_LEVEL)
     return Scenario(
-        path=file,
-        name=name,
-        load=load,
-        faults=faults,
-        criteria=criteria,
-        metrics=metrics,
-        stack=stack,
-        target=target,
-        description=description,
-        text=text,
-        audit=audit,
-    )
+        path=file, name=name, load=load, faults=faults, criteria=criteria, metrics=metrics, stack=stack,
+        target=target, description=description, text=text, audit=audit, guard=guard,
+    )  # fmt: skip
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -142,7 +142,7 @@ def test_verdict_is_unknown_on_unknown_integrity_unless_unverifiable_is_allowed(
     h = history(rows(0, 40), end=40.0)  # no telemetry, no integrity.json
     verdict = judge(h, Criteria())
     assert {c.name: str(c.status) for c in verdict.checks} == {
-        "faults": "pass", "availability": "pass", "recovery": "pass", "detection": "pass",
+        "guard": "pass", "faults": "pass", "availability": "pass", "recovery": "pass", "detection": "pass",
         "load": "pass", "integrity": "unknown", "resilience": "unknown",
     }  # fmt: skip
     assert (verdict.status, verdict.exit_code) == (Status.UNKNOWN, 2)

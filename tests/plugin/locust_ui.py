@@ -80,11 +80,11 @@ class LocustUI:
 
 
 @contextmanager
-def locust_ui(tmp: Path, scenario: str = "scenarios/smoke.toml") -> Iterator[LocustUI]:
+def locust_ui(tmp: Path, scenario: str = "scenarios/smoke.toml", extra: tuple[str, ...] = ()) -> Iterator[LocustUI]:
     port = free_port()
     argv = [
         LOCUST, "-f", "locustfiles/recovery.py", "--brownout-scenario", scenario,
-        "--brownout-out", str(tmp / "run"), "--web-host", "127.0.0.1", "--web-port", str(port),
+        "--brownout-out", str(tmp / "run"), "--web-host", "127.0.0.1", "--web-port", str(port), *extra,
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     token = secrets.token_urlsafe(16)

@@ -36,13 +36,13 @@ def test_a_good_run_writes_every_output_and_exits_0(tmp_path):
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     assert verdict["verdict"] == "pass"
     assert [c["name"] for c in verdict["checks"]] == [
-        "faults", "availability", "recovery", "detection", "load", "integrity", "resilience"
+        "guard", "faults", "availability", "recovery", "detection", "load", "integrity", "resilience"
     ]  # fmt: skip
-    recovery = verdict["checks"][2]["figures"]["faults"]
+    recovery = next(c for c in verdict["checks"] if c["name"] == "recovery")["figures"]["faults"]
     assert [f["overall"]["recovery_s"] for f in recovery] == [2.0, 2.0]
     suite = ET.parse(tmp_path / "junit.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("7", "0")
-    assert len(suite.findall("testcase")) == 7
+    assert (suite.get("tests"), suite.get("failures")) == ("8", "0")
+    assert len(suite.findall("testcase")) == 8
     markdown = (tmp_path / "report.md").read_text()
     assert (
         "# brownout verdict: PASS" in markdown

@@ -53,7 +53,8 @@ def _assert_reports_agree(results: Path, verdict: str) -> None:
     document = json.loads((results / "verdict.json").read_text())
     assert document["verdict"] == verdict
     checks = {check["name"]: check["status"] for check in document["checks"]}
-    assert set(checks) == {"faults", "availability", "recovery", "detection", "load", "integrity", "resilience"}
+    everyone = {"guard", "faults", "availability", "recovery", "detection", "load", "integrity", "resilience"}
+    assert set(checks) == everyone
     suite = ElementTree.parse(results / "junit.xml").getroot()
     assert int(suite.get("tests", -1)) == len(checks)
     assert int(suite.get("failures", -1)) == sum(status == "fail" for status in checks.values())

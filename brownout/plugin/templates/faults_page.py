@@ -30,6 +30,7 @@ PAGE = (
     height: .7rem; margin-right: .25rem; vertical-align: middle; }
   .verdict-PASS { color: #0a7a28; font-weight: 600; } .verdict-FAIL { color: #b00020; font-weight: 600; }
   .verdict-UNKNOWN { color: #9a6700; font-weight: 600; }
+  .abort { background: #b00020; color: #fff; font-weight: 600; padding: .6rem .8rem; border-radius: 4px; }
 </style>
 </head>
 <body>
@@ -38,6 +39,8 @@ PAGE = (
  &middot; <a href="#tests">reports</a>{% if token %} &middot; <a href="#inject">inject by hand</a>{% endif %}</p>
 <p class="bar" id="status" role="status">{% if state.test %}test {{ state.test.number }}: {{ state.test.state }}
 {% else %}no test started yet: start one in Locust{% endif %}</p>
+<p class="abort" id="abort" role="alert"{% if not (state.test and state.test.aborted) %} hidden{% endif %}>
+{% if state.test and state.test.aborted %}test {{ state.test.number }} {{ state.test.aborted }}{% endif %}</p>
 {% if message %}<p class="msg" role="status">{{ message }}</p>{% endif %}
 {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
 {% if token %}

@@ -167,12 +167,21 @@ function drawStatus(state) {
   bar.textContent = text;
 }
 
+function drawAbort(state) {
+  // A guard breached or the kill switch pulled: the current test was healed and stopped; say why, loudly.
+  const banner = document.getElementById("abort");
+  const aborted = state.test && state.test.aborted;
+  banner.hidden = !aborted;
+  banner.textContent = aborted ? "test " + state.test.number + " " + aborted +
+    ": every fault in force was healed, then the load stopped" : "";
+}
+
 async function refresh() {
   try {
     const answer = await fetch(BROWNOUT.base + "/brownout/faults/state.json", {cache: "no-store"});
     if (!answer.ok) return;
     const state = await answer.json();
-    drawStatus(state); drawChart(state); drawFaults(state); drawTests(state);
+    drawStatus(state); drawAbort(state); drawChart(state); drawFaults(state); drawTests(state);
     document.body.dataset.refreshed = String(Date.now());
   } catch (error) { /* Locust stopped: keep the last picture */ }
 }
