@@ -46,6 +46,7 @@ class Point:
     """One run's value of one row, for history judgements and trends."""
 
     seq: int
+    run_id: str
     release: str
     value: float
     spread: float | None
@@ -124,7 +125,7 @@ def releases(connection: sqlite3.Connection) -> list[str]:
 def points(connection: sqlite3.Connection, release: str | None = None) -> dict[Key, list[Point]]:
     """Every stored value per row, in the order the runs were added (one release only, when given)."""
     query = (
-        "SELECT f.scope_kind, f.scope, f.metric, r.seq, r.release, f.value, f.spread "
+        "SELECT f.scope_kind, f.scope, f.metric, r.seq, r.run_id, r.release, f.value, f.spread "
         "FROM figures f JOIN runs r ON r.run_id = f.run_id"
     )
     parameters: tuple[str, ...] = ()
@@ -132,8 +133,8 @@ def points(connection: sqlite3.Connection, release: str | None = None) -> dict[K
         query += " WHERE r.release = ?"
         parameters = (release,)
     series: dict[Key, list[Point]] = {}
-    for kind, scope, metric, seq, label, value, spread in connection.execute(query + " ORDER BY r.seq", parameters):
-        series.setdefault((kind, scope, metric), []).append(Point(seq, label, value, spread))
+    for kind, scope, metric, *point in connection.execute(query + " ORDER BY r.seq", parameters):
+        series.setdefault((kind, scope, metric), []).append(Point(*point))
     return series
 
 
