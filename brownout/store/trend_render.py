@@ -11,7 +11,8 @@ from brownout.compare.metrics import METRICS
 from brownout.store.changes import ChangePoint
 from brownout.store.trend import Trend, TrendRow
 
-_W, _H, _PAD = 360, 80, 6  # one row's chart, in px
+_W, _H, _PAD = 360, 92, 6  # one row's chart, in px
+_LABELS = 12  # px under the plot for the release labels
 _WORSE, _BETTER = "#b00020", "#1b7f3a"
 
 
@@ -111,7 +112,7 @@ def chart_svg(trend: Trend, row: TrendRow) -> str:
         return left + (index + 0.5) * width / slots
 
     def y(value: float) -> float:
-        return _PAD + (1 - (value - low) / span) * (_H - 2 * _PAD) if span else _H / 2
+        return _PAD + (1 - (value - low) / span) * (_H - 2 * _PAD - _LABELS)
 
     marks = [_dot(x(i) + _jitter(i, n, row), y(v)) for n, (i, v) in enumerate(row.runs)]
     line = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in row.medians)
@@ -126,12 +127,23 @@ def chart_svg(trend: Trend, row: TrendRow) -> str:
     spec = METRICS[row.metric]
     axis = (
         f"<text x='2' y='{_PAD + 8}' font-size='9'>{html.escape(spec.describe(high))}</text>"
-        f"<text x='2' y='{_H - _PAD}' font-size='9'>{html.escape(spec.describe(low))}</text>"
+        f"<text x='2' y='{_H - _PAD - _LABELS}' font-size='9'>{html.escape(spec.describe(low))}</text>"
+        + "".join(
+            f"<text x='{x(i):.1f}' y='{_H - 2}' font-size='9' text-anchor='middle'>{html.escape(trend.releases[i])}</text>"
+            for i in _labelled(trend, row)
+        )
     )
     return (
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{_W}' height='{_H}' role='img' "
         f"aria-label='{html.escape(row.scope)} {row.metric}'>{axis}{''.join(marks)}</svg>"
     )
+
+
+def _labelled(trend: Trend, row: TrendRow) -> list[int]:
+    """Every release when they fit, else the first, the last and those a change point starts."""
+    if len(trend.releases) <= 10:
+        return list(range(len(trend.releases)))
+    return sorted({0, len(trend.releases) - 1, *(c.index for c in row.changes)})
 
 
 def _dot(cx: float, cy: float) -> str:
