@@ -10,8 +10,17 @@ import numpy as np
 
 from brownout.compare.comparison import load_side
 from brownout.compare.figures import Figure, Key, Side
-from brownout.compare.metrics import AGGREGATED, FAULT, FAULT_METRICS, INTEGRITY, METRICS, OPERATION, OPERATION_METRICS
-from brownout.compare.metrics import Metric, integrity_metrics
+from brownout.compare.metrics import (
+    AGGREGATED,
+    FAULT,
+    FAULT_METRICS,
+    INTEGRITY,
+    METRICS,
+    OPERATION,
+    OPERATION_METRICS,
+    Metric,
+    integrity_metrics,
+)
 from brownout.compare.render_text import Comparison
 from brownout.compare.sources import BROWNOUT, SideSources
 from brownout.compare.tolerance import Tolerances
@@ -113,7 +122,9 @@ def _row(
         base = Figure(max(values), model="exact count") if values else Figure(None)
         return judge(metric, key[0], key[1], base, figure, tolerances, level)
     allowance = tolerances.allowance(metric, key[0], key[1])
-    candidate = Candidate(figure.value, _spread(figure), thin_tail(metric, figure, figure, tolerances.stats.min_tail_samples))
+    candidate = Candidate(
+        figure.value, _spread(figure), thin_tail(metric, figure, figure, tolerances.stats.min_tail_samples)
+    )
     return judge_against_runs(metric, (key[0], key[1]), values, candidate, allowance, level, release)
 
 

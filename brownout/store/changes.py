@@ -1,7 +1,8 @@
 """Change points of one row's series over releases: ruptures' KernelCPD with the linear kernel (exact PELT
 search with the least-squares cost, in C: 40 rows of 200 runs in 0.04 s, where the pure-Python `Pelt`
-took 14 s) on the runs' values in release order, with a penalty scaled to the series' own noise, then kept only where the level
-moved by more than the metric's tolerance (a real but negligible shift is not worth a red line).
+took 14 s) on the runs' values in release order, with a penalty scaled to the series' own noise, then kept
+only where the level moved by more than the metric's tolerance (a real but negligible shift is not worth a
+red line).
 
 Why ruptures: it needs only numpy and scipy (Apache Otava pins numpy 2.2 and pulls in BigQuery, Slack and
 Postgres clients; signal-processing-algorithms needs numpy < 2), its PELT is exact on a short series, and
@@ -64,7 +65,11 @@ def change_points(
 
     scale = max(noise(values, releases), 1e-9 * max(1.0, max(abs(v) for v in values)))
     signal = np.asarray(values, dtype=np.float64).reshape(-1, 1)
-    ends = ruptures.KernelCPD(kernel="linear", min_size=2).fit(signal).predict(pen=PENALTY * math.log(len(values)) * scale**2)
+    ends = (
+        ruptures.KernelCPD(kernel="linear", min_size=2)
+        .fit(signal)
+        .predict(pen=PENALTY * math.log(len(values)) * scale**2)
+    )
     bounds = [0, *ends]
     found = []
     for left, start, right in zip(bounds, bounds[1:], bounds[2:], strict=False):

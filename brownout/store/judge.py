@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from brownout.compare.bootstrap import student_t_quantile
@@ -51,7 +51,9 @@ def judge_against_runs(
     row = _row(metric, where, base, new.value, allowance)
     runs = f"{len(values)} run{'s' if len(values) != 1 else ''} of {release}"
     if base is None or new.value is None:
-        return row(interval=None, verdict=NOT_AVAILABLE, method=f"no value in {'baseline' if base is None else 'candidate'}")
+        return row(
+            interval=None, verdict=NOT_AVAILABLE, method=f"no value in {'baseline' if base is None else 'candidate'}"
+        )
     if len(values) < MIN_RUNS:
         return row(interval=None, verdict=NOT_JUDGED, method=f"{NOISE_UNKNOWN}: {runs} (needs {MIN_RUNS})")
     if new.thin:
@@ -68,7 +70,9 @@ def judge_against_runs(
     return row(interval=interval, verdict=verdict, method=f"prediction interval over {runs}{own}")
 
 
-def _row(metric: Metric, where: tuple[str, str], base: float | None, new: float | None, allowance: Allowance):  # type: ignore[no-untyped-def]
+def _row(
+    metric: Metric, where: tuple[str, str], base: float | None, new: float | None, allowance: Allowance
+) -> Callable[..., Row]:
     delta = None if base is None or new is None else new - base
     relative = delta / abs(base) if delta is not None and base else None
     scope_kind, scope = where

@@ -49,7 +49,7 @@ def build_trend(releases: list[str], series: dict[Key, list[Point]], tolerances:
         scope_kind, scope, metric = key
         if metric not in TREND_METRICS.get(scope_kind, ()):
             continue
-        runs = sorted(((order[p.release], p.seq, p.value) for p in series[key]))
+        runs = sorted((order[p.release], p.seq, p.value) for p in series[key])
         values, indices = [v for _, _, v in runs], [i for i, _, _ in runs]
         spec = METRICS[metric]
         changes = change_points(values, indices, releases, spec, tolerances.allowance(spec, scope_kind, scope))
@@ -57,7 +57,9 @@ def build_trend(releases: list[str], series: dict[Key, list[Point]], tolerances:
             (index, float(statistics.median(v for i, v in zip(indices, values, strict=True) if i == index)))
             for index in sorted(set(indices))
         )
-        rows.append(TrendRow(scope_kind, scope, metric, tuple(zip(indices, values, strict=True)), medians, tuple(changes)))
+        rows.append(
+            TrendRow(scope_kind, scope, metric, tuple(zip(indices, values, strict=True)), medians, tuple(changes))
+        )
     return Trend(tuple(releases), tuple(rows))
 
 

@@ -129,8 +129,9 @@ def chart_svg(trend: Trend, row: TrendRow) -> str:
         f"<text x='2' y='{_PAD + 8}' font-size='9'>{html.escape(spec.describe(high))}</text>"
         f"<text x='2' y='{_H - _PAD - _LABELS}' font-size='9'>{html.escape(spec.describe(low))}</text>"
         + "".join(
-            f"<text x='{x(i):.1f}' y='{_H - 2}' font-size='9' text-anchor='middle'>{html.escape(trend.releases[i])}</text>"
+            f"<text x='{x(i):.1f}' y='{_H - 2}' font-size='9' text-anchor='middle'>{html.escape(label)}</text>"
             for i in _labelled(trend, row)
+            if (label := trend.releases[i])
         )
     )
     return (

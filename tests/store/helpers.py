@@ -19,7 +19,9 @@ def synthetic_run(path: Path, seed: int, slowdown: float = 1.0, recovery_s: floa
 
 
 def store_add(store: Path, *runs: Path, release: str | None = None) -> int:
-    return brownout_main(["store", "add", str(store), *(str(r) for r in runs), *(["--release", release] if release else [])])
+    return brownout_main(
+        ["store", "add", str(store), *(str(r) for r in runs), *(["--release", release] if release else [])]
+    )
 
 
 def locust_set(prefix: Path, p50: int = 20, requests: int = 1000) -> Path:

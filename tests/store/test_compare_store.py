@@ -21,7 +21,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_a_slower_build_is_flagged_against_the_history(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_slower_build_is_flagged_against_the_history(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     slow = synthetic_run(tmp_path / "slow", 50, slowdown=2.0)
     code, out, _ = run_compare(capsys, "--store", store, slow, "--baseline-release", "v1", "--out", tmp_path / "o")
     assert code == 1
@@ -38,7 +40,9 @@ def test_the_same_build_is_quiet(store: Path, tmp_path: Path, capsys: pytest.Cap
     assert {row["verdict"] for row in rows(tmp_path / "o").values()} == {SAME}
 
 
-def test_too_few_runs_say_noise_unknown_on_every_row(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_too_few_runs_say_noise_unknown_on_every_row(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     slow = synthetic_run(tmp_path / "slow", 52, slowdown=2.0)
     # default baseline: the newest release other than the candidate's (synthetic runs are labelled "synthetic")
     code, out, _ = run_compare(capsys, "--store", store, slow, "--out", tmp_path / "o")
@@ -49,9 +53,16 @@ def test_too_few_runs_say_noise_unknown_on_every_row(store: Path, tmp_path: Path
     assert "between-run noise unknown: only 2 run(s) of release v2" in out
 
 
-def test_the_candidate_is_never_its_own_baseline(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_candidate_is_never_its_own_baseline(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = synthetic_run(tmp_path / "v1-extra", 53)
-    assert store_add(store.parent / "copy.db", *(synthetic_run(tmp_path / f"c{i}", 60 + i) for i in range(2)), run, release="v1") == 0
+    assert (
+        store_add(
+            store.parent / "copy.db", *(synthetic_run(tmp_path / f"c{i}", 60 + i) for i in range(2)), run, release="v1"
+        )
+        == 0
+    )
     run_compare(capsys, "--store", store.parent / "copy.db", run, "--baseline-release", "v1", "--out", tmp_path / "o")
     assert rows(tmp_path / "o")[("Aggregated", "p50")]["method"].startswith("between-run noise unknown: 2 runs of v1")
 

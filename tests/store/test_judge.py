@@ -23,20 +23,26 @@ def test_half_width_is_t_times_the_sd_of_one_more_run() -> None:
 
 
 def test_beyond_the_interval_and_the_tolerance_regresses() -> None:
-    row = judge_against_runs(P50, ("operation", "GET /x"), [20.0, 21.0, 19.0, 20.0, 20.0], Candidate(60.0), TEN_PERCENT, 0.95, "v1")
+    row = judge_against_runs(
+        P50, ("operation", "GET /x"), [20.0, 21.0, 19.0, 20.0, 20.0], Candidate(60.0), TEN_PERCENT, 0.95, "v1"
+    )
     assert (row.verdict, row.baseline, row.delta) == (REGRESSED, 20.0, 40.0)
     assert row.method == "prediction interval over 5 runs of v1"
 
 
 def test_within_the_between_run_spread_is_the_same_even_beyond_tolerance() -> None:
     # runs spread 20..30: 28 is +20 % on the mean but an ordinary run of this build
-    row = judge_against_runs(P50, ("operation", "GET /x"), [20.0, 30.0, 22.0, 28.0, 25.0], Candidate(30.0), TEN_PERCENT, 0.95, "v1")
+    row = judge_against_runs(
+        P50, ("operation", "GET /x"), [20.0, 30.0, 22.0, 28.0, 25.0], Candidate(30.0), TEN_PERCENT, 0.95, "v1"
+    )
     assert row.verdict == SAME
 
 
 def test_beyond_the_interval_but_within_tolerance_is_the_same() -> None:
     # a very steady service: 20.5 is far outside the interval, but 0.5 ms is below the 2 ms floor
-    row = judge_against_runs(P50, ("operation", "GET /x"), [20.0, 20.0, 20.01, 20.0], Candidate(20.5), TEN_PERCENT, 0.95, "v1")
+    row = judge_against_runs(
+        P50, ("operation", "GET /x"), [20.0, 20.0, 20.01, 20.0], Candidate(20.5), TEN_PERCENT, 0.95, "v1"
+    )
     assert row.verdict == SAME
 
 

@@ -42,16 +42,22 @@ def test_the_label_defaults_to_the_manifests_release_then_git_rev(tmp_path: Path
     (run / "manifest.json").write_text(json.dumps({**manifest, "git_rev": "abc123", "release": "2.4.0"}))
     assert read_manifest(run).release == "2.4.0"
     other = synthetic_run(tmp_path / "other", 2)
-    (other / "manifest.json").write_text(json.dumps({**json.loads((other / "manifest.json").read_text()), "git_rev": "abc123"}))
+    (other / "manifest.json").write_text(
+        json.dumps({**json.loads((other / "manifest.json").read_text()), "git_rev": "abc123"})
+    )
     assert store_add(tmp_path / "s.db", run, other) == 0
     assert _runs(tmp_path / "s.db") == [("run", "2.4.0"), ("other", "abc123")]
 
 
 def test_brownout_run_release_reaches_the_plugin() -> None:
     scenario = load_scenario(DEFAULT_SCENARIO)
-    argv = locust_command(scenario, Path("/tmp/x"), locustfile=Path("l.py"), workers=0, ui=False, host=None, release="2.4.0")
+    argv = locust_command(
+        scenario, Path("/tmp/x"), locustfile=Path("l.py"), workers=0, ui=False, host=None, release="2.4.0"
+    )
     assert argv[argv.index("--brownout-release") + 1] == "2.4.0"
-    assert "--brownout-release" not in locust_command(scenario, Path("/tmp/x"), locustfile=Path("l.py"), workers=0, ui=False, host=None)
+    assert "--brownout-release" not in locust_command(
+        scenario, Path("/tmp/x"), locustfile=Path("l.py"), workers=0, ui=False, host=None
+    )
 
 
 def test_a_plain_locust_set_goes_in_with_its_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
