@@ -122,9 +122,8 @@ def _row(
         base = Figure(max(values), model="exact count") if values else Figure(None)
         return judge(metric, key[0], key[1], base, figure, tolerances, level)
     allowance = tolerances.allowance(metric, key[0], key[1])
-    candidate = Candidate(
-        figure.value, _spread(figure), thin_tail(metric, figure, figure, tolerances.stats.min_tail_samples)
-    )
+    thin = thin_tail(metric, figure, figure, tolerances.stats.min_tail_samples)
+    candidate = Candidate(figure.value, _spread(figure), thin, one_window=key[0] == FAULT and figure.windows <= 1)
     return judge_against_runs(metric, (key[0], key[1]), values, candidate, allowance, level, release)
 
 

@@ -64,3 +64,18 @@ def test_a_thin_tail_is_not_judged_on_history_either() -> None:
     candidate = Candidate(60.0, thin="not judged: 50 requests, p99 needs >= 1000")
     row = judge_against_runs(P50, ("operation", "GET /x"), [20.0, 21.0, 19.0], candidate, TEN_PERCENT, 0.95, "v1")
     assert (row.verdict, row.method) == (SAME, candidate.thin)
+
+
+def test_a_single_fault_window_also_needs_the_wide_floor() -> None:
+    amplification = METRICS["amplification"]
+    values = [1.19, 1.20, 1.16, 1.17, 1.16]  # five calm runs, one window each
+    allowance = Allowance(relative=0.10, floor=0.1)
+    busier = judge_against_runs(
+        amplification, ("fault", "f"), values, Candidate(1.39, one_window=True), allowance, 0.95, "v1"
+    )
+    storm = judge_against_runs(
+        amplification, ("fault", "f"), values, Candidate(3.5, one_window=True), allowance, 0.95, "v1"
+    )
+    repeated = judge_against_runs(amplification, ("fault", "f"), values, Candidate(1.39), allowance, 0.95, "v1")
+    assert (busier.verdict, storm.verdict, repeated.verdict) == (SAME, REGRESSED, REGRESSED)
+    assert busier.method.endswith("one window: beyond the wide floor only (x2 and +1.00x)")
