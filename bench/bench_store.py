@@ -71,7 +71,7 @@ def _trend_200(root: Path) -> None:
     with open_store(root / "trend.db", create=True) as connection:
         add_runs(connection, records)
     wall, peak, out = _command("trend", str(root / "trend.db"), "--out", str(root / "trend"))
-    first = out.splitlines()[0]
+    first = out.splitlines()[0] + f", store {(root / 'trend.db').stat().st_size / 1e3:.0f} kB"
     print(
         f"trend over {len(records)} runs ({TREND_RELEASES} releases): {wall:.2f} s wall, {peak:.0f} MB peak ({first})"
     )
