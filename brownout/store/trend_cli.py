@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from brownout.arguments import Parser, writable_dir
+from brownout.compare.tolerance import load_tolerances
 from brownout.errors import InputError
 from brownout.store.db import open_store, points, releases
 from brownout.store.trend import build_trend
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     with open_store(args.store) as connection:
-        trend = build_trend(releases(connection), points(connection))
+        trend = build_trend(releases(connection), points(connection), load_tolerances(args.tolerance))
     if not trend.releases:
         raise InputError(f"{args.store}: the store holds no runs yet (brownout store add)")
     out = Path(args.out)

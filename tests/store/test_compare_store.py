@@ -8,7 +8,7 @@ import pytest
 
 from brownout.compare.verdict import NOT_JUDGED, REGRESSED, SAME
 from tests.compare.helpers import rows, run_compare
-from tests.store.helpers import store_add, synthetic_run
+from tests.store.helpers import locust_set, store_add, synthetic_run
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +86,16 @@ def test_baseline_release_needs_a_store(tmp_path: Path, capsys: pytest.CaptureFi
     run = synthetic_run(tmp_path / "run", 55)
     code, _, err = run_compare(capsys, run, run, "--baseline-release", "v1")
     assert code == 2 and "--baseline-release needs --store" in err
+
+
+def test_plain_locust_sets_from_any_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "kinto.db"
+    sets = [locust_set(tmp_path / f"k{i}" / "run", p50=p50) for i, p50 in enumerate((20, 21, 19, 20))]
+    assert store_add(store, *sets, release="kinto-19") == 0
+    slow, same = (
+        locust_set(tmp_path / "slow" / "run", p50=40),
+        locust_set(tmp_path / "same" / "run", p50=21, requests=990),
+    )
+    assert run_compare(capsys, "--store", store, slow, "--out", tmp_path / "o")[0] == 1
+    assert rows(tmp_path / "o")[("GET /a", "p50")]["verdict"] == REGRESSED
+    assert run_compare(capsys, "--store", store, same, "--out", tmp_path / "o")[0] == 0
