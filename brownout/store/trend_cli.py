@@ -17,6 +17,7 @@ from brownout.store.trend_render import headline, markdown, render_html, to_json
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="brownout trend", description=__doc__.split("\n\n")[0].strip("`"))
     parser.add_argument("store", type=Path, metavar="STORE", help="a run store (brownout store add)")
+    parser.add_argument("--tolerance", metavar="FILE", help="TOML tolerances: a change point counts beyond them")
     parser.add_argument(
         "--out", type=writable_dir, default=".", metavar="DIR", help="where to write trend.* (default .)"
     )

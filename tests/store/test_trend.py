@@ -83,3 +83,11 @@ def test_trend_html_in_a_browser(slow_then_restored: Path, tmp_path: Path) -> No
             page.screenshot(path=str(shots / "trend.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_a_tolerance_file_sets_what_counts_as_a_change(slow_then_restored: Path, tmp_path: Path) -> None:
+    (tmp_path / "loose.toml").write_text("[default]\np50 = 5.0\np95 = 5.0\nerror_ratio = 1.0\nrecovery_s = 5.0\n")
+    args = ["trend", str(slow_then_restored), "--out", str(tmp_path), "--tolerance", str(tmp_path / "loose.toml")]
+    assert brownout_main(args) == 0
+    document = json.loads((tmp_path / "trend.json").read_text())
+    assert [row for row in document["rows"] if row["change_points"]] == []
