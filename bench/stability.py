@@ -264,7 +264,15 @@ def _plan(out: Path) -> int:
     return 0 if all_passed else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def _history_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hist = sub.add_parser("history", help="one run at a time against a store of a directory's first runs")
+    hist.add_argument("baseline", type=Path)
+    hist.add_argument("candidates", type=Path, nargs="*")
+    hist.add_argument("--baseline-runs", type=int, default=5)
+    hist.add_argument("--scope", help="count a candidate as flagged only on this operation or fault")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.stability", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run one scenario N times")
@@ -283,15 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     tot = sub.add_parser("totals", help="short runs: do timeline.csv's totals equal locust_stats.csv's?")
     tot.add_argument("-n", type=int, default=10)
     tot.add_argument("--scenario", type=Path, default=ROOT / "tests" / "run" / "scenarios" / "steady.toml")
-    hist = sub.add_parser("history", help="one run at a time against a store of a directory's first runs")
-    hist.add_argument("baseline", type=Path)
-    hist.add_argument("candidates", type=Path, nargs="*")
-    hist.add_argument("--baseline-runs", type=int, default=5)
-    hist.add_argument("--scope", help="count a candidate as flagged only on this operation or fault")
+    _history_parser(sub)
     again = sub.add_parser("rejudge", help="judge every run of a directory again with today's checks")
     again.add_argument("directory", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "stability")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "run":
         passes, failures = run_many(args.scenario, args.n, args.out, args.variant)
         print(f"{args.scenario.stem}: {passes} of {args.n} passed ({_load()})")
@@ -308,11 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if passes == count else 1
     if args.command == "history":
         history(args.baseline, args.candidates, args.baseline_runs, args.scope)
-        return 0
-    if args.command == "detect":
+    elif args.command == "detect":
         detect(args.baseline, args.candidate, args.metric)
-        return 0
-    return _plan(args.out)
+    else:
+        return _plan(args.out)
+    return 0
 
 
 if __name__ == "__main__":

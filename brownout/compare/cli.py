@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=writable_dir, metavar="DIR",
         help="where to write comparison.* (default: candidate directory, else .)",
     )
+    return parser
+
+
+def _with_store_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--store", type=Path, metavar="STORE",
         help="judge the one positional CANDIDATE against the spread between a release's runs in this run store",
@@ -74,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = _with_store_arguments(_parser()).parse_args(argv)
     if args.store is not None:
         return _main_with_store(args)
     if args.baseline_release is not None:
