@@ -1,8 +1,8 @@
 """Change points of one row's series over releases: ruptures' KernelCPD with the linear kernel (exact PELT
 search with the least-squares cost, in C: 40 rows of 200 runs in 0.04 s, where the pure-Python `Pelt`
-took 14 s) on the runs' values in release order, with a penalty scaled to the series' own noise, then kept
-only where the level moved by more than the metric's tolerance (a real but negligible shift is not worth a
-red line).
+took 14 s) on the release medians in release order, with a penalty scaled to the runs' own noise, then
+kept only where the level moved by more than the metric's tolerance (a real but negligible shift is not
+worth a red line).
 
 Why ruptures: it needs only numpy and scipy (Apache Otava pins numpy 2.2 and pulls in BigQuery, Slack and
 Postgres clients; signal-processing-algorithms needs numpy < 2), its PELT is exact on a short series, and
@@ -21,11 +21,14 @@ import numpy as np
 from brownout.compare.metrics import Metric
 from brownout.compare.tolerance import Allowance
 
-# BIC-like penalty per change point: PENALTY x log(n) x noise^2. On 200 synthetic 30-run series (6 releases
-# of 5, noise 6 % and 12 %), 3 gave 78 false change points on flat series, 10 gave 4, and still found the
-# 2.6x step of release 4 and its end in all but one.
-PENALTY = 10.0
+# BIC-like penalty per change point: PENALTY x log(releases) x (noise of a release median)^2. On 200 synthetic
+# series of 6 releases (noise 6 % and 12 %; release 4 2.6x slower, 5 restored) with 5 runs per release, 5
+# gave 0 false change points on flat series and found both changes in all; with 3 runs, 4 false and none
+# missed (10: 1 false, 8 missed); with 1 run, 9 false and 74 of 400 changes missed (a single run per
+# release cannot show its noise).
+PENALTY = 5.0
 _MAD_SD = 1.4826  # median absolute deviation -> standard deviation, for normal noise
+_MEDIAN_SD = 1.2533  # sd of a median / sd of a mean, for normal noise
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,16 @@ class ChangePoint:
 
 
 def noise(values: Sequence[float], releases: Sequence[int]) -> float:
-    """A robust standard deviation of the runs around their own release's median; with single-run releases
-    only, from the differences between neighbours (a step counts once among them)."""
+    """The runs' standard deviation around their own release's mean, pooled over the releases of two runs or
+    more (unbiased: a median-based spread of three runs is 0 a third of the time); with single-run releases
+    only, from the differences between neighbours (robustly: a step counts once among them)."""
     groups: dict[int, list[float]] = {}
     for value, release in zip(values, releases, strict=True):
         groups.setdefault(release, []).append(value)
-    deviations = [v - statistics.median(group) for group in groups.values() if len(group) >= 2 for v in group]
-    if len(deviations) >= 3:
-        return _MAD_SD * statistics.median(abs(d) for d in deviations)
+    several = [group for group in groups.values() if len(group) >= 2]
+    freedom = sum(len(group) - 1 for group in several)
+    if freedom >= 2:
+        return math.sqrt(sum((len(g) - 1) * statistics.variance(g) for g in several) / freedom)
     if len(values) < 3:
         return 0.0
     return _MAD_SD * statistics.median(abs(b - a) for a, b in zip(values, values[1:], strict=False)) / math.sqrt(2)
@@ -58,23 +63,30 @@ def noise(values: Sequence[float], releases: Sequence[int]) -> float:
 def change_points(
     values: Sequence[float], releases: Sequence[int], labels: Sequence[str], metric: Metric, allowance: Allowance
 ) -> list[ChangePoint]:
-    """`values` are runs in release order, `releases` the index (into `labels`) of each run's release."""
-    if len(values) < 4:
+    """`values` are runs in release order, `releases` the index (into `labels`) of each run's release. The
+    search runs on the release medians, so a change can only start at a release: a machine that got busier
+    halfway through a release's runs is not a change of release."""
+    groups: dict[int, list[float]] = {}
+    for value, release in zip(values, releases, strict=True):
+        groups.setdefault(release, []).append(value)
+    order = sorted(groups)
+    if len(order) < 3:
         return []
     import ruptures  # scipy-heavy: imported only when a trend is made
 
-    scale = max(noise(values, releases), 1e-9 * max(1.0, max(abs(v) for v in values)))
-    signal = np.asarray(values, dtype=np.float64).reshape(-1, 1)
-    ends = (
-        ruptures.KernelCPD(kernel="linear", min_size=2)
-        .fit(signal)
-        .predict(pen=PENALTY * math.log(len(values)) * scale**2)
-    )
+    medians = np.array([statistics.median(groups[r]) for r in order], dtype=np.float64)
+    runs = statistics.median(len(group) for group in groups.values())
+    # The noise of a median of m runs: the runs' noise x 1.2533 / sqrt(m) (for normal noise).
+    scale = noise(values, releases) * _MEDIAN_SD / math.sqrt(runs)
+    scale = max(scale, 1e-9 * max(1.0, float(np.abs(medians).max())))
+    pen = PENALTY * math.log(len(order)) * scale**2
+    ends = ruptures.KernelCPD(kernel="linear", min_size=1).fit(medians.reshape(-1, 1)).predict(pen=pen)
     bounds = [0, *ends]
     found = []
     for left, start, right in zip(bounds, bounds[1:], bounds[2:], strict=False):
-        before, after = float(statistics.median(values[left:start])), float(statistics.median(values[start:right]))
+        before = float(statistics.median(v for r in order[left:start] for v in groups[r]))
+        after = float(statistics.median(v for r in order[start:right] for v in groups[r]))
         harm = (before - after) if metric.higher_is_better else (after - before)
         if abs(after - before) > allowance.allowed(before) and not math.isinf(allowance.allowed(before)):
-            found.append(ChangePoint(labels[releases[start]], releases[start], before, after, bool(harm > 0)))
+            found.append(ChangePoint(labels[order[start]], order[start], before, after, bool(harm > 0)))
     return found
