@@ -50,6 +50,7 @@ class Point:
     release: str
     value: float
     spread: float | None
+    requests: int = 0  # requests behind the figure, for the thin-tail rule
 
 
 @contextlib.contextmanager
@@ -125,7 +126,7 @@ def releases(connection: sqlite3.Connection) -> list[str]:
 def points(connection: sqlite3.Connection, release: str | None = None) -> dict[Key, list[Point]]:
     """Every stored value per row, in the order the runs were added (one release only, when given)."""
     query = (
-        "SELECT f.scope_kind, f.scope, f.metric, r.seq, r.run_id, r.release, f.value, f.spread "
+        "SELECT f.scope_kind, f.scope, f.metric, r.seq, r.run_id, r.release, f.value, f.spread, f.requests "
         "FROM figures f JOIN runs r ON r.run_id = f.run_id"
     )
     parameters: tuple[str, ...] = ()

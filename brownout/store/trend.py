@@ -5,11 +5,12 @@ exits 1 on."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
 from brownout.compare.figures import Key
-from brownout.compare.metrics import AGGREGATED, FAULT, METRICS, OPERATION
+from brownout.compare.metrics import AGGREGATED, FAULT, METRICS, OPERATION, Metric
 from brownout.compare.tolerance import Tolerances
 from brownout.store.changes import ChangePoint, change_points
 from brownout.store.db import Point
@@ -49,9 +50,12 @@ def build_trend(releases: list[str], series: dict[Key, list[Point]], tolerances:
         scope_kind, scope, metric = key
         if metric not in TREND_METRICS.get(scope_kind, ()):
             continue
-        runs = sorted((order[p.release], p.seq, p.value) for p in series[key])
-        values, indices = [v for _, _, v in runs], [i for i, _, _ in runs]
         spec = METRICS[metric]
+        needed = _needed_requests(spec, tolerances.stats.min_tail_samples)
+        runs = sorted((order[p.release], p.seq, p.value) for p in series[key] if p.requests >= needed)
+        if not runs:
+            continue
+        values, indices = [v for _, _, v in runs], [i for i, _, _ in runs]
         changes = change_points(values, indices, releases, spec, tolerances.allowance(spec, scope_kind, scope))
         medians = tuple(
             (index, float(statistics.median(v for i, v in zip(indices, values, strict=True) if i == index)))
@@ -61,6 +65,14 @@ def build_trend(releases: list[str], series: dict[Key, list[Point]], tolerances:
             TrendRow(scope_kind, scope, metric, tuple(zip(indices, values, strict=True)), medians, tuple(changes))
         )
     return Trend(tuple(releases), tuple(rows))
+
+
+def _needed_requests(metric: Metric, min_tail: int) -> int:
+    """compare's thin-tail rule: a run's percentile counts only with `min_tail` requests beyond it (p50 of
+    three WebSocket reconnects is one of three numbers, not a level)."""
+    if metric.quantile is None or metric.quantile >= 1.0 or min_tail <= 0:
+        return 0
+    return math.ceil(min_tail / (1.0 - metric.quantile) - 1e-9)
 
 
 def _row_order(key: Key) -> tuple[int, bool, str, int]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from brownout.cli import main as brownout_main
+from brownout.store.db import Point
+from brownout.store.trend import build_trend
 from tests.store.helpers import store_add, synthetic_run
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
@@ -91,3 +94,15 @@ def test_a_tolerance_file_sets_what_counts_as_a_change(slow_then_restored: Path,
     assert brownout_main(args) == 0
     document = json.loads((tmp_path / "trend.json").read_text())
     assert [row for row in document["rows"] if row["change_points"]] == []
+
+
+def test_a_percentile_of_a_few_requests_is_left_out() -> None:
+    def points(value_of: Callable[[int], float], requests: int) -> list[Point]:
+        return [Point(n, f"run{n}", f"v{n // 2}", value_of(n), None, requests) for n in range(6)]
+
+    series = {
+        ("operation", "WS reconnect", "p50"): points(lambda n: 900.0 if n < 4 else 19.0, requests=3),
+        ("operation", "GET /x", "p50"): points(lambda n: 20.0, requests=100),
+    }
+    trend = build_trend(["v0", "v1", "v2"], series)
+    assert [(row.scope, row.medians) for row in trend.rows] == [("GET /x", ((0, 20.0), (1, 20.0), (2, 20.0)))]
