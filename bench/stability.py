@@ -6,6 +6,8 @@ on same-build pairs, and does it flag a real slowdown?
     python -m bench.stability run scenarios/ci.toml -n 10 --variant upstream-latency=60 --out results/stability/ci-slow
     python -m bench.stability pairs results/stability/ci             # consecutive same-build pairs
     python -m bench.stability detect results/stability/ci results/stability/ci-slow   # run i vs run i
+    python -m bench.stability history results/stability/ci results/stability/ci-slow --baseline-runs 5 \
+        --scope "POST /threads/[id]/messages"   # one run against a store of the first 5 (compare --store)
     python -m bench.stability rejudge results/stability/smoke   # the same histories through today's checks
     python -m bench.stability accuracy -n 5    # measured recovery vs the gateway's own log of its breaker closing
     python -m bench.stability totals -n 10     # short runs: timeline.csv's totals against locust_stats.csv's
@@ -148,6 +150,39 @@ def detect(baseline_dir: Path, candidate_dir: Path, metric: str | None) -> int:
     return flagged
 
 
+def _compare_store(store: Path, candidate: Path) -> tuple[int, list[str]]:
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([*CLI, "compare", "--store", str(store), str(candidate), "--baseline-release", "base",
+                               "--out", out, "--format", "json"], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        try:
+            rows = json.loads((Path(out) / "comparison.json").read_text()).get("rows", [])
+        except (OSError, ValueError):
+            return done.returncode, [done.stderr.strip()[-200:]]
+    return done.returncode, [f"{r['scope']} {r['metric']}" for r in rows if r.get("verdict") == "regressed"]
+
+
+def history(baseline_dir: Path, candidates: list[Path], baseline_runs: int, scope: str | None) -> None:
+    """A store of the first `baseline_runs` runs of baseline_dir (release "base"); every later run of it is a
+    same-build candidate (false alarm if compare --store exits 1), every run of each candidate directory a
+    changed build (flagged when a row of `scope`, or any row, regressed)."""
+    runs = _runs(baseline_dir)
+    with tempfile.TemporaryDirectory() as directory:
+        store = Path(directory) / "store.db"
+        subprocess.run([*CLI, "store", "add", str(store), *map(str, runs[:baseline_runs]), "--release", "base"],
+                       check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        print(f"store: {baseline_runs} runs of {baseline_dir} as release base")
+        for label, group in [("same build", runs[baseline_runs:])] + [(str(c), _runs(c)) for c in candidates]:
+            wanted = None if label == "same build" else scope
+            flagged = sum(_flagged(store, run, wanted) for run in group)
+            print(f"{label}: flagged {flagged} of {len(group)}" + (f" on {wanted}" if wanted else ""), flush=True)
+
+
+def _flagged(store: Path, run: Path, scope: str | None) -> bool:
+    code, regressed = _compare_store(store, run)
+    print(f"  {run.name}: exit {code}; regressed: {', '.join(regressed) or 'none'} ({_load()})", flush=True)
+    return code == 1 and (scope is None or any(r.startswith(scope) for r in regressed))
+
+
 def rejudge(directory: Path) -> tuple[int, int]:
     """Judge every run of `directory` again (the checks are pure functions of the history)."""
     runs, passes = _runs(directory, "manifest.json"), 0
@@ -229,7 +264,15 @@ def _plan(out: Path) -> int:
     return 0 if all_passed else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def _history_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    hist = sub.add_parser("history", help="one run at a time against a store of a directory's first runs")
+    hist.add_argument("baseline", type=Path)
+    hist.add_argument("candidates", type=Path, nargs="*")
+    hist.add_argument("--baseline-runs", type=int, default=5)
+    hist.add_argument("--scope", help="count a candidate as flagged only on this operation or fault")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.stability", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run one scenario N times")
@@ -248,10 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     tot = sub.add_parser("totals", help="short runs: do timeline.csv's totals equal locust_stats.csv's?")
     tot.add_argument("-n", type=int, default=10)
     tot.add_argument("--scenario", type=Path, default=ROOT / "tests" / "run" / "scenarios" / "steady.toml")
+    _history_parser(sub)
     again = sub.add_parser("rejudge", help="judge every run of a directory again with today's checks")
     again.add_argument("directory", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "stability")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "run":
         passes, failures = run_many(args.scenario, args.n, args.out, args.variant)
         print(f"{args.scenario.stem}: {passes} of {args.n} passed ({_load()})")
@@ -266,10 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rejudge":
         passes, count = rejudge(args.directory)
         return 0 if passes == count else 1
-    if args.command == "detect":
+    if args.command == "history":
+        history(args.baseline, args.candidates, args.baseline_runs, args.scope)
+    elif args.command == "detect":
         detect(args.baseline, args.candidate, args.metric)
-        return 0
-    return _plan(args.out)
+    else:
+        return _plan(args.out)
+    return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("brownout.report.cli", "check a results directory and write the verdict and report"),
     "compare": ("brownout.compare.cli", "compare two result sets (brownout or plain Locust CSVs)"),
     "calibrate": ("brownout.compare.cli:calibrate_main", "tolerances for compare from several runs of one build"),
+    "store": ("brownout.store.cli", "keep runs' figures by release in one file (store add / store list)"),
+    "trend": ("brownout.store.trend_cli", "per-row series over the store's releases, with change points"),
 }
 
 

@@ -65,8 +65,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_store_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--store", type=Path, metavar="STORE",
+        help="judge the one positional CANDIDATE against the spread between a release's runs in this run store",
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline-release", metavar="LABEL",
+        help="with --store: the release to compare with (default: the newest one other than the candidate's)",
+    )  # fmt: skip
+    return parser
+
+
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = _with_store_arguments(_parser()).parse_args(argv)
+    if args.store is not None:
+        return _main_with_store(args)
+    if args.baseline_release is not None:
+        raise InputError("--baseline-release needs --store STORE")
     baseline_args = _side_arguments("baseline", args.baseline, args.baselines)
     candidate_args = _side_arguments("candidate", args.candidate, args.candidates)
     formats = _formats(args.formats)
@@ -74,6 +90,25 @@ def main(argv: list[str]) -> int:
     comparison = compare(resolve_side("baseline", baseline_args), resolve_side("candidate", candidate_args), tolerances)
     out = Path(args.out) if args.out else _default_out(candidate_args)
     written = write_outputs(comparison, out, formats)
+    print(terminal_table(comparison))
+    if written:
+        print("wrote " + ", ".join(str(path) for path in written))
+    return comparison.exit_code
+
+
+def _main_with_store(args: argparse.Namespace) -> int:
+    """`compare --store STORE CANDIDATE`: the one positional argument (or --candidate) is the candidate."""
+    from brownout.store.against import compare_with_store
+
+    if args.baselines or (args.baseline and args.candidate):
+        raise InputError("--store STORE takes the baseline from the store: give only the CANDIDATE")
+    candidate_args = _side_arguments("candidate", args.baseline, args.candidates)
+    tolerances = load_tolerances(args.tolerance)
+    comparison = compare_with_store(
+        args.store, resolve_side("candidate", candidate_args), tolerances, args.baseline_release
+    )
+    out = Path(args.out) if args.out else _default_out(candidate_args)
+    written = write_outputs(comparison, out, _formats(args.formats))
     print(terminal_table(comparison))
     if written:
         print("wrote " + ", ".join(str(path) for path in written))

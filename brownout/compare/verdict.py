@@ -158,7 +158,7 @@ def _judge_request(
         interval = difference_interval(base.replicates, new.replicates, delta, level)
         if interval is not None:
             method = f"{base.model} over {_bases(base.basis, new.basis)}"
-    thin = _thin_tail(metric, base, new, tolerances.stats.min_tail_samples)
+    thin = thin_tail(metric, base, new, tolerances.stats.min_tail_samples)
     if thin:
         method = thin
     harm = -delta if metric.higher_is_better else delta  # > 0 means worse
@@ -226,7 +226,7 @@ def _beyond_zero(interval: tuple[float, float] | None, harm_sign: float, metric:
     return low > 0 if direction > 0 else high < 0
 
 
-def _thin_tail(metric: Metric, base: Figure, new: Figure, min_tail: int) -> str:
+def thin_tail(metric: Metric, base: Figure, new: Figure, min_tail: int) -> str:
     if metric.quantile is None or metric.quantile >= 1.0 or min_tail <= 0:
         return ""
     needed = math.ceil(min_tail / (1.0 - metric.quantile) - 1e-9)

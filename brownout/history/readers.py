@@ -344,6 +344,7 @@ def read_manifest(results_dir: PathLike) -> Manifest:
         command=fields.get("command", list, required=False, default=[]),
         host=fields.get("host", (str, type(None)), required=False, default="") or "",
         format_version=version,
+        release=fields.get("release", (str, type(None)), required=False, default="") or "",
     )  # fmt: skip
 
 

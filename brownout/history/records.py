@@ -53,6 +53,7 @@ class Manifest:
     command: list[str] = field(default_factory=list)
     host: str = ""
     format_version: int = FORMAT_VERSION
+    release: str = ""  # `brownout run --release LABEL`: how the run store labels this run
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class Manifest:
             "ended_at": self.ended_at,
             "host": self.host,
             "bucket_s": self.bucket_s,
+            **({"release": self.release} if self.release else {}),
         }
 
 

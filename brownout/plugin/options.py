@@ -51,6 +51,10 @@ def add_options(parser: Any) -> None:
         help="where the stack's ports come from", include_in_web_ui=False,
     )  # fmt: skip
     group.add_argument(
+        "--brownout-release", default="", metavar="LABEL",
+        help="the release label the manifest records (for `brownout store add`)", include_in_web_ui=False,
+    )  # fmt: skip
+    group.add_argument(
         "--brownout-faults", default="", metavar="NAMES",
         help="or name them, comma-separated; empty: the ticked ones", include_in_web_ui=True,
     )  # fmt: skip

@@ -298,6 +298,7 @@ class TestRun:
             brownout_version=__version__, locust_version=locust.__version__,
             python_version=platform.python_version(), git_rev=_git_rev(), command=list(sys.argv),
             host=self.target.host,
+            release=str(getattr(self.environment.parsed_options, "brownout_release", "") or ""),
         )  # fmt: skip
         write_manifest(self.out, manifest)
 

@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults", metavar="NAMES", help="only these of the scenario's faults (comma-separated)")
     parser.add_argument("--no-faults", action="store_true", help="run the load without any fault")
     parser.add_argument("--no-report", action="store_true", help="skip the report after the run")
+    parser.add_argument("--release", metavar="LABEL", help="release label recorded in the manifest (brownout store)")
     parser.add_argument(
         "--strict", action="store_true", help="refuse (exit 2) a scenario that leaves too little time to see a recovery"
     )
@@ -78,6 +79,7 @@ def locust_command(
     faults: str | None = None,
     no_faults: bool = False,
     ports: str = "ephemeral",
+    release: str | None = None,
 ) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
@@ -105,6 +107,8 @@ def locust_command(
         argv += ["--brownout-no-faults"]
     if ports != "ephemeral":
         argv += ["--brownout-ports", ports]
+    if release:
+        argv += ["--brownout-release", release]
     return argv
 
 
@@ -217,6 +221,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
         web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports,
+        release=args.release,
     )  # fmt: skip
     command += ["--brownout-abort-on", str(Path(args.abort_on).resolve())] if args.abort_on else []
     code, locust_error = _run_locust(command)
