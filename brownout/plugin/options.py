@@ -16,48 +16,38 @@ from typing import Any
 DEFAULT_SCENARIO_ENV = "BROWNOUT_SCENARIO"
 
 
+# Flag -> its argparse settings, in the order Locust shows them; the scenario's own switches (one per fault)
+# go between the two groups.
+_BEFORE_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--brownout-scenario", dict(default=os.environ.get(DEFAULT_SCENARIO_ENV, ""), metavar="FILE",
+     help="scenario TOML (load shape, faults, criteria, stack); default scenarios/default.toml")),
+    ("--brownout-out", dict(default="", metavar="DIR",
+     help="results directory of this run (default: results/<run-id>)")),
+    ("--brownout-bucket", dict(type=float, default=0.25, metavar="SECONDS", help="timeline bucket width")),
+    ("--brownout-progress", dict(type=float, default=0, metavar="SECONDS",
+     help="print a progress line this often (0: never)")),
+    ("--brownout-abort-on", dict(default="", metavar="FILE",
+     help="kill switch: creating or touching FILE (or SIGUSR1) heals every fault and stops the test")),
+)  # fmt: skip
+_AFTER_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--brownout-no-faults", dict(action="store_true", default=False, help="no faults at all: only the load",
+     include_in_web_ui=True)),
+    ("--brownout-ports", dict(default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
+     help="where the stack's ports come from")),
+    ("--brownout-release", dict(default="", metavar="LABEL",
+     help="the release label the manifest records (for `brownout store add`)")),
+    ("--brownout-faults", dict(default="", metavar="NAMES",
+     help="or name them, comma-separated; empty: the ticked ones", include_in_web_ui=True)),
+)  # fmt: skip
+
+
 def add_options(parser: Any) -> None:
     # Locust's own parser (not an argument group) knows include_in_web_ui.
-    group = parser
-    group.add_argument(
-        "--brownout-scenario", default=os.environ.get(DEFAULT_SCENARIO_ENV, ""), metavar="FILE",
-        help="scenario TOML (load shape, faults, criteria, stack); default scenarios/default.toml",
-        include_in_web_ui=False,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-out", default="", metavar="DIR",
-        help="results directory of this run (default: results/<run-id>)", include_in_web_ui=False,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-bucket", type=float, default=0.25, metavar="SECONDS",
-        help="timeline bucket width", include_in_web_ui=False,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-progress", type=float, default=0, metavar="SECONDS",
-        help="print a progress line this often (0: never)", include_in_web_ui=False,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-abort-on", default="", metavar="FILE",
-        help="kill switch: creating or touching FILE (or SIGUSR1) heals every fault and stops the test",
-        include_in_web_ui=False,
-    )  # fmt: skip
-    _add_scenario_options(group)
-    group.add_argument(
-        "--brownout-no-faults", action="store_true", default=False,
-        help="no faults at all: only the load", include_in_web_ui=True,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-ports", default="ephemeral", metavar="fixed|ephemeral|LOW-HIGH",
-        help="where the stack's ports come from", include_in_web_ui=False,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-release", default="", metavar="LABEL",
-        help="the release label the manifest records (for `brownout store add`)", include_in_web_ui=False,
-    )  # fmt: skip
-    group.add_argument(
-        "--brownout-faults", default="", metavar="NAMES",
-        help="or name them, comma-separated; empty: the ticked ones", include_in_web_ui=True,
-    )  # fmt: skip
+    for flag, settings in _BEFORE_FAULTS:
+        parser.add_argument(flag, **{"include_in_web_ui": False, **settings})
+    _add_scenario_options(parser)
+    for flag, settings in _AFTER_FAULTS:
+        parser.add_argument(flag, **{"include_in_web_ui": False, **settings})
 
 
 def _add_scenario_options(group: Any) -> None:

@@ -85,20 +85,7 @@ def locust_command(
         sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
         "--brownout-scenario", str(scenario.path), "--brownout-out", str(results_dir),
     ]  # fmt: skip
-    # The plugin writes each test's Locust CSVs itself (the web UI's tests each into their own directory,
-    # and a local run's after its last request), except on a headless master: Locust's writer there.
-    if ui:
-        argv += ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
-    else:
-        argv += ["--headless", "--only-summary", "--brownout-progress", "5"]
-        if workers > 0:
-            argv += ["--csv", str(results_dir / "locust"), "--csv-full-history"]
-    if workers > 0:
-        # Master and workers talk over loopback, on a port of this run's own: Locust's defaults would
-        # listen on every interface, and at 5557 a second run on the machine could not start.
-        master_port = str(free_port())
-        argv += ["--processes", str(workers), "--master-bind-host", "127.0.0.1", "--master-bind-port", master_port]
-        argv += ["--master-host", "127.0.0.1", "--master-port", master_port]
+    argv += _mode_arguments(results_dir, ui=ui, web_port=web_port, workers=workers)
     if host:
         argv += ["--host", host]
     if faults:
@@ -109,6 +96,25 @@ def locust_command(
         argv += ["--brownout-ports", ports]
     if release:
         argv += ["--brownout-release", release]
+    return argv
+
+
+def _mode_arguments(results_dir: Path, *, ui: bool, web_port: int, workers: int) -> list[str]:
+    """Web UI or headless, and Locust's distributed mode on loopback when there are workers."""
+    # The plugin writes each test's Locust CSVs itself (the web UI's tests each into their own directory,
+    # and a local run's after its last request), except on a headless master: Locust's writer there.
+    if ui:
+        argv = ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
+    else:
+        argv = ["--headless", "--only-summary", "--brownout-progress", "5"]
+        if workers > 0:
+            argv += ["--csv", str(results_dir / "locust"), "--csv-full-history"]
+    if workers > 0:
+        # Master and workers talk over loopback, on a port of this run's own: Locust's defaults would
+        # listen on every interface, and at 5557 a second run on the machine could not start.
+        master_port = str(free_port())
+        argv += ["--processes", str(workers), "--master-bind-host", "127.0.0.1", "--master-bind-port", master_port]
+        argv += ["--master-host", "127.0.0.1", "--master-port", master_port]
     return argv
 
 
@@ -229,16 +235,8 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     if runs and code not in (0, 1):  # 1 is Locust's "there were failed requests": expected under faults
         print(f"brownout run: locust exited with {code}; results so far in {results_dir}", file=sys.stderr)
     if not runs:
-        print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
         _forget_empty_run(results_dir, previous_latest)
-        if code == 0 and args.ui:
-            return 0, "no test was started in the web UI"
-        if locust_error:  # the reason is the last thing printed
-            print(f"brownout run: locust could not run: {locust_error}", file=sys.stderr)
-            return 2, f"the run could not happen: {locust_error}"
-        if code < 0:  # killed by a signal before its handlers were in place: it printed nothing
-            return 2, f"the run could not happen: locust was ended by {signal.Signals(-code).name} before any test ran"
-        return 2, "the run could not happen (see the error above)"
+        return _no_test(code, locust_error, ui=args.ui)
     if args.no_report:
         print("results: " + ", ".join(str(run) for run in runs))
         _say_aborts(runs)
@@ -246,6 +244,19 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     verdict = _report(runs)
     _say_aborts(runs)
     return verdict, _VERDICTS.get(verdict, "interrupted")
+
+
+def _no_test(code: int, locust_error: str | None, *, ui: bool) -> tuple[int, str]:
+    """The exit code and its meaning when Locust ran no test at all."""
+    print("brownout run: no test was run, so there is nothing to report", file=sys.stderr)
+    if code == 0 and ui:
+        return 0, "no test was started in the web UI"
+    if locust_error:  # the reason is the last thing printed
+        print(f"brownout run: locust could not run: {locust_error}", file=sys.stderr)
+        return 2, f"the run could not happen: {locust_error}"
+    if code < 0:  # killed by a signal before its handlers were in place: it printed nothing
+        return 2, f"the run could not happen: locust was ended by {signal.Signals(-code).name} before any test ran"
+    return 2, "the run could not happen (see the error above)"
 
 
 def _say_aborts(runs: list[Path]) -> None:
