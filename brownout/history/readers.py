@@ -345,6 +345,7 @@ def read_manifest(results_dir: PathLike) -> Manifest:
         host=fields.get("host", (str, type(None)), required=False, default="") or "",
         format_version=version,
         release=fields.get("release", (str, type(None)), required=False, default="") or "",
+        store=fields.get("store", (str, type(None)), required=False, default="") or "",
     )  # fmt: skip
 
 

@@ -54,6 +54,7 @@ class Manifest:
     host: str = ""
     format_version: int = FORMAT_VERSION
     release: str = ""  # `brownout run --release LABEL`: how the run store labels this run
+    store: str = ""  # `brownout run --store STORE` (absolute): the run store the report places the run against
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class Manifest:
             "host": self.host,
             "bucket_s": self.bucket_s,
             **({"release": self.release} if self.release else {}),
+            **({"store": self.store} if self.store else {}),
         }
 
 

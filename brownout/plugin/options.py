@@ -36,6 +36,8 @@ _AFTER_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
      help="where the stack's ports come from")),
     ("--brownout-release", dict(default="", metavar="LABEL",
      help="the release label the manifest records (for `brownout store add`)")),
+    ("--brownout-store", dict(default="", metavar="STORE",
+     help="a run store (`brownout store add`): the report places the run against its last releases")),
     ("--brownout-faults", dict(default="", metavar="NAMES",
      help="or name them, comma-separated; empty: the ticked ones", include_in_web_ui=True)),
 )  # fmt: skip

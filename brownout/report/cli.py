@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brownout.arguments import Parser
 from brownout.checks import Criteria, Verdict, judge
@@ -21,6 +21,9 @@ from brownout.errors import InputError
 from brownout.history import History, load_history
 from brownout.inputs import load_toml
 from brownout.report.tables import checks_table
+
+if TYPE_CHECKING:
+    from brownout.store.standing import Standing
 
 FORMATS = {"json": "verdict.json", "md": "report.md", "html": "report.html", "junit": "junit.xml"}
 
@@ -51,8 +54,9 @@ def _read_criteria_file(path: Path) -> Mapping[str, Any]:
 
 
 def write_outputs(
-    verdict: Verdict, history: History, directory: Path, formats: list[str], said: Remarks = NO_REMARKS
-) -> list[Path]:
+    verdict: Verdict, history: History, directory: Path, formats: list[str], said: Remarks = NO_REMARKS,
+    standing: Standing | None = None,
+) -> list[Path]:  # fmt: skip
     from brownout.report.charts import timeline_chart_png
     from brownout.report.html import render_html
     from brownout.report.junit import render_junit
@@ -62,11 +66,12 @@ def write_outputs(
     for name in formats:
         path = directory / FORMATS[name]
         if name == "json":
-            text = json.dumps(verdict.to_json() | said.to_json(), indent=2, default=str) + "\n"
+            more = {"release_history": standing.to_json()} if standing is not None else {}
+            text = json.dumps(verdict.to_json() | said.to_json() | more, indent=2, default=str) + "\n"
         elif name == "md":
-            text = render_markdown(verdict, history, said)
+            text = render_markdown(verdict, history, said, standing)
         elif name == "html":
-            text = render_html(verdict, history, timeline_chart_png(history), said)
+            text = render_html(verdict, history, timeline_chart_png(history), said, standing)
         else:
             text = render_junit(verdict)
         path.write_text(text, encoding="utf-8")
@@ -88,6 +93,32 @@ def terminal_table(verdict: Verdict, said: Remarks = NO_REMARKS) -> str:
     lines += [f"warning: {text}" for text in said.warnings] + [f"note: {text}" for text in said.notes]
     lines.append(f"verdict: {str(verdict.status).upper()}")
     return "\n".join(lines)
+
+
+def release_standing(history: History, store: Path | None) -> Standing | None:
+    """Where the run sits against the run store it was started with (manifest `store`) or --store names;
+    None when neither names one."""
+    path = store or (Path(history.manifest.store) if history.manifest.store else None)
+    if path is None or history.directory is None:
+        return None
+    from brownout.store.standing import standing
+
+    return standing(path, Path(history.directory))
+
+
+def standing_line(standing: Standing) -> str:
+    worse = [f"{row.scope} {row.metric}" for row in standing.rows if row.verdict == "regressed"]
+    against = f"against release {standing.baseline}" if standing.baseline else "no release to judge against"
+    return f"release history ({standing.store}, {against}): " + (
+        f"regressed: {', '.join(worse)}" if worse else f"no headline row regressed of {len(standing.rows)}"
+    )
+
+
+def _with_standing_notes(said: Remarks, standing: Standing | None) -> Remarks:
+    """A store that gave no rows (missing, unreadable) is one note beside the verdict, never a failure."""
+    if standing is None or standing.rows:
+        return said
+    return Remarks(said.warnings, said.notes + standing.notes)
 
 
 def _parse_formats(values: list[str] | None) -> list[str]:
@@ -112,17 +143,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--format", action="append", help="md, html, json, junit (repeat or comma-separate; default: all)"
     )
+    parser.add_argument(
+        "--store", type=Path, metavar="STORE",
+        help="place the run against this run store's last releases (default: the store `brownout run --store` named)",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="print only the verdict line")
     args = parser.parse_args(argv)
     formats = _parse_formats(args.format)
     history = load_history(args.results_dir)
     criteria = criteria_for(history, args.criteria)
-    verdict, said = judge(history, criteria), remarks(history, criteria)
-    written = write_outputs(verdict, history, args.results_dir, formats, said)
+    verdict, standing = judge(history, criteria), release_standing(history, args.store)
+    said = _with_standing_notes(remarks(history, criteria), standing)
+    written = write_outputs(verdict, history, args.results_dir, formats, said, standing)
     if args.quiet:
         print(f"verdict: {str(verdict.status).upper()}")
     else:
         print(terminal_table(verdict, said))
+        if standing is not None and standing.rows:
+            print(standing_line(standing))
         print("wrote " + ", ".join(str(p) for p in written))
     sys.stdout.flush()
     return verdict.exit_code

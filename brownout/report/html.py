@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import html
+from typing import TYPE_CHECKING
 
 from brownout.checks import Verdict
 from brownout.checks.remarks import NO_REMARKS, Remarks
 from brownout.history import History
 from brownout.report.tables import Table, all_tables
+
+if TYPE_CHECKING:
+    from brownout.store.standing import Standing
 
 _STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
@@ -50,8 +54,9 @@ def table_html(table: Table) -> str:
 
 
 def render_html(
-    verdict: Verdict, history: History, chart_png: bytes | None, remarks: Remarks = NO_REMARKS
-) -> str:
+    verdict: Verdict, history: History, chart_png: bytes | None, remarks: Remarks = NO_REMARKS,
+    standing: Standing | None = None,
+) -> str:  # fmt: skip
     manifest = history.manifest
     status = str(verdict.status)
     chart = (
@@ -65,7 +70,7 @@ def render_html(
         f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}"
         + (f", git {manifest.git_rev[:12]}" if manifest.git_rev else "")
     )
-    tables = "\n".join(table_html(table) for table in all_tables(verdict, manifest.started_at, remarks))
+    tables = "\n".join(table_html(table) for table in all_tables(verdict, manifest.started_at, remarks, standing))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>brownout verdict: {status}</title><style>{_STYLE}</style></head><body>\n"

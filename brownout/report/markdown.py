@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from brownout.checks import Verdict
 from brownout.checks.remarks import NO_REMARKS, Remarks
 from brownout.history import History
 from brownout.report.tables import Table, all_tables
+
+if TYPE_CHECKING:
+    from brownout.store.standing import Standing
 
 
 def _cell(text: str) -> str:
@@ -24,7 +29,9 @@ def table_markdown(table: Table) -> str:
     return "\n".join([*lines, ""])
 
 
-def render_markdown(verdict: Verdict, history: History, remarks: Remarks = NO_REMARKS) -> str:
+def render_markdown(
+    verdict: Verdict, history: History, remarks: Remarks = NO_REMARKS, standing: Standing | None = None
+) -> str:
     manifest = history.manifest
     title = f"# brownout verdict: {str(verdict.status).upper()}"
     facts = (
@@ -32,5 +39,5 @@ def render_markdown(verdict: Verdict, history: History, remarks: Remarks = NO_RE
         f"brownout {manifest.brownout_version or '?'}, locust {manifest.locust_version or '?'}"
         + (f", git {manifest.git_rev[:12]}." if manifest.git_rev else ".")
     )
-    body = [table_markdown(table) for table in all_tables(verdict, manifest.started_at, remarks)]
+    body = [table_markdown(table) for table in all_tables(verdict, manifest.started_at, remarks, standing)]
     return "\n".join([title, "", facts, "", *body])

@@ -6,11 +6,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brownout.checks import Verdict
 from brownout.checks.remarks import NO_REMARKS, Remarks
 from brownout.history import FORMAT_VERSION, KindIntegrity, integrity_from_json
+
+if TYPE_CHECKING:
+    from brownout.store.standing import Standing
 
 
 @dataclass(frozen=True)
@@ -238,10 +241,28 @@ def remarks_table(remarks: Remarks) -> Table:
     return Table("Warnings and notes", ("", "what"), rows)
 
 
-def all_tables(verdict: Verdict, run_start: float, remarks: Remarks = NO_REMARKS) -> list[Table]:
+def standing_table(standing: Standing) -> Table:
+    """This run's headline rows beside the store's last releases' medians, and compare --store's verdict."""
+    from brownout.store.standing import describe
+
+    verdict = f"vs {standing.baseline}" if standing.baseline else "verdict"
+    header = ("row", "this run", *(f"{label} median" for label in standing.releases), verdict)
+    rows = tuple(
+        (f"{row.scope} {row.metric}", describe(row.metric, row.value),
+         *(describe(row.metric, median) for median in row.medians), row.verdict or "-")
+        for row in standing.rows
+    )  # fmt: skip
+    note = f"store {standing.store}: medians of each release's runs; " + " ".join(standing.notes)
+    return Table("Against the release history", header, rows, note)
+
+
+def all_tables(
+    verdict: Verdict, run_start: float, remarks: Remarks = NO_REMARKS, standing: Standing | None = None
+) -> list[Table]:
     return [
         *([remarks_table(remarks)] if remarks.warnings or remarks.notes else []),
         checks_table(verdict),
+        *([standing_table(standing)] if standing is not None and standing.rows else []),
         faults_table(verdict, run_start),
         *([repetitions] if (repetitions := repetitions_table(verdict)).rows else []),
         recovery_table(verdict),

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-report", action="store_true", help="skip the report after the run")
     parser.add_argument("--release", metavar="LABEL", help="release label recorded in the manifest (brownout store)")
     parser.add_argument(
+        "--store", metavar="STORE", help="a run store: the report places this run against its last releases"
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="refuse (exit 2) a scenario that leaves too little time to see a recovery"
     )
     parser.add_argument(
@@ -80,6 +83,7 @@ def locust_command(
     no_faults: bool = False,
     ports: str = "ephemeral",
     release: str | None = None,
+    store: str | None = None,
 ) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", f"{locustfile},{PLUGIN_LOCUSTFILE}",
@@ -96,6 +100,8 @@ def locust_command(
         argv += ["--brownout-ports", ports]
     if release:
         argv += ["--brownout-release", release]
+    if store:
+        argv += ["--brownout-store", str(Path(store).resolve())]
     return argv
 
 
@@ -227,7 +233,7 @@ def _main(argv: Sequence[str]) -> tuple[int, str]:
     command = locust_command(
         scenario, results_dir, locustfile=locustfile, workers=args.workers, ui=args.ui, host=args.host,
         web_port=args.web_port, faults=args.faults, no_faults=args.no_faults, ports=ports,
-        release=args.release,
+        release=args.release, store=args.store,
     )  # fmt: skip
     command += ["--brownout-abort-on", str(Path(args.abort_on).resolve())] if args.abort_on else []
     code, locust_error = _run_locust(command)

@@ -38,7 +38,7 @@ def compare_with_store(
     new = load_side(candidate, tolerances.stats)
     own_runs = {run_identity(run) for run in candidate.runs}
     with open_store(store) as connection:
-        release = _baseline_release(releases(connection), _label(candidate), baseline_release, store)
+        release = pick_baseline(releases(connection), release_label(candidate), baseline_release, store)
         # The candidate may be in the store already (added before it was compared): never its own baseline.
         history = {
             key: [p for p in series if p.run_id not in own_runs] for key, series in points(connection, release).items()
@@ -52,7 +52,7 @@ def compare_with_store(
     return Comparison(base, new, rows, tuple(notes), tolerances.source, tolerances.stats.confidence)
 
 
-def _baseline_release(labels: list[str], own: str, asked: str | None, store: Path) -> str:
+def pick_baseline(labels: list[str], own: str, asked: str | None, store: Path) -> str:
     if asked is not None:
         if asked not in labels:
             raise InputError(f"--baseline-release {asked}: not in {store} (releases: {', '.join(labels) or 'none'})")
@@ -63,7 +63,7 @@ def _baseline_release(labels: list[str], own: str, asked: str | None, store: Pat
     return others[-1]
 
 
-def _label(candidate: SideSources) -> str:
+def release_label(candidate: SideSources) -> str:
     if candidate.kind != BROWNOUT:
         return ""
     manifest = read_manifest(candidate.runs[0].path)
