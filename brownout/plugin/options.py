@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 DEFAULT_SCENARIO_ENV = "BROWNOUT_SCENARIO"
@@ -88,3 +89,9 @@ def _scenario_from_command_line() -> Any:
         return load_scenario(known.brownout_scenario or DEFAULT_SCENARIO)
     except (BrownoutError, OSError):
         return None
+
+
+def store_option(options: object) -> str:
+    """--brownout-store as an absolute path: the report may run from another directory."""
+    store = str(getattr(options, "brownout_store", "") or "")
+    return str(Path(store).resolve()) if store else ""

@@ -47,6 +47,7 @@ from brownout.plugin.guard import Breach, GuardMonitor, kill_switch_file, spans_
 from brownout.plugin.integrity import audit
 from brownout.plugin.live import LiveSeries
 from brownout.plugin.locust_csv import LocustCsv
+from brownout.plugin.options import store_option
 from brownout.plugin.progress import progress_line
 from brownout.plugin.shape import ScenarioShape
 from brownout.plugin.target import Target
@@ -299,15 +300,9 @@ class TestRun:
             python_version=platform.python_version(), git_rev=_git_rev(), command=list(sys.argv),
             host=self.target.host,
             release=str(getattr(self.environment.parsed_options, "brownout_release", "") or ""),
-            store=_store_option(self.environment.parsed_options),
+            store=store_option(self.environment.parsed_options),
         )  # fmt: skip
         write_manifest(self.out, manifest)
-
-
-def _store_option(options: object) -> str:
-    """--brownout-store as an absolute path: the report may run from another directory."""
-    store = str(getattr(options, "brownout_store", "") or "")
-    return str(Path(store).resolve()) if store else ""
 
 
 def write_report(out: Path) -> ReportOutcome:

@@ -47,6 +47,7 @@ from brownout.faults.drivers import build_driver
 from brownout.faults.scheduler import FaultScheduler
 from brownout.net.auth import bearer_token, require_loopback_peer, require_same_site, same_secret
 from brownout.plugin.manual import APP_DEPENDENCIES, MANUAL_KINDS, Refused, manual_fault, target_names
+from brownout.plugin.options import store_option
 from brownout.plugin.plans import fault_plan, load_plan, step_text
 from brownout.plugin.rows import TAB_COLUMNS, fault_rows
 from brownout.plugin.start_form import guard_start
@@ -312,6 +313,7 @@ def page_state(session: Session, page: FaultsPage) -> dict[str, Any]:
         "step_starts": load.step_starts()[1:], "load_s": load.duration_s, "test": test, "series": series,
         "faults": [row.as_json() for row in fault_rows(session, page.details)],
         "tests": tests_summary(session, page.base), "no_faults": session.fires_no_faults(),
+        "store": store_option(session.environment.parsed_options),
     }  # fmt: skip
 
 

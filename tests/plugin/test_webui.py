@@ -23,7 +23,8 @@ from tests.plugin.locust_ui import UI_WAIT_S, LocustUI, locust_ui
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocustUI]:
-    with locust_ui(tmp_path_factory.mktemp("webui")) as started:
+    tmp = tmp_path_factory.mktemp("webui")
+    with locust_ui(tmp, extra=("--brownout-store", str(tmp / "runs.db"))) as started:
         yield started
 
 
@@ -64,6 +65,13 @@ def test_before_the_first_start_the_tab_shows_the_scenarios_plan_in_planned_orde
     assert rows["upstream-slow"]["state"] == "○ pending"
     assert rows["upstream-slow"]["planned"] == "+3s for 3s"  # scenarios/smoke.toml
     assert rows["upstream-errors"]["kind"] == "app upstream errors 0.5"
+
+
+def test_the_page_says_which_run_store_the_reports_compare_to(ui: LocustUI) -> None:
+    store = str(ui.out.parent / "runs.db")  # --brownout-store, as `brownout run --store` passes it
+    assert ui.page_state()["store"] == store
+    page = requests.get(f"{ui.url}/brownout/faults", timeout=5).text
+    assert f"Each report places its test against the run store <code>{store}</code>" in page
 
 
 def test_an_unknown_fault_name_is_refused_before_anything_starts(ui: LocustUI) -> None:

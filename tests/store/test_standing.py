@@ -11,7 +11,7 @@ import pytest
 
 from brownout.cli import main as brownout_main
 from brownout.history.readers import read_manifest
-from brownout.plugin.testrun import _store_option
+from brownout.plugin.options import store_option
 from brownout.run.cli import locust_command
 from brownout.scenario.schema import load_scenario
 from brownout.scenario.shipped import DEFAULT_SCENARIO
@@ -139,7 +139,7 @@ def test_brownout_run_store_reaches_the_manifest(tmp_path: Path, monkeypatch: py
         store="runs.db",
     )  # fmt: skip
     assert argv[argv.index("--brownout-store") + 1] == str(tmp_path / "runs.db")
-    assert _store_option(SimpleNamespace(brownout_store="rel/runs.db")) == str(tmp_path / "rel" / "runs.db")
-    assert _store_option(SimpleNamespace(brownout_store="")) == ""
+    assert store_option(SimpleNamespace(brownout_store="rel/runs.db")) == str(tmp_path / "rel" / "runs.db")
+    assert store_option(SimpleNamespace(brownout_store="")) == ""
     run = _started_with(synthetic_run(tmp_path / "run", 1), "/srv/runs.db")
     assert read_manifest(run).store == "/srv/runs.db"

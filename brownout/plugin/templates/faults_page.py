@@ -74,6 +74,8 @@ PAGE = (
 </table>
 
 <h2 id="tests">Tests of this session</h2>
+{% if state.store %}<p id="store">Each report places its test against the run store <code>{{ state.store }}</code>
+  (its last releases: see "Against the release history" in the report).</p>{% endif %}
 <ul id="test-list">
 {% for test in state.tests %}
   <li>test {{ test.number }}: {{ test.state }}{% if test.verdict %}, verdict
