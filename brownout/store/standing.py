@@ -8,7 +8,7 @@ the report is about the run, the history is context."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class Standing:
     releases: tuple[str, ...] = ()  # the store's last releases, oldest first
     baseline: str = ""  # the release the verdicts are against ("" when none could be)
     rows: tuple[StandingRow, ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,7 +67,10 @@ def standing(store: Path, run: Path) -> Standing:
         values = {key: figure.value for key, figure in side.figures.items()}
         note = f"no verdicts: {store} holds no release other than this run's ({release_label(sides) or 'unlabelled'})"
         return Standing(str(store), tuple(labels), "", _rows(values, {}, medians, labels), (note,))
-    comparison = compare_with_store(store, sides, tolerances, baseline)
+    try:
+        comparison = compare_with_store(store, sides, tolerances, baseline)
+    except InputError as exc:  # the store changed under us (replaced, removed) since it was read above
+        return Standing(str(store), notes=(f"release history left out: {exc}",))
     judged = {(row.scope_kind, row.scope, row.metric): row for row in comparison.rows}
     values = {key: figure.value for key, figure in comparison.candidate.figures.items()}
     rows = _rows(values, judged, medians, labels)
