@@ -39,11 +39,11 @@ def compare_with_store(
     own_runs = {run_identity(run) for run in candidate.runs}
     with open_store(store) as connection:
         release = pick_baseline(releases(connection), release_label(candidate), baseline_release, store)
-        # The candidate may be in the store already (added before it was compared): never its own baseline.
-        history = {
-            key: [p for p in series if p.run_id not in own_runs] for key, series in points(connection, release).items()
-        }
-        runs = run_count(connection, release) - len(own_runs & {p.run_id for s in history.values() for p in s})
+        # The candidate may be in the store already (added before it was compared): never its own baseline,
+        # nor counted among the baseline's runs (counted before it is left out of the series).
+        stored = points(connection, release)
+        runs = run_count(connection, release) - len(own_runs & {p.run_id for s in stored.values() for p in s})
+        history = {key: [p for p in series if p.run_id not in own_runs] for key, series in stored.items()}
     values = {key: [p.value for p in series] for key, series in history.items() if series}
     level, judged = _level(values, new, tolerances)
     rows = _rows(values, new, tolerances, level, release)

@@ -63,8 +63,11 @@ def test_the_candidate_is_never_its_own_baseline(
         )
         == 0
     )
-    run_compare(capsys, "--store", store.parent / "copy.db", run, "--baseline-release", "v1", "--out", tmp_path / "o")
+    _, out, _ = run_compare(
+        capsys, "--store", store.parent / "copy.db", run, "--baseline-release", "v1", "--out", tmp_path / "o"
+    )
     assert rows(tmp_path / "o")[("Aggregated", "p50")]["method"].startswith("between-run noise unknown: 2 runs of v1")
+    assert "only 2 run(s) of release v1" in out  # the note counts without the candidate too
 
 
 @pytest.mark.parametrize(
