@@ -97,7 +97,7 @@ class ToxicChain:
             elif toxic.type == "stall":
                 self._stall(chunk, toxic, stream)
             elif toxic.type in HTTP_TYPES:
-                return self._through_http(chunk, out, done)
+                return self._through_http(chunk, out, done - {toxic.name})
         out.send_all(chunk.data)
         return True
 
