@@ -25,6 +25,17 @@ TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "limit_data": ("bytes",),
     "slicer": ("average_size", "size_variation", "delay"),
 }
+# brownout proxy's own toxics and attributes (a real Toxiproxy refuses them); text attributes are strings,
+# `headers` a table. The proxy checks the values; kept here so a typo fails before the run.
+_HTTP_MATCH = ("method", "path_prefix", "header", "first", "every")
+BROWNOUT_TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "latency": ("distribution", "p50", "p99"),
+    "http_error": (*_HTTP_MATCH, "status", "body", "headers"),
+    "http_latency": (*_HTTP_MATCH, "latency", "jitter"),
+    "http_drop": (*_HTTP_MATCH, "bytes", "reset"),
+    "stall": ("probability", "delay"),
+}
+_TEXT_ATTRIBUTES = ("distribution", "method", "path_prefix", "header", "body")
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class NetworkParams:
 
     proxy: str
     toxic: str | None = None
-    attributes: tuple[tuple[str, int], ...] = ()
+    attributes: tuple[tuple[str, Any], ...] = ()  # numbers; text and a headers table for brownout's toxics
     stream: str = "downstream"
     toxicity: float = 1.0
     down: bool = False
@@ -150,9 +161,11 @@ class KindSchema:
 def _network(table: TomlTable, target: str) -> NetworkParams:
     proxy = table.string("proxy", default=target) or target
     down = table.boolean("down")
-    toxic = table.string("toxic", choices=tuple(TOXIC_ATTRIBUTES))
+    toxic = table.string("toxic", choices=(*TOXIC_ATTRIBUTES, *BROWNOUT_TOXIC_ATTRIBUTES))
     attributes_table = table.table("attributes")
-    stream = table.string("stream", default="downstream", choices=("downstream", "upstream")) or "downstream"
+    requests = toxic in ("http_error", "http_latency", "http_drop")  # they act on requests: upstream
+    default_stream = "upstream" if requests else "downstream"
+    stream = table.string("stream", default=default_stream, choices=("downstream", "upstream")) or default_stream
     toxicity = table.number("toxicity", minimum=0.0, maximum=1.0, default=1.0)
     if down and toxic:
         raise table.error("down", "use either `down = true` (proxy disabled) or `toxic = ...`, not both")
@@ -162,17 +175,12 @@ def _network(table: TomlTable, target: str) -> NetworkParams:
             "give a toxic type (latency, timeout, reset_peer, bandwidth, "
             "slow_close, limit_data, slicer) or `down = true`",
         )
-    attributes: list[tuple[str, int]] = []
+    attributes: list[tuple[str, Any]] = []
     if attributes_table is not None:
         if down:
             raise table.error("attributes", "only applies to a toxic, not to `down = true`")
         assert toxic is not None
-        attributes_table.only(*TOXIC_ATTRIBUTES[toxic])
-        for name in TOXIC_ATTRIBUTES[toxic]:
-            value = attributes_table.integer(name, minimum=0)
-            if value is not None:
-                attributes.append((name, value))
-        attributes_table.finish()
+        attributes = _toxic_attributes(attributes_table, toxic)
     return NetworkParams(
         proxy=proxy,
         toxic=toxic,
@@ -181,6 +189,27 @@ def _network(table: TomlTable, target: str) -> NetworkParams:
         toxicity=float(toxicity if toxicity is not None else 1.0),
         down=down,
     )
+
+
+def _toxic_attributes(table: TomlTable, toxic: str) -> list[tuple[str, Any]]:
+    names = (*TOXIC_ATTRIBUTES.get(toxic, ()), *BROWNOUT_TOXIC_ATTRIBUTES.get(toxic, ()))
+    table.only(*names)
+    attributes: list[tuple[str, Any]] = []
+    for name in names:
+        if name in _TEXT_ATTRIBUTES:
+            value: Any = table.string(name)
+        elif name == "headers":
+            headers = table.table(name)
+            keys = [] if headers is None else headers.keys()
+            value = {key: str(headers.raw(key)) for key in keys} if headers is not None else None
+        elif name == "probability":
+            value = table.number(name, minimum=0.0, maximum=1.0)
+        else:
+            value = table.integer(name, minimum=0)
+        if value is not None:
+            attributes.append((name, value))
+    table.finish()
+    return attributes
 
 
 def _component(table: TomlTable, target: str) -> ComponentParams:

@@ -11,6 +11,12 @@ paces at `rate` KB/s in slices of 100 ms; slicer cuts a chunk into pieces of abo
 `size_variation` bytes, `delay` us apart; timeout drops all data; reset_peer waits for data, then
 `timeout` ms, then resets both sides; limit_data closes the connection once `bytes` bytes have passed;
 slow_close delays passing on a close; noop does nothing.
+
+brownout's own: latency may follow a distribution (distributions.py); stall holds a chunk, with
+`probability` per chunk, `delay` ms from its arrival (what a lost segment's retransmission looks like to the
+application: later data waits behind it, nothing is lost or reordered); the first http toxic in the chain
+hands the chunk to the connection's HttpExchange (httptoxics.py), which applies all of them per request
+and passes what goes on through the toxics after them.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from brownout.proxy.toxics import ToxicSpec
+from brownout.proxy.distributions import latency_seconds
+from brownout.proxy.httptoxics import HTTP_TYPES, ClientSide, HttpExchange
+from brownout.proxy.toxics import UPSTREAM, ToxicSpec
 
 
 class ToxicSource(Protocol):
@@ -61,6 +69,8 @@ class ToxicChain:
         self._passed: dict[int, int] = {}  # limit_data uid -> bytes passed through it
         self._clocks: dict[int, float] = {}  # slicer uid -> when it is free again
         self._carry: dict[int, float] = {}  # bandwidth uid -> time overslept, taken off the next wait
+        self.client: ClientSide | None = None  # the client-bound side, for the http toxics' answers
+        self.http: HttpExchange | None = None  # made when an http toxic first sees this connection
 
     def rolled_in(self, toxic: ToxicSpec) -> bool:
         """True if `toxic` was rolled and applies to this connection (without rolling it now)."""
@@ -84,6 +94,10 @@ class ToxicChain:
                 return self._slice(chunk, toxic, out, done)
             elif toxic.type == "limit_data":
                 return self._limit(chunk, toxic, out, done)
+            elif toxic.type == "stall":
+                self._stall(chunk, toxic, stream)
+            elif toxic.type in HTTP_TYPES:
+                return self._through_http(chunk, out, done - {toxic.name})
         out.send_all(chunk.data)
         return True
 
@@ -106,19 +120,53 @@ class ToxicChain:
         return None
 
     def _hold_latency(self, chunk: Chunk, toxic: ToxicSpec, stream: str) -> None:
-        jitters: dict[int, float] = {}
+        delays: dict[int, float] = {}  # drawn once per toxic version (an update draws again)
 
         def release_at() -> float:
             now = self._current(stream, toxic.name, "latency")
             if now is None:
                 return 0.0
-            if now.uid not in jitters:
-                jitter = now.seconds("jitter")
-                jitters[now.uid] = random.uniform(-jitter, jitter) if jitter else 0.0
-            return chunk.at + max(0.0, now.seconds("latency") + jitters[now.uid])
+            if now.uid not in delays:
+                delays[now.uid] = latency_seconds(now)
+            return chunk.at + delays[now.uid]
 
         self.hold(release_at)
         chunk.at = max(chunk.at, release_at())  # a later latency toxic counts from here, as in Toxiproxy
+
+    def _stall(self, chunk: Chunk, toxic: ToxicSpec, stream: str) -> None:
+        if random.random() >= toxic.value("probability"):
+            return
+
+        def release_at() -> float:
+            now = self._current(stream, toxic.name, "stall")
+            return chunk.at + now.seconds("delay") if now else 0.0
+
+        self.hold(release_at)
+        chunk.at = max(chunk.at, release_at())
+
+    def _through_http(self, chunk: Chunk, out: Output, done: frozenset[str]) -> bool:
+        """All http toxics at once, per request; the rest of the chain per piece passed on."""
+        if self.client is None or out.stream != UPSTREAM:
+            http = {t.name for t in self._source.toxics_on(out.stream) if t.type in HTTP_TYPES}
+            return self.deliver(chunk, out, done | http)
+        if self.http is None:
+            self.http = HttpExchange(self.client, self.hold)
+        toxics = tuple(t for t in self._source.toxics_on(UPSTREAM) if t.type in HTTP_TYPES and t.name not in done)
+        after = done | {t.name for t in toxics}
+        if self.http.pass_chunk(
+            chunk.data, chunk.at, toxics, lambda data: self.deliver(Chunk(data, chunk.at), out, after)
+        ):
+            return True
+        self._close(False)
+        return False
+
+    def end_http(self) -> bool:
+        """The last http toxic went: stop watching requests; False if the connection must close (mid-request)."""
+        if self.http is None:
+            return True
+        exchange, self.http = self.http, None
+        exchange.detach()
+        return not exchange.mid_request
 
     def _reset_after_wait(self, toxic: ToxicSpec, stream: str) -> bool:
         seen_at = time.monotonic()
@@ -194,7 +242,8 @@ class ToxicChain:
     def applies(self, toxic: ToxicSpec) -> bool:
         hit = self._rolls.get(toxic.uid)
         if hit is None:
-            hit = self._rolls[toxic.uid] = random.random() < toxic.toxicity
+            # http toxics roll their toxicity per request (httptoxics.fires), not per connection.
+            hit = self._rolls[toxic.uid] = toxic.type in HTTP_TYPES or random.random() < toxic.toxicity
         return hit
 
     def hold(self, deadline: Callable[[], float]) -> None:

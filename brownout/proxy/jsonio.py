@@ -17,9 +17,7 @@ from collections.abc import Iterable, Mapping
 from brownout.proxy.errors import ApiError
 
 _DECODER = json.JSONDecoder()
-_GO_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def decode(raw: bytes) -> object:

@@ -18,6 +18,7 @@ import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 import gevent
@@ -27,6 +28,7 @@ from gevent.socket import wait_write
 
 from brownout.proxy.chain import Chunk, ToxicChain
 from brownout.proxy.chain import ToxicSource as _ToxicSource
+from brownout.proxy.httptoxics import HTTP_TYPES
 from brownout.proxy.toxics import DOWNSTREAM, UPSTREAM, ToxicSpec
 from brownout.proxy.traffic import Traffic
 
@@ -35,6 +37,7 @@ _CHUNK = 64 * 1024
 # timed) as it arrives, not when the toxics get round to it.
 _QUEUE_LIMIT = 32 * 1024 * 1024
 _RESET_LINGER = struct.pack("ii", 1, 0)
+_CUT = Chunk(b"", 0.0)  # queued after the last bytes an http_drop lets through: close there
 
 
 class ToxicSource(_ToxicSource, Protocol):
@@ -56,6 +59,7 @@ class Connection:
             _Direction(self, self._client, self._upstream, UPSTREAM),
             _Direction(self, self._upstream, self._client, DOWNSTREAM),
         )
+        self.chain.client = self._directions[1]  # http toxics answer and cut on the client-bound side
         self._streams_ended = 0
         self.closed = False
 
@@ -92,6 +96,9 @@ class Connection:
     def toxics_changed(self, before: tuple[ToxicSpec, ...], after: tuple[ToxicSpec, ...]) -> None:
         """Called by the proxy after its toxics changed: start and stop timeout toxics' timers."""
         if self.closed:
+            return
+        if self.chain.http is not None and not any(t.type in HTTP_TYPES for t in after) and not self.chain.end_http():
+            self.close()  # a swallowed request was half read: its rest must not reach the upstream
             return
         still_there = {toxic.name: toxic for toxic in after}
         for old in before:
@@ -147,6 +154,9 @@ class _Direction:
         self._queued = 0
         self._wake = Event()
         self.writer: Greenlet | None = None
+        # Set by an HttpExchange on the client-bound side: sees every chunk read, may cut the connection.
+        self.tap: Callable[[bytes], tuple[bytes, bool | None]] | None = None
+        self._cut_reset = False
 
     def start(self) -> None:
         self._readable.start(self._on_readable)
@@ -164,6 +174,9 @@ class _Direction:
         except OSError as exc:
             self.connection.lost(exc)
             return
+        if self.tap is not None and data:
+            self._through_tap(data)
+            return
         if self.writer is None and not self._toxics_on(self.stream):
             if data:
                 self._tally.direct += len(data)
@@ -173,6 +186,27 @@ class _Direction:
                 self.connection.stream_ended(self.dest)
             return
         self._enqueue(Chunk(data, time.monotonic()) if data else None)
+
+    def _through_tap(self, data: bytes) -> None:
+        """The upstream's bytes with an http toxic on the connection: counted as responses, maybe cut short."""
+        assert self.tap is not None
+        data, cut = self.tap(data)
+        direct = self.writer is None and not self._toxics_on(self.stream)
+        if data and direct:
+            self._tally.direct += len(data)
+            self._send_now(data)
+        elif data:
+            self._enqueue(Chunk(data, time.monotonic()))
+        if cut is not None and direct:
+            self.connection.close(reset=cut)
+        elif cut is not None:
+            self._cut_reset = cut
+            self._enqueue(_CUT)
+
+    def inject(self, data: bytes) -> None:
+        """An answer an http toxic gives, queued behind what was read before (and through this side's toxics)."""
+        if not self.connection.closed:
+            self._enqueue(Chunk(data, time.monotonic()))
 
     def _send_now(self, data: bytes) -> None:
         try:
@@ -229,6 +263,9 @@ class _Direction:
                     self._wake.wait()
                     continue
                 chunk = self._queue.popleft()
+                if chunk is _CUT:
+                    self.connection.close(reset=self._cut_reset)
+                    return
                 if chunk is None:
                     self.connection.chain.hold_close(self.stream)
                     self.connection.stream_ended(self.dest)
@@ -246,6 +283,12 @@ class _Direction:
 
     def send_all(self, data: bytes) -> None:
         """Send from the writer greenlet, waiting cooperatively while the peer's window is full."""
+        if self._unsent is not None:  # a direct send still part-done (an injected answer came meanwhile): first
+            rest, self._unsent = bytes(self._unsent), None
+            self._writable.stop()
+            self._tally.unsent -= len(rest)  # no longer a direct send: counted below as sent through the toxics
+            self._tally.direct -= len(rest)
+            data = rest + data
         view = memoryview(data)
         while view:
             try:

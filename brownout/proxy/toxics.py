@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from brownout.proxy.errors import ApiError
 from brownout.proxy.jsonio import extra_keys, fields
@@ -40,6 +41,29 @@ TOXIC_ATTRIBUTES: Mapping[str, Mapping[str, float]] = MappingProxyType(
     }
 )
 
+# brownout's own types (Toxiproxy 2.8.0 refuses them; its clients pass them through as names). Text and
+# table attributes are strings / JSON objects; all else is a number as above. A latency toxic's extra
+# attributes (`distribution`, `p50`, `p99`) are brownout's too: without them it is Toxiproxy's latency.
+_HTTP_MATCH: dict[str, object] = {"method": "", "path_prefix": "", "header": "", "first": 0, "every": 0}
+BROWNOUT_ATTRIBUTES: Mapping[str, Mapping[str, object]] = MappingProxyType(
+    {
+        "latency": {"distribution": "", "p50": 0, "p99": 0},
+        "http_error": {**_HTTP_MATCH, "status": 503, "body": "", "headers": MappingProxyType({})},
+        "http_latency": {**_HTTP_MATCH, "latency": 0, "jitter": 0},
+        "http_drop": {**_HTTP_MATCH, "bytes": 0, "reset": 0},
+        "stall": {"probability": 0.01, "delay": 200},
+    }
+)
+BROWNOUT_TYPES = ("http_error", "http_latency", "http_drop", "stall")
+UPSTREAM_ONLY = ("http_error", "http_latency", "http_drop")  # they act on requests
+DISTRIBUTIONS = ("", "uniform", "normal", "lognormal", "pareto")
+
+
+def attributes_of(type_: str) -> Mapping[str, object]:
+    """Every attribute a toxic type takes, with its default (Toxiproxy's first, then brownout's)."""
+    return {**TOXIC_ATTRIBUTES.get(type_, {}), **BROWNOUT_ATTRIBUTES.get(type_, {})}
+
+
 _LENIENT_HINT = "Toxiproxy would have ignored it; `brownout proxy --lenient` accepts it too"
 _TOXIC_FIELDS = ("name", "type", "stream", "toxicity", "attributes")
 _INT64 = 2**63  # Toxiproxy's attributes are Go int64s: a bigger number is a 400 there
@@ -57,7 +81,7 @@ class ToxicSpec:
     type: str
     stream: str = DOWNSTREAM  # as the client spelled it (Toxiproxy echoes "UPSTREAM" back as given)
     toxicity: float = 1.0
-    attributes: Mapping[str, float] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=dict)
     # Identity of this version of the toxic: connections key their toxicity roll and state on it.
     uid: int = field(default_factory=next_uid, compare=False)
 
@@ -67,15 +91,28 @@ class ToxicSpec:
 
     def value(self, attribute: str) -> float:
         """The attribute as the data plane uses it: a negative value (accepted with --lenient) acts as 0."""
-        return max(0.0, float(self.attributes.get(attribute, TOXIC_ATTRIBUTES[self.type][attribute])))
+        return max(0.0, float(self._raw(attribute)))
+
+    def text(self, attribute: str) -> str:
+        return str(self._raw(attribute))
+
+    def table(self, attribute: str) -> Mapping[str, object]:
+        value = self._raw(attribute)
+        return value if isinstance(value, Mapping) else {}
 
     def seconds(self, attribute: str) -> float:
         return self.value(attribute) / 1000.0
 
+    def _raw(self, attribute: str) -> Any:
+        # Defaults looked up only when missing: bandwidth asks for its rate on every 100 ms slice.
+        if attribute in self.attributes:
+            return self.attributes[attribute]
+        return attributes_of(self.type)[attribute]
+
     def as_json(self) -> dict[str, object]:
         """In Toxiproxy's key order (its attributes come first)."""
         return {
-            "attributes": {key: _plain_number(value) for key, value in self.attributes.items()},
+            "attributes": {key: _plain_value(value) for key, value in self.attributes.items()},
             "name": self.name,
             "type": self.type,
             "stream": self.stream,
@@ -93,12 +130,15 @@ def parse_toxic(body: object, lenient: bool = False, taken: Callable[[str], bool
         raise ApiError("bad request body: a toxic must be a JSON object")
     given = fields(body, _TOXIC_FIELDS)  # as Toxiproxy reads it: any letter case, null = left out
     type_ = given.get("type")
-    if type_ not in TOXIC_ATTRIBUTES:
-        known = ", ".join(TOXIC_ATTRIBUTES)
+    if type_ not in TOXIC_ATTRIBUTES and type_ not in BROWNOUT_TYPES:
+        known = ", ".join((*TOXIC_ATTRIBUTES, *BROWNOUT_TYPES))
         raise ApiError(f"invalid toxic type {type_!r}: use one of {known}")
-    stream = given.get("stream", DOWNSTREAM)  # the Go client leaves it out, meaning downstream
+    # The Go client leaves the stream out, meaning downstream; an http toxic acts on requests: upstream.
+    stream = given.get("stream", UPSTREAM if type_ in UPSTREAM_ONLY else DOWNSTREAM)
     if not isinstance(stream, str) or stream.lower() not in STREAMS:
         raise ApiError(f"stream was invalid ({stream!r}), can be either upstream or downstream")
+    if type_ in UPSTREAM_ONLY and stream.lower() != UPSTREAM:
+        raise ApiError(f"a {type_} toxic acts on requests: its stream must be upstream, got {stream!r}")
     name = given.get("name", "")
     if not isinstance(name, str):
         raise ApiError(f"toxic name must be a string, got {name!r}")
@@ -110,6 +150,7 @@ def parse_toxic(body: object, lenient: bool = False, taken: Callable[[str], bool
     toxicity = _toxicity(given.get("toxicity", 1.0), lenient)
     attributes = _attributes(str(type_), given.get("attributes"), {}, lenient)
     _check_slicer(str(type_), attributes, lenient)
+    check_brownout_attributes(str(type_), attributes)
     return ToxicSpec(name=name, type=str(type_), stream=stream, toxicity=toxicity, attributes=attributes)
 
 
@@ -133,6 +174,7 @@ def updated_toxic(current: ToxicSpec, body: object, lenient: bool = False) -> To
     toxicity = _toxicity(given.get("toxicity", current.toxicity), lenient)
     attributes = _attributes(current.type, given.get("attributes"), current.attributes, lenient)
     _check_slicer(current.type, attributes, lenient)
+    check_brownout_attributes(current.type, attributes)
     return ToxicSpec(current.name, current.type, current.stream, toxicity, attributes)
 
 
@@ -145,31 +187,60 @@ def _toxicity(value: object, lenient: bool) -> float:
     return number
 
 
-def _attributes(type_: str, given: object, base: Mapping[str, float], lenient: bool) -> Mapping[str, float]:
+def _attributes(type_: str, given: object, base: Mapping[str, Any], lenient: bool) -> Mapping[str, Any]:
     if given is None:  # the Go client sends `"attributes": null` when it has none
         given = {}
     if not isinstance(given, dict):
         raise ApiError(f"attributes of a {type_} toxic must be a JSON object, got {given!r}")
-    allowed = TOXIC_ATTRIBUTES[type_]
+    allowed = attributes_of(type_)
     unknown = extra_keys(given, allowed)
     if unknown and not lenient:
         raise ApiError(
             f"unknown attribute {unknown[0]!r} for a {type_} toxic: use {', '.join(allowed) or 'none'} "
             f"({_LENIENT_HINT})"
         )
-    merged = {key: base.get(key, default) for key, default in allowed.items()}
+    # A Toxiproxy type shows only Toxiproxy's attributes unless brownout's were given (same JSON as there).
+    toxiproxy = TOXIC_ATTRIBUTES.get(type_, allowed)
+    merged = {key: base.get(key, default) for key, default in allowed.items() if key in toxiproxy or key in base}
     for key, value in fields(given, allowed).items():
-        if not isinstance(value, int | float) or not _is_number(value) or not -_INT64 <= value < _INT64:
-            raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number from 0 to 2**63-1, got {value!r}")
-        if float(value) < 0 and not lenient:
-            raise ApiError(
-                f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r} ({_LENIENT_HINT})"
-            )
-        merged[key] = value
+        merged[key] = _attribute_value(type_, key, value, allowed[key], lenient)
     return MappingProxyType(merged)
 
 
-def _check_slicer(type_: str, attributes: Mapping[str, float], lenient: bool) -> None:
+def _attribute_value(type_: str, key: str, value: object, default: object, lenient: bool) -> object:
+    """One attribute checked against its default's kind: text, a table of header values, or a number."""
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ApiError(f"attribute {key!r} of a {type_} toxic must be a string, got {value!r}")
+        return value
+    if isinstance(default, Mapping):
+        if not isinstance(value, dict) or not all(isinstance(v, str | int | float) for v in value.values()):
+            raise ApiError(f"attribute {key!r} of a {type_} toxic must be an object of header values, got {value!r}")
+        return MappingProxyType({str(k): str(v) for k, v in value.items()})
+    if not isinstance(value, int | float) or not _is_number(value) or not -_INT64 <= value < _INT64:
+        raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number from 0 to 2**63-1, got {value!r}")
+    if float(value) < 0 and not lenient:
+        raise ApiError(f"attribute {key!r} of a {type_} toxic must be a number >= 0, got {value!r} ({_LENIENT_HINT})")
+    return value
+
+
+def check_brownout_attributes(type_: str, attributes: Mapping[str, Any]) -> None:
+    """What brownout's own attributes need to make sense (there is no Toxiproxy behaviour to be lenient to)."""
+    if type_ == "latency" and str(attributes.get("distribution", "")) not in DISTRIBUTIONS:
+        raise ApiError(f"attribute 'distribution' of a latency toxic must be one of {', '.join(DISTRIBUTIONS[1:])}")
+    fitted = attributes.get("distribution") in ("lognormal", "pareto") or (
+        attributes.get("distribution", "") in ("", "uniform") and attributes.get("p99")
+    )
+    p50 = float(attributes.get("p50") or attributes.get("latency", 0))
+    if type_ == "latency" and fitted and not 0 < p50 < float(attributes.get("p99", 0)):
+        raise ApiError("a lognormal or pareto latency needs 0 < p50 (or latency) < p99, in ms")
+    if type_ == "http_error" and not 100 <= float(attributes["status"]) <= 599:
+        raise ApiError(f"attribute 'status' of an http_error toxic must be 100 to 599, got {attributes['status']!r}")
+    if type_ == "stall" and not 0 <= float(attributes["probability"]) <= 1:
+        raise ApiError(f"attribute 'probability' of a stall toxic must be 0 to 1, got {attributes['probability']!r}")
+
+
+def _check_slicer(type_: str, attributes: Mapping[str, Any], lenient: bool) -> None:
     if type_ == "slicer" and not lenient and attributes["average_size"] < 1:
         raise ApiError(
             "attribute 'average_size' of a slicer toxic must be >= 1 byte (Toxiproxy 2.8.0 accepts 0 and then "
@@ -183,3 +254,11 @@ def _is_number(value: object) -> bool:
 
 def _plain_number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
+
+
+def _plain_value(value: object) -> object:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    return _plain_number(value)  # type: ignore[arg-type]

@@ -243,16 +243,20 @@ def run_wire(pair: Pair, cases: dict[str, Wire], upstreams: dict[str, int]) -> l
         for server in pair.servers:
             jobs.append((label, server, name, _make_proxy(server, name, upstreams[case.upstream], case.toxics)))
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = {(label, server.label): pool.submit(_session, cases[label].session, server, name, port)
-                   for label, server, name, port in jobs}
+        futures = {
+            (label, server.label): pool.submit(_session, cases[label].session, server, name, port)
+            for label, server, name, port in jobs
+        }
     problems = []
     for label, case in cases.items():
         theirs, ours = futures[label, "toxiproxy"].result(), futures[label, "brownout"].result()
         if case.known is not None:
             row, their_how, our_how = case.known
             if (theirs.how, ours.how) != (their_how, our_how):
-                problems.append(f"{label}: expected {their_how} / {our_how} (README: {row}), got "
-                                f"toxiproxy {theirs}, brownout {ours}")
+                problems.append(
+                    f"{label}: expected {their_how} / {our_how} (README: {row}), got "
+                    f"toxiproxy {theirs}, brownout {ours}"
+                )
         elif theirs != ours:
             problems.append(f"{label}:\n    toxiproxy {theirs}\n    brownout  {ours}")
     return problems

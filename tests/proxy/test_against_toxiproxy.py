@@ -148,8 +148,11 @@ PROXY_CREATE = [
     Step("POST", "/proxies", proxy("null_enabled", enabled=None)),
     Step("POST", "/proxies", proxy("extra_keys", toxics=[{"type": "latency"}], Logger={}, colour="red")),
     Step("POST", "/proxies", {"Name": "pascal", "LISTEN": "127.0.0.1:0", "Upstream": ECHO, "Enabled": False}),
-    Step("POST", "/proxies",
-         raw='{"name": "first", "NAME": "last", "upstream": "127.0.0.1:$echo", "listen": "127.0.0.1:0"}'),
+    Step(
+        "POST",
+        "/proxies",
+        raw='{"name": "first", "NAME": "last", "upstream": "127.0.0.1:$echo", "listen": "127.0.0.1:0"}',
+    ),
     Step("POST", "/proxies", raw='{"name": "trailing", "upstream": "127.0.0.1:$echo", "listen": "127.0.0.1:"} more'),
     Step("POST", "/proxies", raw='\n  {"name": "spaced", "upstream": "127.0.0.1:$echo", "listen": "127.0.0.1:0"}\n'),
     Step("POST", "/proxies", proxy("text_plain"), headers={"Content-Type": "text/plain"}),
@@ -258,8 +261,17 @@ TOXIC_CREATE = [
     Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "t11", "attributes": {"latency": 2**63 - 1}}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "t12", "attributes": {"latency": 2**63}}),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "t14", "stream": None, "toxicity": 1}),
-    Step("POST", "/proxies/a/toxics", {"TYPE": "latency", "Name": "t15", "Stream": "upstream", "Toxicity": 0.5,
-                                       "Attributes": {"Latency": 7, "JITTER": 2}}),
+    Step(
+        "POST",
+        "/proxies/a/toxics",
+        {
+            "TYPE": "latency",
+            "Name": "t15",
+            "Stream": "upstream",
+            "Toxicity": 0.5,
+            "Attributes": {"Latency": 7, "JITTER": 2},
+        },
+    ),
     Step("POST", "/proxies/a/toxics", {"type": "bandwidth", "name": "<&> é", "attributes": {"rate": 1}}),
     Step("POST", "/proxies/a/toxics", {"type": "timeout", "name": "t16", "extra": 1, "proxy": "a"}),
     Step("POST", "/proxies/a/toxics", raw='{"type": "slow_close", "name": "t17"} trailing'),
@@ -279,14 +291,20 @@ TOXIC_CREATE = [
     Step("POST", "/proxies/a/toxics", {"type": "slicer", "name": "s0"}, known=strict()),
     Step("POST", "/proxies/a/toxics", {"type": "noop", "name": "s6", "attributes": {"latency": 5}}, known=strict()),
     Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s1", "toxicity": 2}, known=strict()),
-    Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s2", "attributes": {"latency": -1}},
-         known=strict()),
-    Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s3", "attributes": {"delay": 1}},
-         known=strict()),
-    Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s4", "attributes": {"latency": 1.5}},
-         known=Known("fractional attribute", 400, 200)),
-    Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s5", "attributes": {"latency": 2.0}},
-         known=Known("fractional attribute", 400, 200)),
+    Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s2", "attributes": {"latency": -1}}, known=strict()),
+    Step("POST", "/proxies/a/toxics", {"type": "latency", "name": "s3", "attributes": {"delay": 1}}, known=strict()),
+    Step(
+        "POST",
+        "/proxies/a/toxics",
+        {"type": "latency", "name": "s4", "attributes": {"latency": 1.5}},
+        known=Known("fractional attribute", 400, 200),
+    ),
+    Step(
+        "POST",
+        "/proxies/a/toxics",
+        {"type": "latency", "name": "s5", "attributes": {"latency": 2.0}},
+        known=Known("fractional attribute", 400, 200),
+    ),
 ]
 
 
@@ -296,8 +314,7 @@ def test_toxic_creation_and_defaults(pair: Pair) -> None:
 
 TOXIC_UPDATE = [
     Step("POST", "/proxies", proxy("a")),
-    Step("POST", "/proxies/a/toxics",
-         {"type": "latency", "toxicity": 0.5, "attributes": {"latency": 10, "jitter": 5}}),
+    Step("POST", "/proxies/a/toxics", {"type": "latency", "toxicity": 0.5, "attributes": {"latency": 10, "jitter": 5}}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {"attributes": {"latency": 20}}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {"toxicity": 0.75}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {}),
@@ -313,14 +330,26 @@ TOXIC_UPDATE = [
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {"toxicity": "x"}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {"attributes": []}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {"attributes": {"latency": 2**63}}),
-    Step("PATCH", "/proxies/a/toxics/latency_downstream",
-         {"name": "latency_downstream", "type": "latency", "stream": "downstream", "toxicity": 1,
-          "attributes": {"latency": 30, "jitter": 0}}),
+    Step(
+        "PATCH",
+        "/proxies/a/toxics/latency_downstream",
+        {
+            "name": "latency_downstream",
+            "type": "latency",
+            "stream": "downstream",
+            "toxicity": 1,
+            "attributes": {"latency": 30, "jitter": 0},
+        },
+    ),
     Step("POST", "/proxies/a/toxics/latency_downstream", {"attributes": {"jitter": 1}}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", {"Attributes": {"LATENCY": 9}, "TOXICITY": 0.25}),
     Step("PATCH", "/proxies/a/toxics/latency_downstream", raw='{"toxicity": 0.5} trailing'),
-    Step("PATCH", "/proxies/a/toxics/latency_downstream", {"toxicity": 0},
-         headers={"Content-Type": "application/x-www-form-urlencoded"}),
+    Step(
+        "PATCH",
+        "/proxies/a/toxics/latency_downstream",
+        {"toxicity": 0},
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ),
     Step("GET", "/proxies/a/toxics/latency_downstream"),
     Step("PATCH", "/proxies/a/toxics/nope", {"toxicity": 1}),
     Step("PUT", "/proxies/a/toxics/latency_downstream", known=errors(405)),
@@ -363,10 +392,15 @@ POPULATE = [
     Step("GET", "/proxies"),
     # Deliberate differences.
     Step("POST", "/proxies/p3/toxics", {"type": "latency"}),
-    Step("POST", "/populate", [proxy("p3", listen="127.0.0.1:$free2", upstream="localhost:$echo", enabled=False)],
-         known=Known("/populate answer", 201, 201)),
-    Step("POST", "/populate", [proxy("twice"), proxy("twice")],
-         known=Known("same name twice in one /populate", 201, 400)),
+    Step(
+        "POST",
+        "/populate",
+        [proxy("p3", listen="127.0.0.1:$free2", upstream="localhost:$echo", enabled=False)],
+        known=Known("/populate answer", 201, 201),
+    ),
+    Step(
+        "POST", "/populate", [proxy("twice"), proxy("twice")], known=Known("same name twice in one /populate", 201, 400)
+    ),
 ]
 
 
@@ -410,11 +444,22 @@ CLIENTS = {
         Step("GET", "/version", headers={"User-Agent": "Java/17.0.9"}, known=Known("/version", 200, 200)),
         java("GET", "/proxies"),
         java("POST", "/proxies", {"name": "redis", "listen": "127.0.0.1:$free1", "upstream": ECHO}),
-        java("POST", "/proxies/redis/toxics",
-             {"name": "latency", "stream": "downstream", "toxicity": 1.0, "type": "latency",
-              "attributes": {"latency": 100, "jitter": 0}}),
-        java("POST", "/proxies/redis/toxics",
-             {"name": "bw", "stream": "upstream", "toxicity": 1.0, "type": "bandwidth", "attributes": {"rate": 10}}),
+        java(
+            "POST",
+            "/proxies/redis/toxics",
+            {
+                "name": "latency",
+                "stream": "downstream",
+                "toxicity": 1.0,
+                "type": "latency",
+                "attributes": {"latency": 100, "jitter": 0},
+            },
+        ),
+        java(
+            "POST",
+            "/proxies/redis/toxics",
+            {"name": "bw", "stream": "upstream", "toxicity": 1.0, "type": "bandwidth", "attributes": {"rate": 10}},
+        ),
         java("POST", "/proxies/redis/toxics/latency", {"attributes": {"latency": 200}}),
         java("POST", "/proxies/redis/toxics/latency", {"toxicity": 0.5}),
         java("GET", "/proxies/redis/toxics"),
@@ -434,8 +479,17 @@ CLIENTS = {
         Step("GET", "/proxies"),
         Step("POST", "/proxies", {"upstream": ECHO, "name": "py", "listen": "127.0.0.1:$free1"}),
         Step("GET", "/proxies"),
-        Step("POST", "/proxies/py/toxics", {"name": "latency_downstream", "type": "latency", "stream": "downstream",
-                                            "toxicity": 1.0, "attributes": {"latency": 123}}),
+        Step(
+            "POST",
+            "/proxies/py/toxics",
+            {
+                "name": "latency_downstream",
+                "type": "latency",
+                "stream": "downstream",
+                "toxicity": 1.0,
+                "attributes": {"latency": 123},
+            },
+        ),
         Step("GET", "/proxies/py/toxics"),
         Step("POST", "/proxies/py", {"enabled": False}),
         Step("POST", "/proxies/py", {"enabled": True}),
@@ -445,21 +499,45 @@ CLIENTS = {
     ],
     # The Go client in Toxiproxy's repository (client/*.go): whole structs, omitempty stream, PATCH updates.
     "go client": [
-        Step("POST", "/proxies", {"name": "go", "listen": "127.0.0.1:$free1", "upstream": ECHO, "enabled": True,
-                                  "toxics": None}),
-        Step("POST", "/proxies/go/toxics", {"name": "", "type": "latency", "toxicity": 1,
-                                            "attributes": {"latency": 1000, "jitter": 10}}),
-        Step("POST", "/proxies/go/toxics", {"name": "cut", "type": "timeout", "stream": "upstream", "toxicity": 0,
-                                            "attributes": None}),
+        Step(
+            "POST",
+            "/proxies",
+            {"name": "go", "listen": "127.0.0.1:$free1", "upstream": ECHO, "enabled": True, "toxics": None},
+        ),
+        Step(
+            "POST",
+            "/proxies/go/toxics",
+            {"name": "", "type": "latency", "toxicity": 1, "attributes": {"latency": 1000, "jitter": 10}},
+        ),
+        Step(
+            "POST",
+            "/proxies/go/toxics",
+            {"name": "cut", "type": "timeout", "stream": "upstream", "toxicity": 0, "attributes": None},
+        ),
         Step("PATCH", "/proxies/go/toxics/latency_downstream", {"attributes": {"latency": 5}}),
         Step("PATCH", "/proxies/go/toxics/cut", {"attributes": None, "toxicity": 0.5}),
         Step("GET", "/proxies/go/toxics"),
-        Step("POST", "/proxies/go", {"name": "go", "listen": "127.0.0.1:$free1", "upstream": ECHO,
-                                     "enabled": False, "toxics": [{"name": "cut", "type": "timeout"}]}),
-        Step("POST", "/proxies/go", {"name": "go", "listen": "127.0.0.1:$free1", "upstream": ECHO,
-                                     "enabled": True, "toxics": None}),
-        Step("POST", "/populate", [{"name": "go2", "listen": "127.0.0.1:$free2", "upstream": ECHO, "enabled": True,
-                                    "toxics": None}]),
+        Step(
+            "POST",
+            "/proxies/go",
+            {
+                "name": "go",
+                "listen": "127.0.0.1:$free1",
+                "upstream": ECHO,
+                "enabled": False,
+                "toxics": [{"name": "cut", "type": "timeout"}],
+            },
+        ),
+        Step(
+            "POST",
+            "/proxies/go",
+            {"name": "go", "listen": "127.0.0.1:$free1", "upstream": ECHO, "enabled": True, "toxics": None},
+        ),
+        Step(
+            "POST",
+            "/populate",
+            [{"name": "go2", "listen": "127.0.0.1:$free2", "upstream": ECHO, "enabled": True, "toxics": None}],
+        ),
         Step("GET", "/proxies"),
         Step("GET", "/proxies/go"),
         Step("DELETE", "/proxies/go/toxics/cut"),
@@ -469,14 +547,16 @@ CLIENTS = {
     # toxiproxy-node-client 4.1: fetch with JSON bodies; Proxy.update() posts enabled/listen/upstream.
     "toxiproxy-node-client": [
         Step("POST", "/proxies", {"name": "node", "listen": "127.0.0.1:$free1", "upstream": ECHO, "enabled": True}),
-        Step("POST", "/proxies/node/toxics", {"attributes": {"rate": 5}, "name": "bw", "stream": "downstream",
-                                              "toxicity": 1, "type": "bandwidth"}),
+        Step(
+            "POST",
+            "/proxies/node/toxics",
+            {"attributes": {"rate": 5}, "name": "bw", "stream": "downstream", "toxicity": 1, "type": "bandwidth"},
+        ),
         Step("POST", "/proxies/node/toxics/bw", {"attributes": {"rate": 50}, "toxicity": 0.5}),
         Step("GET", "/proxies/node/toxics/bw"),
         Step("POST", "/proxies/node", {"enabled": False, "listen": "127.0.0.1:$free1", "upstream": ECHO}),
         Step("GET", "/proxies"),
-        Step("POST", "/populate", [{"name": "node2", "listen": "127.0.0.1:$free2", "upstream": ECHO,
-                                    "enabled": True}]),
+        Step("POST", "/populate", [{"name": "node2", "listen": "127.0.0.1:$free2", "upstream": ECHO, "enabled": True}]),
         Step("DELETE", "/proxies/node/toxics/bw"),
         Step("POST", "/reset"),
         Step("DELETE", "/proxies/node"),
@@ -484,17 +564,33 @@ CLIENTS = {
     # chaostoolkit-toxiproxy 0.3: create_proxy (listen 0.0.0.0:0 by default), modify_proxy, create_toxic.
     "chaostoolkit-toxiproxy": [
         Step("POST", "/proxies", {"name": "chaos", "listen": "127.0.0.1:$free1", "upstream": ECHO, "enabled": True}),
-        Step("POST", "/proxies/chaos/toxics", {"name": "slow", "type": "latency", "stream": "downstream",
-                                               "toxicity": 1.0, "attributes": {"latency": 50, "jitter": 0}}),
-        Step("POST", "/proxies/chaos/toxics", {"name": "plain", "type": "timeout", "stream": "downstream",
-                                               "toxicity": 1.0, "attributes": None}),
+        Step(
+            "POST",
+            "/proxies/chaos/toxics",
+            {
+                "name": "slow",
+                "type": "latency",
+                "stream": "downstream",
+                "toxicity": 1.0,
+                "attributes": {"latency": 50, "jitter": 0},
+            },
+        ),
+        Step(
+            "POST",
+            "/proxies/chaos/toxics",
+            {"name": "plain", "type": "timeout", "stream": "downstream", "toxicity": 1.0, "attributes": None},
+        ),
         Step("POST", "/proxies/chaos", {"enabled": False}),
         Step("POST", "/proxies/chaos", {"listen": "127.0.0.1:$free2", "upstream": ECHO, "enabled": True}),
         Step("GET", "/proxies/chaos"),
         Step("DELETE", "/proxies/chaos/toxics/slow"),
         Step("DELETE", "/proxies/chaos"),
-        Step("POST", "/proxies", {"name": "chaos_any", "listen": "0.0.0.0:0", "upstream": ECHO, "enabled": True},
-             known=Known("listen shown", 201, 201)),
+        Step(
+            "POST",
+            "/proxies",
+            {"name": "chaos_any", "listen": "0.0.0.0:0", "upstream": ECHO, "enabled": True},
+            known=Known("listen shown", 201, 201),
+        ),
     ],
 }
 
@@ -634,27 +730,36 @@ WIRE = {
     "bandwidth": Wire(send_and_read(b"x" * 3000), (toxic("bandwidth", rate=100),)),
     "toxicity 0": Wire(send_and_read(b"ping"), (toxic("timeout", toxicity=0, timeout=0),), "greeting"),
     "noop": Wire(send_and_read(b"ping"), (toxic("noop"),), "greeting"),
-    "latency then limit_data": Wire(send_and_read(), (toxic("latency", latency=20), toxic("limit_data", bytes=4)),
-                                    "greeting"),
+    "latency then limit_data": Wire(
+        send_and_read(), (toxic("latency", latency=20), toxic("limit_data", bytes=4)), "greeting"
+    ),
     "upstream refuses": Wire(send_and_read(), upstream="closed"),
     "disabled, then enabled": Wire(disable_then_enable),
     "proxy deleted": Wire(while_open(api_call("DELETE", "/proxies/{name}", status=204), b"ping")),
     "timeout removed": Wire(while_open(remove("timeout")), (toxic("timeout", timeout=0),), "greeting"),
     "latency removed": Wire(while_open(remove("latency")), (toxic("latency", latency=60_000),), "greeting"),
-    "limit_data removed": Wire(while_open(remove("limit_data"), b"ping", again=True),
-                                 (toxic("limit_data", bytes=100),)),
-    "slicer removed": Wire(while_open(remove("slicer")), (toxic("slicer", average_size=1, delay=1_000_000),),
-                           "greeting"),
-    "timeout added": Wire(while_open(api_call("POST", "/proxies/{name}/toxics", toxic("timeout")), b"ping",
-                                     again=True)),
-    "limit_data added": Wire(while_open(api_call("POST", "/proxies/{name}/toxics", toxic("limit_data", bytes=2)),
-                                        b"ping", again=True)),
-    "timeout 0 updated to 100": Wire(while_open(api_call("PATCH", "/proxies/{name}/toxics/timeout_downstream",
-                                                         {"attributes": {"timeout": 100}})),
-                                     (toxic("timeout", timeout=0),), "greeting"),
+    "limit_data removed": Wire(
+        while_open(remove("limit_data"), b"ping", again=True), (toxic("limit_data", bytes=100),)
+    ),
+    "slicer removed": Wire(
+        while_open(remove("slicer")), (toxic("slicer", average_size=1, delay=1_000_000),), "greeting"
+    ),
+    "timeout added": Wire(
+        while_open(api_call("POST", "/proxies/{name}/toxics", toxic("timeout")), b"ping", again=True)
+    ),
+    "limit_data added": Wire(
+        while_open(api_call("POST", "/proxies/{name}/toxics", toxic("limit_data", bytes=2)), b"ping", again=True)
+    ),
+    "timeout 0 updated to 100": Wire(
+        while_open(api_call("PATCH", "/proxies/{name}/toxics/timeout_downstream", {"attributes": {"timeout": 100}})),
+        (toxic("timeout", timeout=0),),
+        "greeting",
+    ),
     # Deliberate differences.
     "reset_peer removed while it waits": Wire(
-        while_open(remove("reset_peer")), (toxic("reset_peer", timeout=2000),), "greeting",
+        while_open(remove("reset_peer")),
+        (toxic("reset_peer", timeout=2000),),
+        "greeting",
         known=("a reset_peer toxic removed while it waits", "open, then rst", "open, then open"),
     ),
     "client half-closes": Wire(half_close, known=("a client half-closes", "fin", "fin")),
@@ -672,9 +777,12 @@ def test_a_new_address_or_a_populate_drops_open_connections(pair: Pair, upstream
         "upstream moved": Wire(while_open(api_call("POST", "/proxies/{name}", {"upstream": greeting}), b"ping")),
         "listen moved": Wire(while_open(api_call("PATCH", "/proxies/{name}", {"listen": "127.0.0.1:0"}), b"ping")),
         "same address again": Wire(while_open(api_call("PATCH", "/proxies/{name}", {"enabled": True}), b"ping")),
-        "replaced by /populate": Wire(while_open(
-            api_call("POST", "/populate", [{"name": "{name}", "listen": "127.0.0.1:0", "upstream": greeting}], 201),
-            b"ping")),
+        "replaced by /populate": Wire(
+            while_open(
+                api_call("POST", "/populate", [{"name": "{name}", "listen": "127.0.0.1:0", "upstream": greeting}], 201),
+                b"ping",
+            )
+        ),
     }
     problems = run_wire(pair, cases, upstreams)
     assert not problems, problems

@@ -65,9 +65,7 @@ def test_proxy_lifecycle_uses_toxiproxy_shapes_and_codes(api: Api, echo_port: in
         (["not", "an", "object"], ["JSON object"]),
     ],
 )
-def test_bad_toxics_are_refused_with_400_and_a_reason(
-    api: Api, echo_port: int, body: object, words: list[str]
-) -> None:
+def test_bad_toxics_are_refused_with_400_and_a_reason(api: Api, echo_port: int, body: object, words: list[str]) -> None:
     api.create_proxy("svc", echo_port)
     _assert_error(api.call("POST", "/proxies/svc/toxics", body), 400, *words)
     assert api.call("GET", "/proxies/svc/toxics").json() == []

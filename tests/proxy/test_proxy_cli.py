@@ -46,10 +46,14 @@ def test_config_file_proxies_are_created_and_serve(spawner: Spawner, tmp_path: P
         ("[{", ["not valid JSON"]),
         ('{"name": "x"}', ["JSON list"]),
         ('[{"name": "x", "listen": "127.0.0.1:0"}]', ["entry 0", "'x'", "upstream"]),
-        ('[{"name": "a", "upstream": "h:1"}, {"name": "b", "listen": "127.0.0.1:x", "upstream": "h:1"}]',
-         ["entry 1", "'b'", "port"]),
-        ('[{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "a", "upstream": "127.0.0.1:2"}]',
-         ["entry 1", "already defined"]),
+        (
+            '[{"name": "a", "upstream": "h:1"}, {"name": "b", "listen": "127.0.0.1:x", "upstream": "h:1"}]',
+            ["entry 1", "'b'", "port"],
+        ),
+        (
+            '[{"name": "a", "upstream": "127.0.0.1:1"}, {"name": "a", "upstream": "127.0.0.1:2"}]',
+            ["entry 1", "already defined"],
+        ),
         ('["just a string"]', ["entry 0", "JSON object"]),
     ],
 )

@@ -63,8 +63,13 @@ def test_python_client_sequence(api: Api, echo_port: int) -> None:
     assert (shown["listen"], shown["upstream"], shown["enabled"]) == (listen, upstream, True)
 
     # proxy.add_toxic(type="latency", attributes={"latency": 123}) sends every field.
-    body = {"name": "latency_downstream", "type": "latency", "stream": "downstream", "toxicity": 1.0,
-            "attributes": {"latency": 123}}
+    body = {
+        "name": "latency_downstream",
+        "type": "latency",
+        "stream": "downstream",
+        "toxicity": 1.0,
+        "attributes": {"latency": 123},
+    }
     assert api.call("POST", "/proxies/py/toxics", body).status_code == 200
     # A second populate of the same config leaves the proxy (and its toxic) alone: nothing is recreated.
     assert _python_client_populate(api, config) == []
@@ -87,21 +92,22 @@ def test_python_client_sequence(api: Api, echo_port: int) -> None:
 def test_go_client_sequence(api: Api, echo_port: int) -> None:
     listen = f"localhost:{free_port()}"
     # client.CreateProxy(name, listen, upstream) marshals the whole Proxy struct, toxics included.
-    create = {"name": "go", "listen": listen, "upstream": f"localhost:{echo_port}", "enabled": True,
-              "toxics": None}
+    create = {"name": "go", "listen": listen, "upstream": f"localhost:{echo_port}", "enabled": True, "toxics": None}
     proxy = api.call("POST", "/proxies", create)
     assert proxy.status_code == 201, proxy.text
     proxy_json = proxy.json()
     assert proxy_json["listen"] == listen
 
     # proxy.AddToxic("", "latency", "", 1, Attributes{...}): empty name, stream omitted (omitempty).
-    added = api.call("POST", "/proxies/go/toxics", {"name": "", "type": "latency", "toxicity": 1,
-                                                    "attributes": {"latency": 1000, "jitter": 10}})
+    added = api.call(
+        "POST",
+        "/proxies/go/toxics",
+        {"name": "", "type": "latency", "toxicity": 1, "attributes": {"latency": 1000, "jitter": 10}},
+    )
     assert added.status_code == 200, added.text
     assert added.json()["name"] == "latency_downstream"
     # AddToxic with nil Attributes sends `"attributes": null`.
-    nil_attributes = {"name": "cut", "type": "timeout", "stream": "upstream", "toxicity": 0,
-                      "attributes": None}
+    nil_attributes = {"name": "cut", "type": "timeout", "stream": "upstream", "toxicity": 0, "attributes": None}
     assert api.call("POST", "/proxies/go/toxics", nil_attributes).status_code == 200
     # UpdateToxic(name, -1, attrs): PATCH with attributes only (toxicity -1 means "leave it").
     updated = api.call("PATCH", "/proxies/go/toxics/latency_downstream", {"attributes": {"latency": 5}})
@@ -295,19 +301,27 @@ def test_json_is_written_compact_in_toxiproxy_key_order(api: Api, echo_port: int
     assert version.text.startswith('{"version": "2.8.0+brownout.') and version.text.endswith('"}\n')
 
 
-def test_keys_in_any_case_nulls_and_trailing_data_are_read_as_toxiproxy_reads_them(
-    api: Api, echo_port: int
-) -> None:
+def test_keys_in_any_case_nulls_and_trailing_data_are_read_as_toxiproxy_reads_them(api: Api, echo_port: int) -> None:
     raw = f'{{"Name": "svc", "UPSTREAM": "127.0.0.1:{echo_port}", "Listen": "127.0.0.1:0", "enabled": null}} more'
     created = api.call("POST", "/proxies", raw=raw)
     assert created.status_code == 201, created.text
     assert created.json()["enabled"] is True
-    body = {"TYPE": "latency", "Stream": None, "name": None, "toxicity": None, "Attributes": {"Latency": 7,
-                                                                                               "jitter": None}}
+    body = {
+        "TYPE": "latency",
+        "Stream": None,
+        "name": None,
+        "toxicity": None,
+        "Attributes": {"Latency": 7, "jitter": None},
+    }
     toxic = api.call("POST", "/proxies/svc/toxics", body)
     assert toxic.status_code == 200, toxic.text
-    assert toxic.json() == {"attributes": {"latency": 7, "jitter": 0}, "name": "latency_downstream",
-                            "type": "latency", "stream": "downstream", "toxicity": 1}
+    assert toxic.json() == {
+        "attributes": {"latency": 7, "jitter": 0},
+        "name": "latency_downstream",
+        "type": "latency",
+        "stream": "downstream",
+        "toxicity": 1,
+    }
     update = {"attributes": {"LATENCY": None, "Jitter": 3}, "toxicity": None}
     updated = api.call("PATCH", "/proxies/svc/toxics/latency_downstream", update)
     assert updated.json()["attributes"] == {"latency": 7, "jitter": 3} and updated.json()["toxicity"] == 1
