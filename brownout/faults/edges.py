@@ -37,7 +37,7 @@ def partition_edges(params: PartitionParams, spec: StackSpec) -> tuple[Edge, ...
             raise InputError(f"field {field!r}: {name!r} is the fault proxy itself: name the components it carries")
         if name not in spec.names:
             known = [n for n in spec.names if n != spec.proxy_component]
-            raise InputError(f"field {field!r}: the stack has no component {name!r} (its components: {', '.join(known)})")
+            raise InputError(f"field {field!r}: the stack has no component {name!r} (it has: {', '.join(known)})")
     edges = tuple(edge for edge in stack_edges(spec) if set(named) <= {edge.client, edge.server})
     if edges:
         return edges

@@ -365,7 +365,9 @@ def _check_shared_proxies(faults: tuple[FaultSpec, ...], file: Path) -> None:
     for i, one in enumerate(windows):
         for other in windows[i + 1 :]:
             shared = _proxies_touched(one) & _proxies_touched(other)
-            overlap = one.planned_offset_s < other.planned_end_offset_s and other.planned_offset_s < one.planned_end_offset_s
+            overlap = max(one.planned_offset_s, other.planned_offset_s) < min(
+                one.planned_end_offset_s, other.planned_end_offset_s
+            )
             if shared and overlap and "partition" in (one.kind, other.kind):
                 raise InputError(
                     f"{file}: {other.label}: field 'at': overlaps {one.label} on proxy {sorted(shared)[0]!r} "
