@@ -1,5 +1,6 @@
 """Did a fault reach the service? The journal's evidence (faults.csv `evidence`, written by the drivers)
-judged, and put in words for the report.
+judged, and put in words for the report. A partition is judged edge by edge, each as a network fault, and
+reached the service only when every edge it cut did.
 
 A network fault reached the service when its proxy carried traffic in its window, or in the 5 s before
 it (a `down` fault refuses every connection, so its window is empty by design). No traffic in either is a
@@ -22,27 +23,46 @@ _SHOWN = 60  # characters of an answer shown in the report's table (faults.csv k
 def judge_evidence(fault: FaultRow) -> tuple[Status, str] | None:
     """FAIL or UNKNOWN with the reason, PASS with "", or None when there is nothing to judge."""
     evidence = fault.evidence
-    if fault.kind != "network" or not evidence or fault.actual_start is None:
+    if fault.kind not in ("network", "partition") or not evidence or fault.actual_start is None:
         return None
     if fault.outcome in ("inject-failed", "skipped"):
         return None  # already unknown: the fault did not happen
-    proxy = evidence.get("proxy", fault.target)
+    if fault.kind == "partition":
+        return _judge_edges(fault.name, evidence)
+    return _judge_traffic(fault.name, evidence.get("proxy", fault.target), evidence)
+
+
+def _judge_edges(name: str, evidence: dict[str, Any]) -> tuple[Status, str]:
+    """A partition reached the service when every edge it cut did (the worst edge decides)."""
+    edges = evidence.get("edges")
+    if not isinstance(edges, list) or not edges:
+        return Status.UNKNOWN, f"fault '{name}': no edges journalled: {evidence.get('unknown', 'evidence incomplete')}"
+    judged = [_judge_traffic(name, str(edge.get("proxy")), edge) for edge in edges if isinstance(edge, dict)]
+    for status in (Status.FAIL, Status.UNKNOWN):
+        reasons = [reason for got, reason in judged if got == status]
+        if reasons:
+            return status, "; ".join(reasons)
+    return Status.PASS, ""
+
+
+def _judge_traffic(name: str, proxy: str, evidence: dict[str, Any]) -> tuple[Status, str]:
+    """One proxy's traffic around the window: carried something, or was in use just before."""
     if "unknown" in evidence:
-        return Status.UNKNOWN, f"fault '{fault.name}': no evidence it reached the service: {evidence['unknown']}"
+        return Status.UNKNOWN, f"fault '{name}': no evidence it reached the service: {evidence['unknown']}"
     carried = sum(evidence.get(key) or 0 for key in ("connections", "bytes_upstream", "bytes_downstream"))
     idle = evidence.get("idle_before_s")
     if carried > 0 or (idle is not None and idle <= ACTIVE_BEFORE_S):
         return Status.PASS, ""
     if "bytes_upstream" not in evidence:
-        return Status.UNKNOWN, f"fault '{fault.name}': proxy '{proxy}' was not read at the heal"
+        return Status.UNKNOWN, f"fault '{name}': proxy '{proxy}' was not read at the heal"
     if idle is None and evidence.get("source") == "metrics" and evidence.get("bytes_before"):
         return Status.UNKNOWN, (
-            f"fault '{fault.name}': no traffic through proxy '{proxy}' in its window, and Toxiproxy's metrics "
+            f"fault '{name}': no traffic through proxy '{proxy}' in its window, and Toxiproxy's metrics "
             f"cannot tell whether it carried any in the {ACTIVE_BEFORE_S:g} s before "
             f"({evidence['bytes_before']} bytes since it started)"
         )
     return Status.FAIL, (
-        f"fault '{fault.name}' touched nothing: 0 connections through proxy '{proxy}' — "
+        f"fault '{name}' touched nothing: 0 connections through proxy '{proxy}' — "
         f"is the service using {{proxies.{proxy}}}?"
     )
 
@@ -53,6 +73,11 @@ def describe_evidence(evidence: dict[str, Any]) -> str:
         return "-"
     if "unknown" in evidence:
         return f"unknown: {evidence['unknown']}"
+    if isinstance(evidence.get("edges"), list):
+        edges = [edge for edge in evidence["edges"] if isinstance(edge, dict)]
+        return f"{evidence.get('direction', '?')}: " + "; ".join(
+            f"{edge.get('from')}->{edge.get('to')}: {_traffic_words(edge)}" for edge in edges
+        )
     if "proxy" in evidence:
         return _traffic_words(evidence)
     parts = [_pid_words(evidence)] if {"pid", "lock_holder_pid"} & evidence.keys() else []

@@ -80,6 +80,32 @@ class DbLockParams:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """One proxied link: `client` reaches `server` through `proxy` (stack.toml: the proxy's upstream is
+    `server`, and `client`'s command or env names `{proxies.<proxy>}`)."""
+
+    proxy: str
+    client: str
+    server: str
+
+
+PARTITION_DIRECTIONS = ("both", "upstream", "downstream")
+
+
+@dataclass(frozen=True)
+class PartitionParams:
+    """Every proxied edge between two components (`between`), or between one and all others (`isolate`), cut
+    at once. `direction`: "both" disables the proxies; "upstream" (client -> server) or "downstream" (the
+    answers) drops that stream's data with a `timeout` toxic of 0 ms (held open, as a lost route does).
+    `edges` is filled in from the stack once it is known (brownout.faults.edges); empty until then."""
+
+    between: tuple[str, ...] = ()
+    isolate: str | None = None
+    direction: str = "both"
+    edges: tuple[Edge, ...] = ()
+
+
+@dataclass(frozen=True)
 class HttpRequestSpec:
     method: str
     url: str
@@ -144,9 +170,9 @@ def read_repetition(table: TomlTable, name: str, duration_s: float) -> Repetitio
     return Repetition(count, every)
 
 
-FaultParams = NetworkParams | ComponentParams | AppParams | DbLockParams | HttpParams | CommandParams
+FaultParams = NetworkParams | ComponentParams | AppParams | DbLockParams | HttpParams | CommandParams | PartitionParams
 
-KINDS = ("network", "component", "app", "http", "command")
+KINDS = ("network", "component", "app", "http", "command", "partition")
 COMPONENT_ACTIONS = ("kill", "restart", "freeze")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
@@ -287,12 +313,34 @@ def _command(table: TomlTable, target: str) -> CommandParams:
     return CommandParams(inject=inject, heal=heal, timeout_s=timeout or 30.0)
 
 
+def _partition(table: TomlTable, target: str) -> PartitionParams:
+    """`between = ["a", "b"]` or `isolate = "a"` (one of them); the edges are checked against the stack later."""
+    has_between, has_isolate = table.has("between"), table.has("isolate")
+    if has_between and has_isolate:
+        raise table.error("isolate", "give either `between` or `isolate`, not both")
+    if not has_between and not has_isolate:
+        raise table.missing("between", 'say what to cut: `between = ["gateway", "notifier"]` or `isolate = "notifier"`')
+    direction = table.string("direction", default="both", choices=PARTITION_DIRECTIONS) or "both"
+    if has_isolate:
+        return PartitionParams(isolate=table.required_string("isolate"), direction=direction)
+    between = table.string_list("between", required=True) or ()
+    if len(between) != 2 or between[0] == between[1]:
+        raise table.error("between", f"must name two different components, got {list(between)}")
+    return PartitionParams(between=tuple(between), direction=direction)
+
+
+def partition_target(params: PartitionParams) -> str:
+    """The journal's `target` of a partition: the isolated component, or `a/b`."""
+    return params.isolate or "/".join(params.between)
+
+
 SCHEMAS: dict[str, KindSchema] = {
     "network": KindSchema(("proxy", "toxic", "attributes", "stream", "toxicity", "down")),
     "component": KindSchema(("action", "ready_timeout")),
     "app": KindSchema(("dependency", "error_rate", "latency_ms", "db_lock", "db_path", "acquire_timeout")),
     "http": KindSchema(("inject", "heal", "timeout"), needs_stack_target=False),
     "command": KindSchema(("inject", "heal", "timeout"), needs_stack_target=False),
+    "partition": KindSchema(("between", "isolate", "direction")),
 }
 
 _READERS: dict[str, Callable[[TomlTable, str], FaultParams]] = {
@@ -301,6 +349,7 @@ _READERS: dict[str, Callable[[TomlTable, str], FaultParams]] = {
     "app": _app,
     "http": _http,
     "command": _command,
+    "partition": _partition,
 }
 
 

@@ -18,7 +18,14 @@ import requests
 
 from brownout.errors import InputError
 from brownout.faults.endpoints import Endpoints
-from brownout.faults.kinds import AppParams, CommandParams, ComponentParams, DbLockParams, NetworkParams
+from brownout.faults.kinds import (
+    AppParams,
+    CommandParams,
+    ComponentParams,
+    DbLockParams,
+    NetworkParams,
+    PartitionParams,
+)
 from brownout.net.loopback import session_for
 from brownout.scenario.schema import FaultSpec, Scenario
 from brownout.stack.spec import load_stack_spec, placeholders_in
@@ -98,6 +105,9 @@ class _Checker:
         params = fault.params
         if isinstance(params, NetworkParams):
             self._network(fault, params)
+        elif isinstance(params, PartitionParams):
+            for edge in params.edges:  # each edge's proxy must be there, as for a network fault
+                self._network(fault, NetworkParams(proxy=edge.proxy, down=True))
         elif isinstance(params, ComponentParams):
             self._component(fault)
         elif isinstance(params, AppParams):
@@ -126,7 +136,7 @@ class _Checker:
             return  # build_drivers says which endpoint is missing
         names = self._names(fault, "proxy", f"{api}/proxies", self.endpoints.proxy_token, "proxies")
         if names is not None and params.proxy not in names:
-            field = "target" if params.proxy == fault.target else "proxy"
+            field = "target" if params.proxy == fault.target or fault.kind == "partition" else "proxy"
             self.problems.append(
                 f"{fault.label}: {field} {params.proxy!r}: the proxy at {api} has no such proxy "
                 f"(its proxies: {', '.join(names) or 'none'})"

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from brownout.faults.kinds import AppParams, ComponentParams, FaultParams, NetworkParams
+from brownout.errors import InputError
+from brownout.faults.kinds import (
+    PARTITION_DIRECTIONS,
+    AppParams,
+    ComponentParams,
+    FaultParams,
+    NetworkParams,
+    PartitionParams,
+)
 from brownout.net.auth import Refused as Refused  # the page's refusals and the auth checks' are one type
 from brownout.plugin.target import Target
 from brownout.scenario.schema import FaultSpec, Scenario
@@ -18,6 +26,8 @@ MANUAL_KINDS: dict[str, tuple[str, str]] = {
     "component-freeze": ("SIGSTOP; heal thaws it", "component"),
     "component-restart": ("stop + start; heal waits until ready", "component"),
     "app-errors": ("error rate / latency in a dependency client", "component"),
+    "partition-isolate": ("every proxied edge of the component cut", "component"),
+    "partition-between": ("the proxied edges between target and peer cut", "component"),
 }
 APP_DEPENDENCIES = ("upstream", "notifier", "store")
 
@@ -27,6 +37,8 @@ def describe_kind(kind: str, params: FaultParams | None) -> str:
         return f"{kind} {'down' if params.down else params.toxic}"
     if isinstance(params, ComponentParams):
         return f"{kind} {params.action}"
+    if isinstance(params, PartitionParams):
+        return f"{kind} {params.direction} ({len(params.edges)} edges)"
     if isinstance(params, AppParams):
         latency = f" +{params.latency_ms}ms" if params.latency_ms else ""
         return f"{kind} {params.dependency} errors {params.error_rate:g}{latency}"
@@ -56,7 +68,7 @@ def manual_fault(scenario: Scenario, service: Target, fields: Mapping[str, str])
     if known and target not in known:
         raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
     family, _, what = kind.partition("-")
-    params = _params(kind, target, fields)
+    params = _partition(scenario, target, fields, kind) if family == "partition" else _params(kind, target, fields)
     spec = FaultSpec(index=-1, name=f"{target}-{what}", target=target, kind=family,
                      params=params, duration_s=0.0, description=f"by hand: {kind} on {target}")  # fmt: skip
     return spec, describe_kind(family, params)
@@ -79,6 +91,28 @@ def _params(kind: str, target: str, fields: Mapping[str, str]) -> FaultParams:
     if not error_rate and not latency:
         raise Refused(400, "field 'error_rate': give an error rate (0..1) and/or a latency, or it does nothing")
     return AppParams(dependency=dependency, error_rate=error_rate, latency_ms=latency)
+
+
+def _partition(scenario: Scenario, target: str, fields: Mapping[str, str], kind: str) -> PartitionParams:
+    """Its edges from the scenario's stack, as a scenario partition gets them (refused when one is missing)."""
+    from brownout.faults.edges import partition_edges
+    from brownout.stack.spec import load_stack_spec
+
+    direction = fields.get("direction", "both").strip() or "both"
+    if direction not in PARTITION_DIRECTIONS:
+        raise Refused(400, f"field 'direction': {direction!r} is not one of: {', '.join(PARTITION_DIRECTIONS)}")
+    if scenario.stack is None:
+        raise Refused(400, "field 'kind': a partition needs the stack's [[proxies]]; this run has no stack")
+    peer = fields.get("peer", "").strip()
+    if kind == "partition-between" and not peer:
+        raise Refused(400, "field 'peer': name the component on the other side")
+    params = PartitionParams(between=(target, peer), direction=direction) if kind == "partition-between" else (
+        PartitionParams(isolate=target, direction=direction))  # fmt: skip
+    try:
+        edges = partition_edges(params, load_stack_spec(scenario.stack.path))
+    except InputError as exc:
+        raise Refused(400, str(exc)) from None
+    return replace(params, edges=edges)
 
 
 def _integer(fields: Mapping[str, str], key: str, default: int, minimum: int) -> int:

@@ -17,11 +17,10 @@ import numpy.typing as npt
 from brownout.checks.load import load_steps
 from brownout.checks.windows import FaultWindow, fault_windows, run_span
 from brownout.history import History, OperationSeries
+from brownout.report.colours import colour_of
 
 MAX_POINTS = 600  # chart resolution: a 1-hour run is drawn in 6 s bins
 MIN_BIN_S = 1.0
-KIND_COLOURS = {"network": "#1f77b4", "component": "#d62728", "app": "#9467bd", "http": "#2ca02c",
-                "command": "#8c564b"}  # fmt: skip
 _HATCHES = ("", "//", "\\\\", "..")  # overlapping windows lie in different lanes: each lane its own hatch
 
 
@@ -115,7 +114,7 @@ def _plot_overall(throughput: Any, errors: Any, latency: Any, overall: Any, widt
 def _mark_windows(axis: Any, windows: list[FaultWindow], lanes: list[int], run_start: float) -> None:
     """Each fault window as a band in its kind's colour, hatched by lane, with its edges drawn."""
     for window, lane in zip(windows, lanes, strict=True):
-        colour = KIND_COLOURS.get(window.fault.kind, "tab:orange")
+        colour = colour_of(window.fault.kind)
         start, end = window.start - run_start, window.end - run_start
         axis.axvspan(start, end, facecolor=colour, alpha=0.10, linewidth=0, hatch=_HATCHES[lane % len(_HATCHES)],
                      edgecolor=colour)  # fmt: skip
@@ -145,7 +144,7 @@ def _draw_fault_lanes(axis: Any, windows: list[FaultWindow], lanes: list[int], r
     if not windows:
         axis.text(0.01, 0.5, "no fault windows", transform=axis.transAxes, va="center", fontsize="small", color="#666")
     for window, lane in zip(windows, lanes, strict=True):
-        colour = KIND_COLOURS.get(window.fault.kind, "tab:orange")
+        colour = colour_of(window.fault.kind)
         start = window.start - run_start
         axis.barh(lane + 0.5, window.end - window.start, left=start, height=0.8, color=colour, alpha=0.6,
                   hatch=_HATCHES[lane % len(_HATCHES)], edgecolor=colour)  # fmt: skip
@@ -158,7 +157,7 @@ def _legends(figure: Any, throughput: Any, latency: Any, windows: list[FaultWind
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    marks: list[Any] = [Patch(color=KIND_COLOURS.get(kind, "tab:orange"), alpha=0.5, label=f"{kind} fault")
+    marks: list[Any] = [Patch(color=colour_of(kind), alpha=0.5, label=f"{kind} fault")
              for kind in sorted({w.fault.kind for w in windows})]  # fmt: skip
     marks.append(Line2D([], [], color="tab:green", linestyle="--", linewidth=0.8, label="load step"))
     throughput.legend(handles=marks, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)

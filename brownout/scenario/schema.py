@@ -22,7 +22,9 @@ from brownout.faults.kinds import (
     DbLockParams,
     FaultParams,
     NetworkParams,
+    PartitionParams,
     check_fields,
+    partition_target,
     read_params,
     read_repetition,
     repetition_name,
@@ -193,14 +195,16 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     table = TomlTable(raw, file=file, where=where)
     kind = table.required_string("kind", choices=KINDS)
     check_fields(kind, table)
-    target = table.required_string("target")
+    # A partition's components are its `between` / `isolate`, so its target is made from them.
+    early = _read_partition(table) if kind == "partition" else None
+    target = partition_target(early) if early else table.required_string("target")
     name = table.string("name", default=f"{kind}-{target}-{index}") or ""
     description = table.string("description", default="") or ""
     duration = table.duration("duration", required=True)
     assert duration is not None
     at, when_users, planned = _read_start(table, load)
     repetition = read_repetition(table, name, duration)
-    params = read_params(kind, table, target)
+    params = early or read_params(kind, table, target)
     spec = FaultSpec(
         index=index,
         name=name,
@@ -217,6 +221,14 @@ def _read_fault(raw: object, index: int, file: Path, load: Load) -> FaultSpec:
     )
     _check_ends_in_time(spec, table, load)
     return spec
+
+
+def _read_partition(table: TomlTable) -> PartitionParams:
+    if table.has("target"):
+        raise table.error("target", "a partition names its components in `between` or `isolate`, not in `target`")
+    params = read_params("partition", table, "")
+    assert isinstance(params, PartitionParams)
+    return params
 
 
 def _read_start(table: TomlTable, load: Load) -> tuple[float | None, int | None, float]:
@@ -259,6 +271,8 @@ def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | 
     for fault in faults:
         where = f"{file}: {fault.label}"
         params = fault.params
+        if isinstance(params, PartitionParams):
+            continue  # checked with its edges: _with_partition_edges
         if names is not None:
             if isinstance(params, NetworkParams):
                 if params.proxy not in names.proxies:
@@ -307,6 +321,59 @@ def _check_overlaps(faults: tuple[FaultSpec, ...], file: Path) -> None:
                 f"({format_duration(later.planned_offset_s)} is before that fault ends at "
                 f"{format_duration(earlier.planned_end_offset_s)}); one target takes one fault at a time"
             )
+
+
+def _with_partition_edges(
+    faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None
+) -> tuple[FaultSpec, ...]:
+    """Each partition with the edges it cuts, read from the stack (refused when one is missing)."""
+    partitions = [fault for fault in faults if isinstance(fault.params, PartitionParams)]
+    if not partitions:
+        return faults
+    if stack is None:
+        raise InputError(
+            f"{file}: {partitions[0].label}: field 'kind': a partition needs a [stack] whose [[proxies]] give its "
+            f"edges; against [target], cut each link with a `network` fault (`down = true`) on its proxy"
+        )
+    from brownout.faults.edges import partition_edges
+    from brownout.stack.spec import load_stack_spec
+
+    spec = load_stack_spec(stack.path)
+    resolved = []
+    for fault in faults:
+        params = fault.params
+        if isinstance(params, PartitionParams):
+            try:
+                params = replace(params, edges=partition_edges(params, spec))
+            except InputError as exc:
+                raise InputError(f"{file}: {fault.label}: {exc}") from None
+        resolved.append(replace(fault, params=params))
+    _check_shared_proxies(tuple(resolved), file)
+    return tuple(resolved)
+
+
+def _proxies_touched(fault: FaultSpec) -> set[str]:
+    params = fault.params
+    if isinstance(params, PartitionParams):
+        return {edge.proxy for edge in params.edges}
+    return {params.proxy} if isinstance(params, NetworkParams) else set()
+
+
+def _check_shared_proxies(faults: tuple[FaultSpec, ...], file: Path) -> None:
+    """A partition's heal re-enables and clears its proxies, so nothing else may act on them meanwhile."""
+    windows = [window for fault in faults for window in fault.windows() if _proxies_touched(window)]
+    for i, one in enumerate(windows):
+        for other in windows[i + 1 :]:
+            shared = _proxies_touched(one) & _proxies_touched(other)
+            overlap = max(one.planned_offset_s, other.planned_offset_s) < min(
+                one.planned_end_offset_s, other.planned_end_offset_s
+            )
+            if shared and overlap and "partition" in (one.kind, other.kind):
+                raise InputError(
+                    f"{file}: {other.label}: field 'at': overlaps {one.label} on proxy {sorted(shared)[0]!r} "
+                    f"({format_duration(other.planned_offset_s)}..{format_duration(other.planned_end_offset_s)}); "
+                    f"a partition's proxies take no other fault while it lasts"
+                )
 
 
 # --- the scenario ----------------------------------------------------------------------------------
@@ -390,6 +457,7 @@ def parse_scenario(text: str, path: Path | str = "<scenario>") -> Scenario:
     faults = _read_faults(top, file, load)
     _check_overlaps(faults, file)
     _check_targets(faults, file, stack, target)
+    faults = _with_partition_edges(faults, file, stack)
     criteria = _read_criteria(top.table("criteria"))
     _check_fault_names(criteria, faults, file)
     metrics = _read_metrics(top.table("metrics"))

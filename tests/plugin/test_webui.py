@@ -187,6 +187,31 @@ def test_a_fault_injected_and_healed_by_hand_shows_in_the_tab_and_the_journal(ui
     assert journal["upstream-errors"]["outcome"] in ("skipped", "healed", "aborted")
 
 
+def test_a_partition_by_hand_cuts_its_edges_and_one_without_an_edge_is_refused(ui: LocustUI) -> None:
+    out = ui.start_run(no_faults=True)
+    script = {"Accept": "application/json", "Authorization": f"Bearer {ui.token}"}
+    inject = f"{ui.url}/brownout/faults/inject"
+    page = requests.get(f"{ui.url}/brownout/faults", timeout=5).text
+    assert '<option value="partition-isolate"' in page and 'name="peer"' in page
+    no_edge = requests.post(inject, headers=script, timeout=10,
+                            json={"kind": "partition-between", "target": "upstream", "peer": "notifier"})  # fmt: skip
+    assert no_edge.status_code == 400 and "no proxied edge between 'upstream' and 'notifier'" in no_edge.json()["error"]
+    cut = requests.post(inject, headers=script, timeout=10,
+                        json={"kind": "partition-isolate", "target": "gateway", "direction": "upstream"})  # fmt: skip
+    assert cut.status_code == 200, cut.text
+    name = cut.json()["name"]
+    assert wait_until(lambda: ui.rows().get(name, {}).get("state") == "● active", UI_WAIT_S), f"waiting for {name}"
+    assert ui.rows()[name]["kind"] == "partition upstream (2 edges)"
+    healed = requests.post(f"{ui.url}/brownout/faults/heal", headers=script, timeout=10, json={"name": name})
+    assert healed.status_code == 200, healed.text
+    ui.stop_run()
+    ui.wait_written_up(ui.page_state()["test"]["number"])
+    row = _faults_csv(out)[name]
+    assert row["outcome"] == "healed" and row["kind"] == "partition"
+    edges = json.loads(row["evidence"])["edges"]
+    assert [(edge["from"], edge["to"]) for edge in edges] == [("gateway", "upstream"), ("gateway", "notifier")]
+
+
 def test_the_no_faults_option_from_the_start_form_is_honoured(ui: LocustUI) -> None:
     ui.start_run(no_faults=True)
     assert ui.rows() == {}

@@ -10,6 +10,7 @@ from brownout.faults.drivers.base import Driver
 from brownout.faults.drivers.command import CommandDriver
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.drivers.http import HttpDriver
+from brownout.faults.drivers.partition import PartitionDriver
 from brownout.faults.drivers.toxiproxy import ToxiproxyDriver
 from brownout.faults.endpoints import Endpoints
 from brownout.faults.kinds import (
@@ -19,12 +20,13 @@ from brownout.faults.kinds import (
     DbLockParams,
     HttpParams,
     NetworkParams,
+    PartitionParams,
 )
 from brownout.scenario.schema import FaultSpec
 
 __all__ = [
     "AdminFaultDriver", "CommandDriver", "ComponentDriver", "DbLockDriver", "Driver", "HttpDriver",
-    "ToxiproxyDriver", "build_driver", "build_drivers",
+    "PartitionDriver", "ToxiproxyDriver", "build_driver", "build_drivers",
 ]  # fmt: skip
 
 
@@ -47,6 +49,10 @@ def build_driver(fault: FaultSpec, endpoints: Endpoints) -> Driver:
         if not endpoints.proxy_api_url:
             raise _missing(fault, "the fault proxy's API URL", endpoints)
         return ToxiproxyDriver(endpoints.proxy_api_url, params, fault.name, endpoints.proxy_token or env_token)
+    if isinstance(params, PartitionParams):
+        if not endpoints.proxy_api_url:
+            raise _missing(fault, "the fault proxy's API URL", endpoints)
+        return PartitionDriver(endpoints.proxy_api_url, params, fault.name, endpoints.proxy_token or env_token)
     if isinstance(params, ComponentParams):
         if not endpoints.control_url:
             raise _missing(fault, "the stack's control API", endpoints)

@@ -125,6 +125,14 @@ PAGE = (
         value="{{ form.error_rate or 1 }}"></label>
       <label>latency ms <input name="app_latency_ms" type="number" min="0"
         value="{{ form.app_latency_ms or 0 }}"></label></p>
+    <p data-kind="partition-between">
+      <label>peer <input name="peer" list="brownout-names" placeholder="the other component"
+        value="{{ form.peer or '' }}"></label></p>
+    <p data-kind="partition-isolate partition-between">
+      <label>direction <select name="direction">
+        {% for direction in ("both", "upstream", "downstream") %}
+        <option {{ "selected" if form.direction == direction }}>{{ direction }}</option>{% endfor %}
+      </select></label> both: proxies disabled; upstream / downstream: that stream's data dropped</p>
     <button>inject now</button>
     <small>A fault stays in force until you heal it here or the test stops; one fault per target at a time.</small>
   </fieldset>

@@ -2,11 +2,17 @@
 
 The chart draws what Locust's Charts tab draws (requests/s, p50/p95 response times, failures/s, sampled
 once a second) with every fault window as a band coloured by kind and named in a lane above the panels,
-so overlapping windows stay apart; dashed lines mark the load steps.
+so overlapping windows stay apart; dashed lines mark the load steps. Kind colours: brownout.report.colours,
+the report's own, so a band has one colour everywhere.
 """
 
+import json
+
+from brownout.report.colours import DEFAULT_COLOUR, colours_as_js
+
 SCRIPT = r"""
-const KIND_COLOURS = {network: "#1f77b4", component: "#d62728", app: "#9467bd", http: "#2ca02c", command: "#8c564b"};
+const KIND_COLOURS = __KIND_COLOURS__;
+const DEFAULT_COLOUR = __DEFAULT_COLOUR__;
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, text) {
@@ -53,7 +59,7 @@ function drawChart(state) {
                          "aria-label": "requests/s, response times and failures/s with the fault windows"});
   const x = v => left + (width - left - right) * v / tEnd;
   windows.forEach(w => {
-    const colour = KIND_COLOURS[w.kind] || "#ff7f0e";
+    const colour = KIND_COLOURS[w.kind] || DEFAULT_COLOUR;
     const y = 4 + w.lane * laneH;
     svg.appendChild(el("rect", {x: x(w.start), y: y, width: Math.max(2, x(w.end) - x(w.start)), height: laneH - 4,
                                 fill: colour, "fill-opacity": 0.85, class: "fault-label"}));
@@ -69,7 +75,7 @@ function drawChart(state) {
     svg.appendChild(el("rect", {x: left, y: y0, width: width - left - right, height: panelH, fill: "none",
                                 stroke: "#ccc"}));
     windows.forEach(w => {
-      const colour = KIND_COLOURS[w.kind] || "#ff7f0e";
+      const colour = KIND_COLOURS[w.kind] || DEFAULT_COLOUR;
       svg.appendChild(el("rect", {x: x(w.start), y: y0, width: Math.max(2, x(w.end) - x(w.start)), height: panelH,
                                   fill: colour, "fill-opacity": 0.12, class: "fault-band", "data-fault": w.name}));
       [w.start, w.end].forEach(edge => svg.appendChild(el("line", {x1: x(edge), x2: x(edge), y1: y0, y2: y0 + panelH,
@@ -100,7 +106,7 @@ function drawChart(state) {
   const legend = [["#1f77b4", "requests/s"], ["#7f7f7f", "p50"], ["#111111", "p95"], ["#d62728", "failures/s"]]
     .map(([c, n]) => '<span><i class="swatch" style="background:' + c + '"></i>' + n + "</span>");
   const kinds = [...new Set(windows.map(w => w.kind))].map(k => '<span><i class="swatch" style="background:'
-    + (KIND_COLOURS[k] || "#ff7f0e") + ';opacity:.6"></i>' + k + " fault</span>");
+    + (KIND_COLOURS[k] || DEFAULT_COLOUR) + ';opacity:.6"></i>' + k + " fault</span>");
   document.getElementById("legend").innerHTML = legend.concat(kinds,
     ['<span><i class="swatch" style="border-left:2px dashed #2ca02c"></i>load step</span>']).join("");
 }
@@ -189,11 +195,14 @@ async function refresh() {
 function showKindFields() {
   const kind = document.getElementById("kind");
   if (!kind) return;
-  document.querySelectorAll("[data-kind]").forEach(p => { p.hidden = p.dataset.kind !== kind.value; });
+  // A field may belong to several kinds: data-kind="partition-isolate partition-between".
+  document.querySelectorAll("[data-kind]").forEach(p => {
+    p.hidden = !p.dataset.kind.split(" ").includes(kind.value);
+  });
 }
 
 document.getElementById("kind")?.addEventListener("change", showKindFields);
 showKindFields();
 refresh();
 setInterval(refresh, 2000);
-"""
+""".replace("__KIND_COLOURS__", colours_as_js()).replace("__DEFAULT_COLOUR__", json.dumps(DEFAULT_COLOUR))
