@@ -22,6 +22,7 @@ MAX_POINTS = 600  # chart resolution: a 1-hour run is drawn in 6 s bins
 MIN_BIN_S = 1.0
 KIND_COLOURS = {"network": "#1f77b4", "component": "#d62728", "app": "#9467bd", "http": "#2ca02c",
                 "command": "#8c564b"}  # fmt: skip
+KIND_COLOURS["resource"] = "#e377c2"  # own line: other kinds are added beside it without touching the rest
 _HATCHES = ("", "//", "\\\\", "..")  # overlapping windows lie in different lanes: each lane its own hatch
 
 
