@@ -7,6 +7,7 @@ so overlapping windows stay apart; dashed lines mark the load steps.
 
 SCRIPT = r"""
 const KIND_COLOURS = {network: "#1f77b4", component: "#d62728", app: "#9467bd", http: "#2ca02c", command: "#8c564b"};
+KIND_COLOURS.resource = "#e377c2";
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, text) {
