@@ -118,7 +118,8 @@ def _mount_small_fs(data_dir: Path) -> bool:
     if os.geteuid() != 0:
         return False
     data_dir.mkdir(parents=True)
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(data_dir)], check=False).returncode == 0
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(data_dir)]
+    return subprocess.run(mount, check=False).returncode == 0
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import psutil
 import pytest
 import requests
 
+from brownout.checks.evidence import describe_evidence
 from brownout.errors import FaultError, InputError
 from brownout.faults.drivers import build_driver
 from brownout.faults.drivers import resource as resource_module
@@ -203,3 +204,13 @@ def test_what_the_machine_cannot_do_stops_the_run_at_pre_flight(
     said = str(refused.value)
     assert "3 problem(s)" in said and "apt-get install -y libfaketime" in said
     assert "mode 'slow' is not available" in said and "more than limit_mb 1" in said
+
+
+def test_the_report_puts_each_resource_evidence_in_words() -> None:
+    cpu = {"resource": "cpu", "pid": 7, "cpus": [0, 1], "hog_pids": [8, 9], "hogs_stopped": 2}
+    assert describe_evidence(cpu) == "2 CPU hogs on CPUs [0, 1] beside pid 7, 2 stopped at heal"
+    clock = {"resource": "clock", "pid": 7, "faketime": "+30", "offset_read_back_s": 30, "offset_after_heal_s": 0}
+    assert describe_evidence(clock) == "FAKETIME=+30 on pid 7, offset read back 30 s, 0 s after heal"
+    memory = {"resource": "memory", "pid": 7, "held_mb": 64, "available_mb_before": 900, "available_mb_after": 836}
+    assert describe_evidence(memory) == "64 MB held beside pid 7, MemAvailable 900 -> 836 MB"
+    assert describe_evidence({"resource": "disk", "written_bytes": 4 << 20}).startswith("ballast ")
