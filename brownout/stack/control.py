@@ -121,7 +121,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _perform(self, action: str, name: str, env: dict[str, str] | None) -> None:
         try:
-            status = self.target.perform(action, name, env)
+            # without env, the two-argument call: a target written before `env` existed still serves
+            status = self.target.perform(action, name) if env is None else self.target.perform(action, name, env)
         except UnknownComponentError as exc:
             self._reply(HTTPStatus.NOT_FOUND, {"error": str(exc)})
         except ComponentStateError as exc:
