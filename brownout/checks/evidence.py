@@ -80,6 +80,8 @@ def describe_evidence(evidence: dict[str, Any]) -> str:
         )
     if "proxy" in evidence:
         return _traffic_words(evidence)
+    if "resource" in evidence:
+        return _resource_words(evidence)
     parts = [_pid_words(evidence)] if {"pid", "lock_holder_pid"} & evidence.keys() else []
     parts += [f"{step}: {_answer_words(evidence[step])}" for step in ("inject", "heal") if step in evidence]
     return "; ".join(part for part in parts if part) or "-"
@@ -97,6 +99,23 @@ def _traffic_words(evidence: dict[str, Any]) -> str:
     if idle is None and evidence.get("source") == "metrics":
         before = f"{_size(evidence.get('bytes_before') or 0)} before (Toxiproxy metrics)"
     return f"proxy {evidence['proxy']}: {window}; {before}"
+
+
+def _resource_words(evidence: dict[str, Any]) -> str:
+    """A `resource` fault's evidence (brownout.faults.drivers.resource) in words."""
+    get = evidence.get
+    words = {
+        "cpu": lambda: f"{len(get('hog_pids') or [])} CPU hogs on CPUs {get('cpus')} beside pid {get('pid')}"
+        + (f", {get('hogs_stopped')} stopped at heal" if "hogs_stopped" in evidence else ""),
+        "memory": lambda: f"{get('held_mb')} MB held beside pid {get('pid')}, "
+        f"MemAvailable {get('available_mb_before')} -> {get('available_mb_after')} MB",
+        "disk": lambda: f"ballast {_size(get('written_bytes') or 0)}, free {_size(get('free_bytes_before') or 0)} "
+        f"-> {_size(get('free_bytes_after') or 0)}",
+        "clock": lambda: f"FAKETIME={get('faketime')} on pid {get('pid')}, "
+        f"offset read back {get('offset_read_back_s')} s"
+        + (f", {get('offset_after_heal_s')} s after heal" if "offset_after_heal_s" in evidence else ""),
+    }.get(str(get("resource")))
+    return words() if words else f"resource {get('resource')}"
 
 
 def _pid_words(evidence: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from brownout.faults.kinds import (
     DbLockParams,
     NetworkParams,
     PartitionParams,
+    ResourceParams,
 )
 from brownout.net.loopback import session_for
 from brownout.scenario.schema import FaultSpec, Scenario
@@ -116,6 +117,8 @@ class _Checker:
             self._db(fault, params)
         elif isinstance(params, CommandParams):
             self._command(fault, params)
+        elif isinstance(params, ResourceParams):
+            self._resource(fault, params)
 
     def _names(self, fault: FaultSpec, endpoint: str, url: str, token: str | None, key: str) -> list[str] | None:
         answer = self._fetch(url, token)
@@ -166,6 +169,15 @@ class _Checker:
         if path is not None and not path.is_file():
             field = "db_path" if params.db_path else "target"
             self.problems.append(f"{fault.label}: {field}: no database file at {path}")
+
+    def _resource(self, fault: FaultSpec, params: ResourceParams) -> None:
+        """The component exists, and the machine can do this resource fault (else the reason and the fix)."""
+        from brownout.faults.drivers.resource import refusal  # psutil and requests: only when one is needed
+
+        self._component(fault)
+        problem = refusal(params, self.endpoints.data_dir(fault.target))
+        if problem:
+            self.problems.append(f"{fault.label}: resource {params.resource!r}: {problem}")
 
     def _command(self, fault: FaultSpec, params: CommandParams) -> None:
         for field, argv in (("inject", params.inject), ("heal", params.heal)):

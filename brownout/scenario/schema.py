@@ -267,7 +267,7 @@ def _check_ends_in_time(spec: FaultSpec, table: TomlTable, load: Load) -> None:
 
 def _check_targets(faults: tuple[FaultSpec, ...], file: Path, stack: StackRef | None, target: TargetRef | None) -> None:
     names = stack_names(stack) if stack and any(SCHEMAS[f.kind].needs_stack_target for f in faults) else None
-    endpoint_for = {"network": "proxy", "app": "admin", "component": "control"}
+    endpoint_for = {"network": "proxy", "app": "admin", "component": "control", "resource": "control"}
     for fault in faults:
         where = f"{file}: {fault.label}"
         params = fault.params

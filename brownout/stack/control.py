@@ -2,6 +2,7 @@
 
     GET  /components               {"components": [{"name", "pid", "state", "ready", "port", "restarts"}]}
     POST /components/<name>/<act>  act: kill|start|restart|freeze|thaw -> {"name", "state", "pid", "ready"}
+                                   start/restart may carry {"env": {"K": "V"}}: extra env from then on
     POST /shutdown                 202 {"shutting_down": true}, then the stack stops
 
 A stdlib threading server: it needs no event loop of its own, and under gevent's monkey patching its
@@ -14,13 +15,20 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from brownout.errors import StackError
 from brownout.net.auth import Refused, require_bearer, require_loopback_peer
-from brownout.stack.status import ACTIONS, ComponentStateError, ComponentStatus, UnknownComponentError
+from brownout.stack.status import (
+    ACTIONS,
+    ENV_ACTIONS,
+    ComponentStateError,
+    ComponentStatus,
+    UnknownComponentError,
+)
 
 log = logging.getLogger("brownout.stack.control")
 
@@ -30,7 +38,7 @@ _ACTION_PATH = re.compile(r"^/components/([^/]+)/([a-z]+)$")
 class ControlTarget(Protocol):
     def status(self) -> list[ComponentStatus]: ...
 
-    def perform(self, action: str, name: str) -> ComponentStatus: ...
+    def perform(self, action: str, name: str, env: Mapping[str, str] | None = None) -> ComponentStatus: ...
 
     def request_shutdown(self) -> None: ...
 
@@ -87,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     def do_POST(self) -> None:  # noqa: N802
-        self._discard_body()
+        body = self._read_body()
         if not self._authorized():
             return
         path = self.path.split("?")[0]
@@ -105,8 +113,16 @@ class _Handler(BaseHTTPRequestHandler):
             problem = f"unknown action {action!r}; use one of {list(ACTIONS)}"
             self._reply(HTTPStatus.NOT_FOUND, {"error": problem})
             return
+        env = _env_of(body, action)
+        if isinstance(env, str):
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": env})
+            return
+        self._perform(action, name, env)
+
+    def _perform(self, action: str, name: str, env: dict[str, str] | None) -> None:
         try:
-            status = self.target.perform(action, name)
+            # without env, the two-argument call: a target written before `env` existed still serves
+            status = self.target.perform(action, name) if env is None else self.target.perform(action, name, env)
         except UnknownComponentError as exc:
             self._reply(HTTPStatus.NOT_FOUND, {"error": str(exc)})
         except ComponentStateError as exc:
@@ -132,9 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _discard_body(self) -> None:
+        self._read_body()
+
+    def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        if length > 0:
-            self.rfile.read(min(length, 1 << 20))
+        return self.rfile.read(min(length, 1 << 20)) if length > 0 else b""
 
     def _wrong_method(self) -> None:
         self._discard_body()
@@ -159,3 +177,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's signature)
         log.debug("%s %s", self.address_string(), format % args)
+
+
+def _env_of(body: bytes, action: str) -> dict[str, str] | None | str:
+    """The `env` a start/restart body carries (None: none given), or what is wrong with the body."""
+    if not body.strip():
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return 'the body must be JSON: {"env": {"NAME": "value"}}'
+    if not isinstance(document, dict) or set(document) - {"env"}:
+        return 'the body takes one field, env: {"env": {"NAME": "value"}}'
+    env = document.get("env")
+    if env is None:
+        return None
+    if action not in ENV_ACTIONS:
+        return f"env only goes with {' or '.join(ENV_ACTIONS)} (it sets a new process's environment)"
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        return "env must map names to strings"
+    return dict(env)

@@ -150,9 +150,7 @@ class Stack:
 
     def url(self, name: str) -> str:
         if name not in self._layout.ports:
-            raise UnknownComponentError(
-                f"no component named {name!r} (known: {', '.join(self._layout.ports)})"
-            )
+            raise UnknownComponentError(f"no component named {name!r} (known: {', '.join(self._layout.ports)})")
         return f"http://{HOST}:{self._layout.ports[name]}"
 
     def log_path(self, name: str) -> Path:
@@ -188,11 +186,14 @@ class Stack:
                 return status
         raise UnknownComponentError(f"no component named {name!r} (known: {', '.join(self._layout.ports)})")
 
-    def perform(self, action: str, name: str) -> ComponentStatus:
-        """One of ACTIONS; returns when done (start and restart: when the component is ready again)."""
+    def perform(self, action: str, name: str, env: Mapping[str, str] | None = None) -> ComponentStatus:
+        """One of ACTIONS; returns when done (start and restart: when the component is ready again).
+
+        `env` (start, restart): extra env over the stack file's, kept for later starts until replaced.
+        """
         if action not in ACTIONS:
             raise StackError(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
-        return self._supervisor.call(action, name)
+        return self._supervisor.call(action, name, env)
 
     def kill(self, name: str) -> ComponentStatus:
         """SIGKILL the component's process group; it stays down (no on-failure restart) until start()."""
@@ -201,8 +202,8 @@ class Stack:
     def start_component(self, name: str) -> ComponentStatus:
         return self.perform("start", name)
 
-    def restart(self, name: str) -> ComponentStatus:
-        return self.perform("restart", name)
+    def restart(self, name: str, env: Mapping[str, str] | None = None) -> ComponentStatus:
+        return self.perform("restart", name, env)
 
     def freeze(self, name: str) -> ComponentStatus:
         return self.perform("freeze", name)

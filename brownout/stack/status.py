@@ -13,6 +13,7 @@ STOPPED = "stopped"  # taken down on purpose (kill, or before start): stays down
 EXITED = "exited"  # went away by itself (or never came up)
 
 ACTIONS = ("kill", "start", "restart", "freeze", "thaw")
+ENV_ACTIONS = ("start", "restart")  # the actions that start a process, so may give it extra env
 
 
 @dataclass(frozen=True)

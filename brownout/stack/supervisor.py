@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ from brownout.stack.readiness import ReadyCommandMissing, command_says_ready, is
 from brownout.stack.spec import ComponentSpec, StackSpec
 from brownout.stack.status import (
     ACTIONS,
+    ENV_ACTIONS,
     EXITED,
     FROZEN,
     RUNNING,
@@ -62,6 +63,9 @@ class _Child:
     next_probe_at: float = 0.0
     probe_problem: str = ""  # why the readiness check cannot work, for the timeout message
     waiters: list[_Waiter] = field(default_factory=list)
+    # env set by a start/restart request (a `resource` clock fault's LD_PRELOAD + FAKETIME), laid over the
+    # stack file's env for that start and every later one, until a start/restart sets another (`{}` clears)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -82,12 +86,10 @@ class _Child:
 
 
 class Supervisor:
-    def __init__(
-        self, spec: StackSpec, layout: Layout, on_stopping: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, spec: StackSpec, layout: Layout, on_stopping: Callable[[], None] | None = None) -> None:
         self._spec = spec
         self._children = {c.name: _Child(c, launch_for(spec, c, layout)) for c in spec.components}
-        self._inbox: queue.Queue[tuple[str, str, Future[ComponentStatus]]] = queue.Queue()
+        self._inbox: queue.Queue[tuple[str, str, Future[ComponentStatus], Mapping[str, str] | None]] = queue.Queue()
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._on_stopping = on_stopping
@@ -104,10 +106,15 @@ class Supervisor:
     def statuses(self) -> tuple[ComponentStatus, ...]:
         return self._snapshot
 
-    def call(self, action: str, name: str) -> ComponentStatus:
-        """Run one action on the supervisor thread and wait for its answer (start/restart: until ready)."""
+    def call(self, action: str, name: str, env: Mapping[str, str] | None = None) -> ComponentStatus:
+        """Run one action on the supervisor thread and wait for its answer (start/restart: until ready).
+
+        `env` (start and restart only) replaces the component's extra env for this start and later ones.
+        """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
+        if env is not None and action not in ENV_ACTIONS:
+            raise ValueError(f"env only goes with {' or '.join(ENV_ACTIONS)}, not {action!r}")
         if name not in self._children:
             raise UnknownComponentError(f"no component named {name!r} (known: {', '.join(self._children)})")
         if threading.current_thread() is self._thread:
@@ -115,15 +122,13 @@ class Supervisor:
         if self._stop_requested.is_set():
             raise StackError(f"cannot {action} {name!r}: the stack is shutting down")
         future: Future[ComponentStatus] = Future()
-        self._inbox.put((action, name, future))
+        self._inbox.put((action, name, future, env))
         child = self._children[name]
         budget = child.spec.ready_timeout_s + child.launch.stop_timeout_s + 15.0
         try:
             return future.result(timeout=budget)
         except FutureTimeout:
-            raise StackError(
-                f"the supervisor did not finish {action} {name!r} within {budget:.0f}s"
-            ) from None
+            raise StackError(f"the supervisor did not finish {action} {name!r} within {budget:.0f}s") from None
 
     def request_stop(self) -> None:
         self._stop_requested.set()
@@ -162,10 +167,12 @@ class Supervisor:
     def _publish(self) -> None:
         self._snapshot = tuple(child.status() for child in self._children.values())
 
-    def _handle(self, action: str, name: str, future: Future[ComponentStatus]) -> None:
+    def _handle(self, action: str, name: str, future: Future[ComponentStatus], env: Mapping[str, str] | None) -> None:
         if not future.set_running_or_notify_cancel():
             return
         child = self._children[name]
+        if env is not None:
+            child.extra_env = dict(env)
         try:
             done = getattr(self, f"_{action}")(child)
         except BaseException as exc:  # handed to the caller, who raises it in its own thread
@@ -233,7 +240,7 @@ class Supervisor:
         child.restart_at = None
         try:
             child.proc = process.spawn(
-                list(launch.argv), env=launch.env, cwd=self._spec.cwd, log_path=launch.log_path
+                list(launch.argv), env={**launch.env, **child.extra_env}, cwd=self._spec.cwd, log_path=launch.log_path
             )
         except OSError as exc:
             child.state, child.proc = EXITED, None
@@ -243,7 +250,8 @@ class Supervisor:
         child.state, child.ready, child.exit_code = RUNNING, False, None
         child.next_probe_at = 0.0
         child.starts += 1
-        log.info("started %s (pid %d): %s", child.name, child.proc.pid, " ".join(launch.argv))
+        extra = f" (extra env: {', '.join(sorted(child.extra_env))})" if child.extra_env else ""
+        log.info("started %s (pid %d): %s%s", child.name, child.proc.pid, " ".join(launch.argv), extra)
 
     def _mark_down(self, child: _Child, state: str, why: str) -> None:
         child.state, child.ready, child.restart_at = state, False, None
@@ -335,7 +343,7 @@ class Supervisor:
         finally:
             self._stop_children()
             while not self._inbox.empty():
-                _, name, future = self._inbox.get_nowait()
+                _, name, future, _ = self._inbox.get_nowait()
                 if future.set_running_or_notify_cancel():
                     future.set_exception(
                         self._interrupted or StackError(f"the stack shut down before acting on {name!r}")

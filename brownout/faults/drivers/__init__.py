@@ -11,6 +11,7 @@ from brownout.faults.drivers.command import CommandDriver
 from brownout.faults.drivers.component import ComponentDriver
 from brownout.faults.drivers.http import HttpDriver
 from brownout.faults.drivers.partition import PartitionDriver
+from brownout.faults.drivers.resource import ResourceDriver, ResourceTarget, hog_seconds
 from brownout.faults.drivers.toxiproxy import ToxiproxyDriver
 from brownout.faults.endpoints import Endpoints
 from brownout.faults.kinds import (
@@ -21,12 +22,13 @@ from brownout.faults.kinds import (
     HttpParams,
     NetworkParams,
     PartitionParams,
+    ResourceParams,
 )
 from brownout.scenario.schema import FaultSpec
 
 __all__ = [
     "AdminFaultDriver", "CommandDriver", "ComponentDriver", "DbLockDriver", "Driver", "HttpDriver",
-    "PartitionDriver", "ToxiproxyDriver", "build_driver", "build_drivers",
+    "PartitionDriver", "ResourceDriver", "ToxiproxyDriver", "build_driver", "build_drivers",
 ]  # fmt: skip
 
 
@@ -69,7 +71,22 @@ def build_driver(fault: FaultSpec, endpoints: Endpoints) -> Driver:
         from pathlib import Path
 
         return DbLockDriver(Path(db_path), params, fault.name)
+    if isinstance(params, ResourceParams):
+        return _resource_driver(fault, params, endpoints, env_token)
     raise AssertionError(f"no driver for {type(params).__name__}")
+
+
+def _resource_driver(fault: FaultSpec, params: ResourceParams, endpoints: Endpoints, token: str | None) -> Driver:
+    if not endpoints.control_url:
+        raise _missing(fault, "the stack's control API (the component's pid, its restart)", endpoints)
+    target = ResourceTarget(
+        control_url=endpoints.control_url,
+        token=endpoints.token or token,
+        data_dir=endpoints.data_dir(fault.target),
+        url=endpoints.component_urls.get(fault.target),
+        hog_seconds=hog_seconds(fault.duration_s),
+    )
+    return ResourceDriver(target, params, fault.name)
 
 
 def build_drivers(faults: tuple[FaultSpec, ...] | list[FaultSpec], endpoints: Endpoints) -> dict[str, Driver]:

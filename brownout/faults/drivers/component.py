@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import requests
+
 from brownout.errors import FaultError
 from brownout.faults.drivers.base import Evidence, call
 from brownout.faults.kinds import ComponentParams
@@ -47,19 +49,7 @@ class ComponentDriver:
         return body if isinstance(body, dict) else {}
 
     def _component(self) -> dict[str, Any]:
-        response = call(
-            self._session,
-            "GET",
-            f"{self.control_url}/components",
-            timeout=10,
-            what=f"read the state of component {self.params.component!r}",
-        )
-        for component in response.json().get("components", []):
-            if component.get("name") == self.params.component:
-                return dict(component)
-        raise FaultError(
-            f"the stack has no component {self.params.component!r} (fault {self.fault_name!r}: fix its `target`)"
-        )
+        return read_component(self._session, self.control_url, self.params.component, self.fault_name)
 
     def inject(self) -> Evidence:
         """The pid acted on is the evidence; killing a component that is already gone acts on nothing."""
@@ -85,9 +75,9 @@ class ComponentDriver:
 
     def _wait_ready(self) -> dict[str, Any]:
         state = wait_until(
-            self._component, done=_running_and_ready, within_s=self.params.ready_timeout_s, every_s=self.poll_interval_s
+            self._component, done=running_and_ready, within_s=self.params.ready_timeout_s, every_s=self.poll_interval_s
         )
-        if not _running_and_ready(state):
+        if not running_and_ready(state):
             raise FaultError(
                 f"heal fault {self.fault_name!r}: component {self.params.component!r} is "
                 f"not ready after {self.params.ready_timeout_s:g}s (state "
@@ -96,5 +86,15 @@ class ComponentDriver:
         return state
 
 
-def _running_and_ready(state: dict[str, Any]) -> bool:
+def read_component(session: requests.Session, control_url: str, name: str, fault_name: str) -> dict[str, Any]:
+    """The control API's entry for one component (pid, state, ready, ...); FaultError when it has none."""
+    response = call(session, "GET", f"{control_url}/components", timeout=10,
+                    what=f"read the state of component {name!r}")  # fmt: skip
+    for component in response.json().get("components", []):
+        if component.get("name") == name:
+            return dict(component)
+    raise FaultError(f"the stack has no component {name!r} (fault {fault_name!r}: fix its `target`)")
+
+
+def running_and_ready(state: dict[str, Any]) -> bool:
     return bool(state.get("ready")) and state.get("state") == "running"
