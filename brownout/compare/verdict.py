@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from brownout.compare.bootstrap import difference_interval, few_units_interval
-from brownout.compare.figures import Figure, Side
+from brownout.compare.figures import Figure, Key, Side
 from brownout.compare.metrics import (
     AGGREGATED,
     FAULT,
@@ -76,27 +77,34 @@ def family_level(baseline: Side, candidate: Side, tolerances: Tolerances) -> tup
 
 def compare_sides(baseline: Side, candidate: Side, tolerances: Tolerances) -> list[Row]:
     level, _ = family_level(baseline, candidate, tolerances)
+
+    def pair(metric: Metric, key: Key) -> Row:
+        base, new = baseline.figures.get(key, Figure(None)), candidate.figures.get(key, Figure(None))
+        return judge(metric, key[0], key[1], base, new, tolerances, level)
+
+    def one_sided(scope_kind: str, scope: str, in_baseline: bool) -> Row:
+        return _one_sided(scope_kind, scope, baseline, candidate, in_baseline)
+
+    return table_rows(baseline.figures, candidate.figures, pair, one_sided)
+
+
+def table_rows(
+    base_keys: Collection[Key], new_keys: Collection[Key], pair: Callable[[Metric, Key], Row],
+    one_sided: Callable[[str, str, bool], Row],
+) -> list[Row]:  # fmt: skip
+    """The comparison table, in its order: operations, faults, integrity; scopes by name, the aggregate last;
+    a row per metric either side has (`pair`), or one row for a scope only one side has (`one_sided`)."""
+    integrity = integrity_metrics(k[2] for k in (*base_keys, *new_keys) if k[0] == INTEGRITY)
     rows: list[Row] = []
-    for scope_kind, metrics in (
-        (OPERATION, OPERATION_METRICS),
-        (FAULT, FAULT_METRICS),
-        (INTEGRITY, integrity_metrics(k[2] for k in (*baseline.figures, *candidate.figures) if k[0] == INTEGRITY)),
-    ):
-        base_scopes, new_scopes = set(baseline.scopes(scope_kind)), set(candidate.scopes(scope_kind))
+    for scope_kind, metrics in ((OPERATION, OPERATION_METRICS), (FAULT, FAULT_METRICS), (INTEGRITY, integrity)):
+        base_scopes = {scope for kind, scope, _ in base_keys if kind == scope_kind}
+        new_scopes = {scope for kind, scope, _ in new_keys if kind == scope_kind}
         for scope in _ordered(base_scopes | new_scopes):
             if scope not in new_scopes or scope not in base_scopes:
-                rows.append(_one_sided(scope_kind, scope, baseline, candidate, scope in base_scopes))
+                rows.append(one_sided(scope_kind, scope, scope in base_scopes))
                 continue
-            for metric in metrics:
-                key = (scope_kind, scope, metric.name)
-                if key in baseline.figures or key in candidate.figures:
-                    rows.append(
-                        judge(
-                            metric, scope_kind, scope,
-                            baseline.figures.get(key, Figure(None)), candidate.figures.get(key, Figure(None)),
-                            tolerances, level,
-                        )
-                    )  # fmt: skip
+            keys = [(scope_kind, scope, metric.name) for metric in metrics]
+            rows += [pair(m, k) for m, k in zip(metrics, keys, strict=True) if k in base_keys or k in new_keys]
     return rows
 
 

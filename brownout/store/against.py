@@ -11,20 +11,15 @@ import numpy as np
 from brownout.compare.comparison import load_side
 from brownout.compare.figures import Figure, Key, Side
 from brownout.compare.metrics import (
-    AGGREGATED,
     FAULT,
-    FAULT_METRICS,
     INTEGRITY,
     METRICS,
-    OPERATION,
-    OPERATION_METRICS,
     Metric,
-    integrity_metrics,
 )
 from brownout.compare.render_text import Comparison
 from brownout.compare.sources import BROWNOUT, SideSources
 from brownout.compare.tolerance import Tolerances
-from brownout.compare.verdict import ONLY_BASELINE, ONLY_CANDIDATE, Row, judge, thin_tail
+from brownout.compare.verdict import ONLY_BASELINE, ONLY_CANDIDATE, Row, judge, table_rows, thin_tail
 from brownout.errors import InputError
 from brownout.history.readers import read_manifest
 from brownout.store.db import Point, open_store, points, releases, run_count
@@ -98,20 +93,13 @@ def _note(release: str, runs: int, confidence: float, level: float, judged: int)
 
 
 def _rows(values: dict[Key, list[float]], new: Side, tolerances: Tolerances, level: float, release: str) -> list[Row]:
-    rows: list[Row] = []
-    integrity = integrity_metrics(k[2] for k in (*values, *new.figures) if k[0] == INTEGRITY)
-    for scope_kind, metrics in ((OPERATION, OPERATION_METRICS), (FAULT, FAULT_METRICS), (INTEGRITY, integrity)):
-        old_scopes = {scope for kind, scope, _ in values if kind == scope_kind}
-        new_scopes = set(new.scopes(scope_kind))
-        for scope in sorted(old_scopes | new_scopes, key=lambda s: (s == AGGREGATED, s)):
-            if scope not in old_scopes or scope not in new_scopes:
-                rows.append(_one_sided(scope_kind, scope, scope in old_scopes))
-                continue
-            for metric in metrics:
-                key = (scope_kind, scope, metric.name)
-                if key in values or key in new.figures:
-                    rows.append(_row(metric, key, values.get(key, []), new, tolerances, level, release))
-    return rows
+    def pair(metric: Metric, key: Key) -> Row:
+        return _row(metric, key, values.get(key, []), new, tolerances, level, release)
+
+    def one_sided(scope_kind: str, scope: str, in_baseline: bool) -> Row:
+        return _one_sided(scope_kind, scope, in_baseline)
+
+    return table_rows(values, new.figures, pair, one_sided)
 
 
 def _row(
