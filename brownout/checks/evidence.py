@@ -91,7 +91,7 @@ def _traffic_words(evidence: dict[str, Any]) -> str:
     connections = evidence.get("connections")
     window = (
         "window not read" if "bytes_upstream" not in evidence
-        else f"{'?' if connections is None else connections} connections, "
+        else f"{'?' if connections is None else connections} new connections, "
         f"{_size(evidence['bytes_upstream'])} up, {_size(evidence['bytes_downstream'])} down"
     )  # fmt: skip
     idle = evidence.get("idle_before_s")

@@ -211,7 +211,7 @@ def test_a_network_fault_whose_proxy_carried_nothing_touched_nothing():
         "fault 'db-down' touched nothing: 0 connections through proxy 'db' — is the service using {proxies.db}?",
     )
     assert result.figures["faults"][0]["evidence_text"] == (
-        "proxy db: 0 connections, 0 B up, 0 B down; never active before"
+        "proxy db: 0 new connections, 0 B up, 0 B down; never active before"
     )
 
 
@@ -228,9 +228,9 @@ def test_traffic_in_the_window_or_in_the_5_s_before_is_the_evidence():
         "fault 'late' touched nothing: 0 connections through proxy 'db' — is the service using {proxies.db}?",
     )
     assert [f["evidence_text"] for f in result.figures["faults"]][:3] == [
-        "proxy db: 2 connections, 120 B up, 4.5 kB down; never active before",
-        "proxy db: 0 connections, 0 B up, 10 B down; never active before",
-        "proxy db: 0 connections, 0 B up, 0 B down; last active 4.9 s before",
+        "proxy db: 2 new connections, 120 B up, 4.5 kB down; never active before",
+        "proxy db: 0 new connections, 0 B up, 10 B down; never active before",
+        "proxy db: 0 new connections, 0 B up, 0 B down; last active 4.9 s before",
     ]
 
 
