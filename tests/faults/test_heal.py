@@ -98,11 +98,15 @@ def test_a_run_killed_mid_fault_leaves_its_toxic_and_brownout_heal_removes_it_an
         run = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)  # fmt: skip
         try:
-            assert wait_until(lambda: _in_force(results), timeout_s=60), "the faults were never injected"
+            # Both journalled and the http fault's PUT arrived: a fault's start is journalled as its inject
+            # begins, so killing at the first sight of the row can come before the PUT or the toxic went out.
+            injected = lambda: (  # noqa: E731
+                _in_force(results) and ("PUT", "/flag") in service.paths() and bool(_toxics(proxy_api))
+            )
+            assert wait_until(injected, timeout_s=60), "the faults were never injected"
         finally:
             os.killpg(run.pid, signal.SIGKILL)  # brownout run and its Locust child: no heal, no write-up
             run.wait(timeout=10)
-        service.wait_for("PUT", "/flag")
         before = _toxics(proxy_api)
         assert before == ["brownout-db-slow"]  # left in force by the killed run
         assert ("DELETE", "/flag") not in service.paths()
