@@ -10,7 +10,8 @@ actual_end and an `error` saying that `brownout heal` healed it, so a second hea
 faults.csv keeps its format. A fault that cannot be healed keeps no actual_end, so the next heal tries again.
 
 What dies with the process needs no heal: a run with a stack loses its stack (and the fault proxy with its
-toxics, the components with their freezes) when killed, and a `db-lock` is a lock the process held.
+toxics, the components with their freezes) when killed, and a `db-lock` is a lock the process held. A mount
+outlives it: the tmpfs a stack gave a component for a disk fault is unmounted here (brownout.stack.small_disk).
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ def heal_run(
 ) -> list[Healed]:
     """Heal every fault the run in `results_dir` left in force, mark them in faults.csv, say what was done."""
     with not_running(results_dir):
+        from brownout.stack.small_disk import unmount_small_disks_under
+
+        for data_dir in unmount_small_disks_under(results_dir):  # a killed stack's disk-fault tmpfs (and ballast)
+            say(f"unmounted {data_dir}: the small data dir a disk fault had, left by a run that was killed")
         rows = read_faults(results_dir)
         left = left_in_force(rows)
         if not left:

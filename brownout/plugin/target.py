@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from brownout.errors import InputError
 from brownout.faults.endpoints import NO_ENDPOINTS, Endpoints, endpoints_from_description, endpoints_from_target
+from brownout.faults.kinds import ResourceParams
 from brownout.plugin.integrity import AuditPlan, audit_plan
 from brownout.scenario.schema import Scenario
 
@@ -32,7 +33,18 @@ def start_stack(scenario: Scenario, out: Path, ports: str) -> Stack:
     from brownout.stack.stack import Stack
 
     assert scenario.stack is not None
-    return Stack.start(scenario.stack.path, out / "stack", ports=ports)
+    return Stack.start(scenario.stack.path, out / "stack", ports=ports, small_disks=small_disks_for(scenario))
+
+
+def small_disks_for(scenario: Scenario) -> dict[str, int]:
+    """component -> MB: a data dir of its own size for each component a disk-full fault fills (the largest
+    `limit_mb` when several do), so the fault fills that and no shared disk (brownout.stack.small_disk)."""
+    sizes: dict[str, int] = {}
+    for fault in scenario.faults:
+        params = fault.params
+        if isinstance(params, ResourceParams) and params.resource == "disk" and params.mode == "full":
+            sizes[params.component] = max(sizes.get(params.component, 0), params.limit_mb or 0)
+    return sizes
 
 
 def stack_target(scenario: Scenario, stack: Stack) -> Target:

@@ -21,6 +21,7 @@ from typing import Any, Protocol, overload
 from brownout.errors import StackError
 from brownout.stack.control import ControlServer
 from brownout.stack.layout import HOST, Layout, PortPolicy, plan_layout, proxy_config
+from brownout.stack.small_disk import SmallDisks
 from brownout.stack.spec import StackSpec, load_stack_spec
 from brownout.stack.status import ACTIONS, ComponentStatus, UnknownComponentError
 from brownout.stack.supervisor import Supervisor
@@ -49,6 +50,7 @@ class _Launcher(Protocol):
         ports: PortPolicy | str = "fixed",
         token: str | None = None,
         control: bool = True,
+        small_disks: Mapping[str, int] | None = None,
     ) -> Stack: ...
 
 
@@ -70,11 +72,14 @@ class Stack:
 
     start = _StartDescriptor()
 
-    def __init__(self, spec: StackSpec, layout: Layout) -> None:
+    def __init__(self, spec: StackSpec, layout: Layout, small_disks: Mapping[str, int] | None = None) -> None:
         self.spec = spec
         self._layout = layout
         self._control: ControlServer | None = None
-        self._supervisor = Supervisor(spec, layout, on_stopping=self._close_control)
+        self._small_disks = SmallDisks(small_disks or {})
+        self._supervisor = Supervisor(
+            spec, layout, on_stopping=self._close_control, on_stopped=self._small_disks.unmount
+        )
         self.started_at = time.time()
 
     @classmethod
@@ -87,12 +92,14 @@ class Stack:
         ports: PortPolicy | str = "fixed",
         token: str | None = None,
         control: bool = True,
+        small_disks: Mapping[str, int] | None = None,
     ) -> Stack:
         """Start every component in order, each ready before the next; StackError if a critical one is not.
 
         ports: "fixed" (the stack file's), "ephemeral" (free ones; `ephemeral_ports=True` says the same)
         or "LOW-HIGH" (free ones in that range). token: the control API's and the components'
         BROWNOUT_TOKEN; default: the BROWNOUT_TOKEN environment variable, else a random one.
+        small_disks: component -> MB, a tmpfs of that size as its data dir (brownout.stack.small_disk).
 
         Call from a thread that outlives the stack (normally the main thread): the supervisor thread it
         creates owns the processes. A non-critical component that does not come up is logged and left down.
@@ -101,9 +108,10 @@ class Stack:
             spec = load_stack_spec(spec)
         policy = PortPolicy("ephemeral") if ephemeral_ports else ports
         layout = _plan(spec, Path(run_dir), policy, token)
-        stack = cls(spec, layout)
+        stack = cls(spec, layout, small_disks)
         atexit.register(stack.stop)
         try:
+            stack._small_disks.mount({name: layout.data_dir(name) for name in spec.names})
             if control:
                 stack._control = ControlServer(stack, layout.token, port=layout.control_port)
                 stack._control.start()
@@ -232,6 +240,7 @@ class Stack:
         self._supervisor.join(budget)
         if not self._supervisor.wait_stopped(0):
             self._close_control()  # the supervisor thread never ran (or died before its cleanup)
+            self._small_disks.unmount()
 
     def _close_control(self) -> None:
         if self._control is not None:

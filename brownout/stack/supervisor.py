@@ -86,13 +86,20 @@ class _Child:
 
 
 class Supervisor:
-    def __init__(self, spec: StackSpec, layout: Layout, on_stopping: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        spec: StackSpec,
+        layout: Layout,
+        on_stopping: Callable[[], None] | None = None,
+        on_stopped: Callable[[], None] | None = None,
+    ) -> None:
         self._spec = spec
         self._children = {c.name: _Child(c, launch_for(spec, c, layout)) for c in spec.components}
         self._inbox: queue.Queue[tuple[str, str, Future[ComponentStatus], Mapping[str, str] | None]] = queue.Queue()
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._on_stopping = on_stopping
+        self._on_stopped = on_stopped  # after every component has stopped (their data dirs are free)
         self._interrupted: KeyboardInterrupt | None = None  # a Ctrl-C that landed on this thread
         self._snapshot: tuple[ComponentStatus, ...] = ()
         self._publish()
@@ -342,6 +349,8 @@ class Supervisor:
                 self._on_stopping()
         finally:
             self._stop_children()
+            if self._on_stopped is not None:
+                self._on_stopped()
             while not self._inbox.empty():
                 _, name, future, _ = self._inbox.get_nowait()
                 if future.set_running_or_notify_cancel():

@@ -13,6 +13,7 @@ if __name__ == "__main__":  # patch before anything imports socket/threading
 
 import argparse
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,31 @@ class EventLog:
             self._duplicates += 1
             return False
         if self._path is not None:
-            with self._path.open("a", encoding="utf-8") as file:
-                file.write(json.dumps(event) + "\n")
+            _append_whole_line(self._path, json.dumps(event) + "\n")
         self._events[event["id"]] = event
         _HELD.set(len(self._events))
         return True
 
     def summary(self) -> dict[str, Any]:
         return {"count": len(self._events), "ids": list(self._events), "duplicates": self._duplicates}
+
+
+def _append_whole_line(path: Path, line: str) -> None:
+    """Append `line` whole or not at all: a full disk (ENOSPC) mid-write would leave half a JSON line, which
+    the next start could not read; the file is cut back to where it was and the error goes to the caller."""
+    data = line.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+        except OSError:
+            os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
 
 
 def create_app(config: NotifierConfig) -> Flask:
