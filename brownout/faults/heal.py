@@ -91,10 +91,7 @@ def heal_run(
 ) -> list[Healed]:
     """Heal every fault the run in `results_dir` left in force, mark them in faults.csv, say what was done."""
     with not_running(results_dir):
-        from brownout.stack.small_disk import unmount_small_disks_under
-
-        for data_dir in unmount_small_disks_under(results_dir):  # a killed stack's disk-fault tmpfs (and ballast)
-            say(f"unmounted {data_dir}: the small data dir a disk fault had, left by a run that was killed")
+        unmount_leftovers(results_dir, say)
         rows = read_faults(results_dir)
         left = left_in_force(rows)
         if not left:
@@ -106,6 +103,14 @@ def heal_run(
             say(outcome.line())
         _mark(results_dir, rows, {h.fault: h for h in healed}, now())
         return healed
+
+
+def unmount_leftovers(results_dir: Path, say: Callable[[str], None]) -> None:
+    """The tmpfs a killed run's stack gave a component for a disk fault (with its ballast), unmounted."""
+    from brownout.stack.small_disk import unmount_small_disks_under  # only a stack run can have one
+
+    for data_dir in unmount_small_disks_under(results_dir):
+        say(f"unmounted {data_dir}: the small data dir a disk fault had, left by a run that was killed")
 
 
 def scenario_of(results_dir: Path, manifest: Manifest) -> Scenario:
@@ -188,6 +193,7 @@ def heal_previous(parent: Path, *, say: Callable[[str], None] = print) -> None:
 
 
 def _heal_previous_one(results_dir: Path, say: Callable[[str], None]) -> None:
+    unmount_leftovers(results_dir, say)
     try:
         manifest, left = read_manifest(results_dir), left_in_force(read_faults(results_dir))
     except InputError:

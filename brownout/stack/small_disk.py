@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 log = logging.getLogger("brownout.stack")
 
 _MOUNT_TIMEOUT_S = 10.0
+BALLAST_PREFIX = ".brownout-ballast-"  # brownout.faults.drivers.resource's fill, not the component's data
 
 
 def mount_small_disk(data_dir: Path, size_mb: int) -> str | None:
@@ -38,14 +40,24 @@ def mount_small_disk(data_dir: Path, size_mb: int) -> str | None:
 
 
 def unmount_small_disk(data_dir: Path) -> bool:
-    """Unmount brownout's tmpfs at `data_dir` (lazily, so a process still in it cannot keep it); True if one was."""
+    """Unmount brownout's tmpfs at `data_dir`, keeping what the component wrote there (not a disk fault's
+    ballast) in the results as a plain directory; True if there was one to unmount."""
     if not _is_small_disk(data_dir):
         return False
+    kept = data_dir.with_name(f".{data_dir.name}-kept")
+    try:
+        shutil.copytree(data_dir, kept, ignore=shutil.ignore_patterns(f"{BALLAST_PREFIX}*"), dirs_exist_ok=True)
+    except OSError as exc:
+        log.warning("could not keep the files of %s before unmounting it: %s", data_dir, exc)
+    # lazily, so a process still in it cannot keep it mounted
     done = subprocess.run(["umount", "-l", str(data_dir)], capture_output=True, text=True,
                           timeout=_MOUNT_TIMEOUT_S, check=False)  # fmt: skip
     if done.returncode != 0:
         log.warning("could not unmount %s: %s", data_dir, done.stderr.strip())
         return False
+    if kept.is_dir():
+        shutil.copytree(kept, data_dir, dirs_exist_ok=True)
+        shutil.rmtree(kept, ignore_errors=True)
     return True
 
 

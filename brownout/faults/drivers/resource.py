@@ -29,6 +29,7 @@ from brownout.faults.drivers.component import read_component, running_and_ready
 from brownout.faults.kinds import ResourceParams
 from brownout.net.loopback import session_for
 from brownout.net.polling import wait_until
+from brownout.stack.small_disk import BALLAST_PREFIX
 
 MEMORY_SHARE = 0.5  # the most of MemAvailable a memory fault may hold: the machine must keep running brownout
 HOG_GRACE_S = 2.0  # a hog outlives the fault's planned end by this much at most, if no heal came
@@ -180,7 +181,7 @@ class ResourceDriver:
     @property
     def _ballast(self) -> Path:
         assert self.target.data_dir is not None
-        return self.target.data_dir / f".brownout-ballast-{self.fault_name.replace('/', '_')}"
+        return self.target.data_dir / f"{BALLAST_PREFIX}{self.fault_name.replace('/', '_')}"
 
     def _inject_disk(self) -> Evidence:
         assert self.target.data_dir is not None and self.params.limit_mb is not None
