@@ -7,6 +7,7 @@ hash comparison; ordering under pipelining is checked with a slow first request.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import socket
 import sys
@@ -20,8 +21,10 @@ from brownout.net.ports import free_port
 from brownout.proxy.distributions import latency_seconds
 from brownout.proxy.toxics import ToxicSpec
 from tests.helpers import wait_listening
-from tests.proxy.http_backend import build_request, read_response
+from tests.proxy.http_backend import Recording, build_request, read_response
 from tests.proxy.proxy_support import Api, Spawner
+
+FAIL = build_request("POST", "/fail/now", b"swallowed")
 
 BACKEND = Path(__file__).with_name("http_backend.py")
 
@@ -82,6 +85,81 @@ def test_requests_that_match_nothing_pass_byte_for_byte(api: Api, backend_port: 
     answers = exchange(port, requests, pipelined)
     assert [a[0] for a in answers] == [200] * len(requests)
     assert [a[1]["x-request-sha256"] for a in answers] == [sha(r) for r in requests]
+
+
+def raw_answers(port: int, requests: list[bytes], pipelined: bool) -> list[bytes]:
+    """Each answer's raw bytes exactly as the client received them, on one kept-alive connection (dribbled in
+    5-byte segments unless pipelined)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock, sock.makefile("rb") as stream:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each write its own segment
+        recording = Recording(stream)
+        if pipelined:
+            sock.sendall(b"".join(requests))
+        answers = []
+        for request in requests:
+            for offset in range(0, 0 if pipelined else len(request), 5):
+                sock.sendall(request[offset : offset + 5])
+            read_response(recording, _method(request))
+            answers.append(recording.take())
+        return answers
+
+
+def _client_requests(client: str) -> list[bytes]:
+    """Requests of one kind of client, an injected-error request after every second one."""
+    body = bytes(random.Random(11).getrandbits(8) for _ in range(5000))
+    kinds = {
+        "keep-alive": [
+            build_request("GET", "/k?x=1"),
+            build_request("POST", "/k", body),
+            build_request("HEAD", "/k"),
+            build_request("GET", "/k?size=70000"),
+        ],
+        "chunked": [
+            build_request("PUT", "/c?chunked=1", body, chunked=True),
+            build_request("POST", "/c?chunked=1", b"", chunked=True),
+            build_request("HEAD", "/c?chunked=1"),
+            build_request("GET", "/c?chunked=1&size=70000"),
+        ],
+    }
+    kinds["pipelined"] = kinds["keep-alive"] + kinds["chunked"]
+    return [r for i, request in enumerate(kinds[client]) for r in ([request, FAIL] if i % 2 else [request])]
+
+
+@pytest.mark.parametrize("client", ["keep-alive", "chunked", "pipelined"])
+def test_passed_answers_are_byte_for_byte_what_the_backend_sends_directly(
+    api: Api, backend_port: int, client: str
+) -> None:
+    port = api.create_proxy("web", backend_port)
+    add(api, "http_latency", method="DELETE", latency=5000)  # matches nothing
+    add(api, "http_error", path_prefix="/fail", status=503, body="busy", headers={"Retry-After": "2"})
+    add(api, "http_drop", path_prefix="/never", bytes=10)  # matches nothing
+    requests = _client_requests(client)
+    pipelined = client == "pipelined"
+    proxied = raw_answers(port, requests, pipelined)
+    direct = raw_answers(backend_port, [r for r in requests if r != FAIL], pipelined)
+    passed = [answer for request, answer in zip(requests, proxied, strict=True) if request != FAIL]
+    assert [sha(a) for a in passed] == [sha(a) for a in direct]
+    assert sha(b"".join(passed)) == sha(b"".join(direct)) and sum(map(len, direct)) > 70_000
+    injected = [answer for request, answer in zip(requests, proxied, strict=True) if request == FAIL]
+    assert len(injected) == requests.count(FAIL) >= 2
+    assert all(a.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 2" in a and a.endswith(b"busy") for a in injected)
+
+
+def test_the_injected_share_is_the_toxicity_and_seeded_rolls_repeat(spawner: Spawner, backend_port: int) -> None:
+    toxicity, n = 0.3, 1000
+    runs = []
+    for _ in range(2):
+        api = Api(spawner.proxy("--seed", "5").url)
+        port = api.create_proxy("web", backend_port)
+        add(api, "http_error", toxicity=toxicity, status=503, body="rolled")
+        batches = [[build_request("GET", f"/roll/{b}/{i}") for i in range(100)] for b in range(n // 100)]
+        answers = [(r, a) for batch in batches for r, a in zip(batch, exchange(port, batch, True), strict=True)]
+        assert all(a[1]["x-request-sha256"] == sha(r) for r, a in answers if a[0] == 200)
+        runs.append([a[0] for _, a in answers])
+    assert runs[0] == runs[1]  # the same --seed, the same requests: the same rolls
+    hits = runs[0].count(503)
+    assert set(runs[0]) == {200, 503}
+    assert abs(hits / n - toxicity) <= 5 * math.sqrt(toxicity * (1 - toxicity) / n), hits  # binomial, 5 sigma
 
 
 def test_an_injected_answer_waits_for_the_earlier_responses(api: Api, backend_port: int) -> None:

@@ -33,13 +33,22 @@ FAST_RESILIENCE = [
 
 
 class SampleStack:
-    def __init__(self, workdir: Path, gateway_flags: list[str] | None = None, token: str | None = TOKEN) -> None:
+    """`via`: the gateway reaches these dependencies at these URLs (a fault proxy) instead of directly."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        gateway_flags: list[str] | None = None,
+        token: str | None = TOKEN,
+        via: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.ports = {"gateway": free_port(), "upstream": free_port(), "notifier": free_port()}
         self.gateway_flags = FAST_RESILIENCE + (gateway_flags or [])
         self.token = token
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.via = via or {}
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -53,8 +62,9 @@ class SampleStack:
         if name == "upstream":
             argv += ["--latency-ms", "2", "--jitter-ms", "1"]
         if name == "gateway":
-            argv += ["--data-dir", str(self.data_dir), "--upstream-url", self.url("upstream")]
-            argv += ["--notifier-url", self.url("notifier"), *self.gateway_flags]
+            upstream, notifier = (self.via.get(n, self.url(n)) for n in ("upstream", "notifier"))
+            argv += ["--data-dir", str(self.data_dir), "--upstream-url", upstream]
+            argv += ["--notifier-url", notifier, *self.gateway_flags]
             if self.token is not None:
                 argv += ["--admin-token", self.token]
         return argv

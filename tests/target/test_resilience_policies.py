@@ -116,3 +116,54 @@ def test_full_bulkhead_rejects_at_once() -> None:
     finally:
         holder.kill()
     assert bulkhead.execute(lambda: "free again") == "free again"
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("1", 1.0), (" 120 ", 120.0), ("0", 0.0), (None, None), ("", None), ("-1", None), ("1.5", None),
+     ("Wed, 21 Oct 2015 07:28:00 GMT", None), ("²", None)],
+)  # fmt: skip
+def test_retry_after_is_read_in_its_seconds_form_only(header: str | None, seconds: float | None) -> None:
+    assert resilience.retry_after_seconds(header) == seconds
+
+
+def _retry_recording_sleeps(sleeps: list[float], attempts: int = 3) -> resilience.RetryTransientErrors:
+    return resilience.RetryTransientErrors(
+        "unit-after", attempts=attempts, deadline_s=5, initial_wait_s=0.001, max_wait_s=0.002, sleep=sleeps.append
+    )
+
+
+def test_the_wait_is_the_retry_after_when_the_answer_has_one_else_the_backoff() -> None:
+    sleeps: list[float] = []
+    asked = _Failing(resilience.RetryableError("503", retry_after_s=2.0), times=1)
+    assert _retry_recording_sleeps(sleeps).execute(asked) == "ok"
+    assert sleeps == [2.0]  # not the 0.002 s backoff cap
+    plain = _Failing(resilience.RetryableError("503"), times=2)
+    assert _retry_recording_sleeps(sleeps).execute(plain) == "ok"
+    assert len(sleeps) == 3 and all(0 < s <= 0.002 for s in sleeps[1:])
+
+
+def test_a_retry_after_past_the_deadline_ends_the_retries_without_sleeping() -> None:
+    sleeps: list[float] = []
+    call = _Failing(resilience.RetryableError("503", retry_after_s=3600.0))
+    with pytest.raises(resilience.RetryableError):
+        _retry_recording_sleeps(sleeps, attempts=10).execute(call)
+    assert call.calls == 1 and sleeps == []
+
+
+def test_wait_retry_after_caps_the_asked_wait_and_composes_with_tenacity_waits() -> None:
+    sleeps: list[float] = []
+    wait = resilience.WaitRetryAfter(fallback=tenacity.wait_fixed(0.25), cap_s=1.5)
+    retrying = tenacity.Retrying(
+        wait=wait + tenacity.wait_fixed(0.5), stop=tenacity.stop_after_attempt(3), sleep=sleeps.append, reraise=True
+    )
+    errors = iter([resilience.RetryableError("429", retry_after_s=9.0), resilience.RetryableError("503")])
+
+    def two_failures() -> str:
+        error = next(errors, None)
+        if error is not None:
+            raise error
+        return "ok"
+
+    assert retrying(two_failures) == "ok"
+    assert sleeps == [2.0, 0.75]  # capped 9 -> 1.5, then the fallback; each + the composed 0.5

@@ -20,6 +20,7 @@ from targets.sample.gateway.resilience import (
     RetryableError,
     RetryTransientErrors,
     compose,
+    retry_after_seconds,
 )
 
 
@@ -106,7 +107,8 @@ class DependencyClient:
         except requests.RequestException as exc:  # connection refused/reset, broken pool connection
             raise RetryableError(f"{name}: {type(exc).__name__}: {exc}") from None
         if response.status_code >= 500:
-            raise RetryableError(f"{name}: answered {response.status_code}")
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            raise RetryableError(f"{name}: answered {response.status_code}", retry_after_s=wait)
         if response.status_code >= 400:
             raise RejectedByDependency(f"{name}: answered {response.status_code}: {response.text[:200]}")
         try:

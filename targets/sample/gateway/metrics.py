@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter("gateway_requests_total", "Requests answered", ["route", "outcome"])
 DEPENDENCY_CALLS = Counter(
@@ -10,6 +10,12 @@ DEPENDENCY_CALLS = Counter(
 )
 RETRY_ATTEMPTS = Counter(
     "gateway_retry_attempts_total", "Dependency call attempts, first included", ["dependency"]
+)
+RETRY_WAITS = Histogram(
+    "gateway_retry_wait_seconds",
+    "Waits taken between attempts; source: backoff, or retry_after (the dependency's Retry-After)",
+    ["dependency", "source"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
 )
 BREAKER_STATE = Gauge(
     "gateway_breaker_state", "Circuit breaker: 0 closed, 1 open, 2 half-open", ["dependency"]

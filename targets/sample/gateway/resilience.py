@@ -5,7 +5,8 @@
 
 Policies nest outermost first: the bulkhead bounds how many logical calls are in flight (a full bulkhead
 answers at once, so the caller serves its fallback without queueing); the retry runs attempts with
-exponential backoff and jitter, capped by attempts and by a deadline, and only for retryable errors; the
+exponential backoff and jitter, capped by attempts and by a deadline, and only for retryable errors (a
+`Retry-After` on the failed answer sets the wait instead of the backoff, see `WaitRetryAfter`); the
 breaker sees every attempt (so a dead dependency trips it quickly, and once open its rejection stops the
 retries); the timeout bounds one attempt, injected latency included.
 """
@@ -23,12 +24,14 @@ import gevent
 import pybreaker
 from gevent.lock import BoundedSemaphore
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
     wait_exponential_jitter,
 )
+from tenacity.wait import wait_base
 
 from targets.sample.gateway import metrics
 
@@ -44,7 +47,12 @@ class DependencyError(Exception):
 
 
 class RetryableError(DependencyError):
-    """Worth another attempt: connect errors, timeouts, 5xx answers, injected faults."""
+    """Worth another attempt: connect errors, timeouts, 5xx answers, injected faults. `retry_after_s` is the
+    wait the dependency asked for (its `Retry-After`), if it asked."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class CallTimedOut(RetryableError):
@@ -67,25 +75,62 @@ class Policy(Protocol):
     def execute(self, call: Callable[[], T]) -> T: ...
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A `Retry-After` header's wait in seconds, or None when absent or not in the seconds form (an
+    HTTP-date is not read: the gateway then backs off as usual)."""
+    text = (value or "").strip()
+    return float(text) if text.isascii() and text.isdigit() else None
+
+
+class WaitRetryAfter(wait_base):
+    """A tenacity wait: what the failed attempt's `Retry-After` asked for (at most `cap_s`), else `fallback`.
+
+    `wait=WaitRetryAfter(fallback=wait_exponential_jitter(...), cap_s=deadline)` reads as a sentence and is
+    one strategy object like tenacity's own; `source(retry_state)` says which of the two chose the wait."""
+
+    def __init__(self, fallback: wait_base, cap_s: float) -> None:
+        self.fallback = fallback
+        self.cap_s = cap_s
+
+    @staticmethod
+    def asked(retry_state: RetryCallState) -> float | None:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        return error.retry_after_s if isinstance(error, RetryableError) else None
+
+    def source(self, retry_state: RetryCallState) -> str:
+        return "backoff" if self.asked(retry_state) is None else "retry_after"
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        asked = self.asked(retry_state)
+        return self.fallback(retry_state) if asked is None else min(asked, self.cap_s)
+
+
 @dataclass(frozen=True)
 class RetryTransientErrors:
-    """tenacity retries: exponential backoff with jitter, stop after N attempts or a deadline; retryable
-    errors only."""
+    """tenacity retries: exponential backoff with jitter (or the dependency's `Retry-After`), stop after N
+    attempts or a deadline; retryable errors only. A wait that would end past the deadline stops the retries
+    at once (the caller falls back now instead of sleeping to no use). Every wait taken is counted in
+    `gateway_retry_wait_seconds{dependency, source}`; `sleep` is injectable for tests."""
 
     dependency: str
     attempts: int = 3
     deadline_s: float = 5.0
     initial_wait_s: float = 0.05
     max_wait_s: float = 1.0
+    sleep: Callable[[float], None] = gevent.sleep
 
     def execute(self, call: Callable[[], T]) -> T:
+        backoff = wait_exponential_jitter(
+            **{_FIRST_WAIT: self.initial_wait_s}, max=self.max_wait_s, jitter=self.initial_wait_s
+        )
+        wait = WaitRetryAfter(fallback=backoff, cap_s=self.deadline_s)
         retrying = Retrying(
             retry=retry_if_exception_type(RetryableError),
-            stop=stop_after_attempt(self.attempts) | stop_after_delay(self.deadline_s),
-            wait=wait_exponential_jitter(
-                **{_FIRST_WAIT: self.initial_wait_s}, max=self.max_wait_s, jitter=self.initial_wait_s
-            ),
-            sleep=gevent.sleep,
+            stop=stop_after_attempt(self.attempts) | stop_before_delay(self.deadline_s),
+            wait=wait,
+            before_sleep=lambda state: self._record_wait(wait, state),
+            sleep=self.sleep,
             reraise=True,
         )
         attempts = metrics.RETRY_ATTEMPTS.labels(self.dependency)
@@ -95,6 +140,17 @@ class RetryTransientErrors:
             return call()
 
         return retrying(_counted_attempt)
+
+    def _record_wait(self, wait: WaitRetryAfter, retry_state: RetryCallState) -> None:
+        source, seconds = wait.source(retry_state), retry_state.upcoming_sleep
+        metrics.RETRY_WAITS.labels(self.dependency, source).observe(seconds)
+        if source == "retry_after":
+            log.info(
+                "%s: waiting %.3f s before attempt %d, as its Retry-After asked",
+                self.dependency,
+                seconds,
+                retry_state.attempt_number + 1,
+            )
 
 
 @dataclass(frozen=True)
