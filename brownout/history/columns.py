@@ -20,6 +20,9 @@ from brownout.history.histogram import LatencyHistogram
 
 IntArray = npt.NDArray[np.int64]
 _DENSE_CELLS = 4_000_000  # rows x keys up to which sums go through a dense array (32 MB of float64)
+_BLOCK_CELLS = 1_000_000  # groups x keys summed at a time by `stack` when the groups are in order (8 MB)
+_BLOCKWISE_CELLS = 64_000_000  # beyond this many groups x keys, sorting the entries is cheaper
+_TAKE_ROWS = 16_384  # rows gathered at a time by `take`
 
 
 def _ints(values: Any) -> IntArray:
@@ -48,16 +51,20 @@ class HistogramTable:
         row, no duplicates and no zeros (then nothing is sorted)."""
         if not len(keys):
             return cls.empty(row_count)
-        if int(keys.min()) >= 0 and int(keys.max()) < 2**20:  # a lookup table (<= 4 MB) beats sorting
-            present = np.zeros(int(keys.max()) + 1, dtype=bool)
-            present[keys] = True
-            unique = np.flatnonzero(present).astype(np.int64)
-            lookup = np.cumsum(present, dtype=np.int32) - 1
-            slots = lookup[keys].astype(np.int64)
-        else:
-            unique, inverse = np.unique(keys, return_inverse=True)
-            slots = inverse.astype(np.int64).reshape(-1)
+        unique, slots = _slots(keys)
         return cls._canonical(unique, _ints(rows), slots, _ints(counts), row_count, canonical)
+
+    @classmethod
+    def from_row_lengths(
+        cls, lengths: IntArray, keys: IntArray, counts: IntArray, *, canonical: bool = False
+    ) -> HistogramTable:
+        """As `from_entries`, the entries in row order, `lengths[i]` of them in row i (no row array: an
+        hour's timeline has ~2M entries)."""
+        if not canonical or not len(keys):
+            rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+            return cls.from_entries(rows, keys, counts, len(lengths), canonical=canonical)
+        unique, slots = _slots(keys)
+        return cls(unique, np.concatenate(([0], np.cumsum(lengths))).astype(np.int64), slots, _ints(counts))
 
     @classmethod
     def _canonical(
@@ -146,8 +153,16 @@ class HistogramTable:
         """These rows, in this order, as a new table over the same keys."""
         starts, lengths = self.offsets[indexes], self.offsets[indexes + 1] - self.offsets[indexes]
         offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-        positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]), dtype=np.int64)
-        return HistogramTable(self.keys, offsets, self.slots[positions], self.counts[positions])
+        total = int(offsets[-1])
+        slots, counts = np.empty(total, dtype=self.slots.dtype), np.empty(total, dtype=self.counts.dtype)
+        # A block of rows at a time: the entries' positions (one int64 per entry) never exist all at once.
+        for first in range(0, len(indexes), _TAKE_ROWS):
+            last = min(first + _TAKE_ROWS, len(indexes))
+            a, b = int(offsets[first]), int(offsets[last])
+            shift = starts[first:last] - offsets[first:last]
+            positions = np.repeat(shift, lengths[first:last]) + np.arange(a, b, dtype=np.int64)
+            slots[a:b], counts[a:b] = self.slots[positions], self.counts[positions]
+        return HistogramTable(self.keys, offsets, slots, counts)
 
     def slice(self, start: int, stop: int) -> HistogramTable:
         """Rows start..stop-1 (views, no copy)."""
@@ -172,18 +187,29 @@ class HistogramTable:
         row_count = len(self)
         if not len(self.counts):
             return [None] * row_count
-        lengths = self.lengths
-        cumulative = np.concatenate(([0], np.cumsum(self.counts)))
-        totals = cumulative[self.offsets[1:]] - cumulative[self.offsets[:-1]]
-        wanted = np.floor(totals.astype(np.float64) * q)  # int(total * q), as Locust computes it
-        row_of = np.repeat(np.arange(row_count), lengths)
-        before = cumulative[:-1] - np.repeat(cumulative[self.offsets[:-1]], lengths)
+        cumulative = np.concatenate(([0], np.cumsum(self.counts)))  # requests before each entry
+        starts, ends = self.offsets[:-1], self.offsets[1:]
+        totals = cumulative[ends] - cumulative[starts]
+        wanted = np.floor(totals.astype(np.float64) * q).astype(np.int64)  # int(total * q), as Locust has it
         # Keys from the largest down; the answer is the first whose requests above it are <= wanted, i.e.
-        # the largest key with `before <= wanted`, and `before` grows with the key within a row.
-        within = np.bincount(row_of, weights=before <= wanted[row_of], minlength=row_count).astype(np.int64)
-        last = self.offsets[:-1] + np.maximum(within, 1) - 1
+        # the largest key of the row with at most `wanted` of the row's requests below it. Requests below
+        # grow with the entry (counts are positive), so one search per row finds it, without per-entry arrays.
+        below_or_at = np.searchsorted(cumulative[:-1], cumulative[starts] + wanted, side="right")
+        within = np.minimum(below_or_at, ends) - starts
+        last = starts + np.maximum(within, 1) - 1
         found = self.keys[self.slots[np.minimum(last, max(0, len(self.slots) - 1))]].tolist()
         return [key if total else None for key, total in zip(found, totals.tolist(), strict=True)]
+
+
+def _slots(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct keys, ascending, and each key's index among them."""
+    if int(keys.min()) >= 0 and int(keys.max()) < 2**20:  # a lookup table (<= 8 MB) beats sorting
+        present = np.zeros(int(keys.max()) + 1, dtype=bool)
+        present[keys] = True
+        lookup = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present).astype(np.int64), lookup[keys]
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, inverse.astype(np.int64).reshape(-1)
 
 
 def stack(tables: Sequence[HistogramTable], groups: Sequence[IntArray], group_count: int) -> HistogramTable:
@@ -195,7 +221,49 @@ def stack(tables: Sequence[HistogramTable], groups: Sequence[IntArray], group_co
     if not len(keys):
         return HistogramTable.empty(group_count)
     on_keys = [t.on_keys(keys) for t in tables]
+    if group_count * len(keys) <= _BLOCKWISE_CELLS and all(_ascending(g) for g in groups):
+        return _stack_blockwise(on_keys, [_ints(g) for g in groups], group_count, keys)
     rows = np.concatenate([np.repeat(_ints(g), t.lengths) for t, g in zip(on_keys, groups, strict=True)])
     slots = np.concatenate([t.slots for t in on_keys]).astype(np.int64)
     counts = np.concatenate([t.counts for t in on_keys]).astype(np.int64)
     return HistogramTable._canonical(keys, rows, slots, counts, group_count, trusted=False)
+
+
+def _ascending(values: IntArray) -> bool:
+    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
+
+
+def _stack_blockwise(
+    tables: Sequence[HistogramTable], groups: Sequence[IntArray], group_count: int, keys: IntArray
+) -> HistogramTable:
+    """`stack` when each table's groups never go down (rows in time order, say): summed densely a block of
+    groups at a time, so the peak is one block (8 MB), not every entry thrice over. Same sums, exactly."""
+    width = len(keys)
+    step = max(1, _BLOCK_CELLS // width)
+    lengths, slots, sums = [], [], []  # per block
+    for first in range(0, group_count, step):
+        last = min(first + step, group_count)
+        block = np.zeros((last - first) * width)
+        for table, group in zip(tables, groups, strict=True):
+            a, b = np.searchsorted(group, [first, last]).tolist()
+            entries = slice(int(table.offsets[a]), int(table.offsets[b]))
+            cells = np.repeat(group[a:b] - first, np.diff(table.offsets[a : b + 1])) * width + table.slots[entries]
+            block += np.bincount(cells, weights=table.counts[entries], minlength=len(block))
+        present = np.flatnonzero(block)
+        lengths.append(np.bincount(present // width, minlength=last - first))
+        slots.append((present % width).astype(np.int32))  # widened by `joined`: half the pieces' memory
+        sums.append(block[present].astype(np.int64))
+    offsets = np.concatenate(([0], np.cumsum(np.concatenate(lengths)))).astype(np.int64)
+    return HistogramTable(keys, offsets, joined(slots), joined(sums))
+
+
+def joined(pieces: list[npt.NDArray[Any]]) -> IntArray:
+    """The pieces as one int64 array, each dropped as soon as it is copied (the peak is the array and one
+    piece, not twice the array)."""
+    result = np.empty(sum(map(len, pieces)), dtype=np.int64)
+    start = 0
+    while pieces:
+        piece = pieces.pop(0)
+        result[start : start + len(piece)] = piece
+        start += len(piece)
+    return result

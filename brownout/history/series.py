@@ -31,13 +31,13 @@ ALL_OPERATIONS = "(all)"
 class TimelineColumns:
     """timeline.csv as columns, rows in file order (what `Timeline.from_columns` indexes)."""
 
-    t: Sequence[float]
-    bucket_keys: Sequence[int]  # ordered like round(t * 1000), equal for rows of the same bucket
+    t: Sequence[float] | npt.NDArray[np.float64]
+    bucket_keys: Sequence[int] | npt.NDArray[np.int64]  # ordered like round(t * 1000), equal within a bucket
     operations: dict[str, int]  # operation name -> its index, in order of first appearance
     operation_index: Sequence[int] | npt.NDArray[np.int64]
-    ok: Sequence[int]
-    degraded: Sequence[int]
-    failed: Sequence[int]
+    ok: Sequence[int] | npt.NDArray[np.int64]
+    degraded: Sequence[int] | npt.NDArray[np.int64]
+    failed: Sequence[int] | npt.NDArray[np.int64]
     hists: HistogramTable
 
 

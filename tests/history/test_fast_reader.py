@@ -12,6 +12,7 @@ from brownout.history import (
     Timeline,
     TimelineRow,
     TimelineWriter,
+    fast_reader,
     iter_timeline,
     load_history,
     write_manifest,
@@ -49,7 +50,7 @@ def _write(directory: Path, text: str | bytes) -> Path:
     return directory
 
 
-def test_what_the_writer_writes_takes_the_fast_path_and_reads_identically(tmp_path):
+def test_what_the_writer_writes_takes_the_fast_path_and_reads_identically(tmp_path, monkeypatch):
     rng = random.Random(9)
     operations = [("GET", "/a"), ("POST", "/b, quoted"), ("WS", "/s")]
     with TimelineWriter(tmp_path) as writer:
@@ -64,6 +65,11 @@ def test_what_the_writer_writes_takes_the_fast_path_and_reads_identically(tmp_pa
     columns = read_timeline_columns(tmp_path)
     assert columns is not None
     _same(Timeline.from_columns(columns, 0.25), _row_by_row(tmp_path))
+    # read in chunks of a few lines, converted one after the other: the same columns
+    monkeypatch.setattr(fast_reader, "_CHUNK_BYTES", 200)
+    chunked = read_timeline_columns(tmp_path)
+    assert chunked is not None
+    _same(Timeline.from_columns(chunked, 0.25), _row_by_row(tmp_path))
 
 
 ACCEPTED = {

@@ -56,6 +56,24 @@ def test_grouped_sums_equal_merge_groups_on_either_path(monkeypatch, dense_cells
     assert both.histograms() == merge_groups([*hists, *other], [*groups, *[0] * 50], 9)
 
 
+
+@pytest.mark.parametrize("block_cells", [1, 50, 10**9])  # a group per block, a few groups per block, one block
+def test_groups_in_order_are_summed_a_block_at_a_time_exactly(monkeypatch, block_cells):
+    monkeypatch.setattr(columns_module, "_BLOCK_CELLS", block_cells)
+    monkeypatch.setattr(columns_module, "_TAKE_ROWS", 7)
+    hists = [*_histograms(6, 200), LatencyHistogram(), *_histograms(7, 100, spread=3000.0)]
+    other = _histograms(8, 60, spread=500.0)
+    groups = np.sort(np.array([random.Random(9).randrange(40) for _ in hists]))  # group 39+ may be empty
+    other_groups = np.arange(60) // 2
+    tables = [HistogramTable.from_histograms(hists), HistogramTable.from_histograms(other)]
+    both = stack(tables, [groups, other_groups], 45)
+    expected = merge_groups([*hists, *other], [*groups.tolist(), *other_groups.tolist()], 45)
+    assert both.histograms() == expected
+    for q in QUANTILES:
+        assert both.percentiles(q) == [h.percentile(q) for h in expected]
+    order = np.argsort(-groups, kind="stable")
+    assert tables[0].take(order).histograms() == [hists[i] for i in order.tolist()]
+
 def test_entries_in_any_order_add_up_and_zero_counts_vanish_as_decode_does():
     cells = ["5:1 5:2 3:0 900:4", "", "7:0", "12000:1 1:1"]
     rows = [i for i, cell in enumerate(cells) for _ in cell.split()]
