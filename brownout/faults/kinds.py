@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from brownout.inputs import TomlTable, format_duration, parse_duration
+from brownout.faults.resource_kind import ResourceParams, read_resource
+from brownout.inputs import TomlTable, format_duration
 
 COMMON_FIELDS = ("name", "target", "kind", "at", "when_users", "duration", "description", "repeat", "every")
 
@@ -128,25 +129,6 @@ class CommandParams:
 
 
 @dataclass(frozen=True)
-class ResourceParams:
-    """One stack component starved of a resource (brownout.faults.drivers.resource; README "Resource faults").
-
-    cpu: `cpus` hog processes pinned to the component's CPUs (None: one per CPU it may run on); memory:
-    `limit_mb` allocated and touched; disk: `mode` full (a ballast file of at most `limit_mb` fills the
-    data dir's filesystem) or slow (always refused: nothing honest can slow one directory here); clock: the
-    component restarted under libfaketime, `offset_s` ahead (negative: behind).
-    """
-
-    component: str
-    resource: str
-    cpus: int | None = None
-    limit_mb: int | None = None
-    mode: str | None = None
-    offset_s: float | None = None
-    ready_timeout_s: float = 30.0
-
-
-@dataclass(frozen=True)
 class Repetition:
     """How often a fault happens: `count` windows, each starting `every_s` after the previous one."""
 
@@ -240,22 +222,31 @@ def _network(table: TomlTable, target: str) -> NetworkParams:
 
 
 def _toxic_attributes(table: TomlTable, toxic: str) -> list[tuple[str, Any]]:
+    """The attributes, each checked as the fault proxy would check it (brownout.proxy.toxics), so a bad
+    status or distribution fails before the run (or in the web UI's form) rather than at the inject."""
+    from brownout.proxy.toxics import DISTRIBUTIONS, HTTP_STATUSES, latency_fit_problem
+
     names = (*TOXIC_ATTRIBUTES.get(toxic, ()), *BROWNOUT_TOXIC_ATTRIBUTES.get(toxic, ()))
     table.only(*names)
     attributes: list[tuple[str, Any]] = []
     for name in names:
         if name in _TEXT_ATTRIBUTES:
-            value: Any = table.string(name)
+            value: Any = table.string(name, choices=DISTRIBUTIONS[1:] if name == "distribution" else ())
         elif name == "headers":
             headers = table.table(name)
             keys = [] if headers is None else headers.keys()
             value = {key: str(headers.raw(key)) for key in keys} if headers is not None else None
         elif name == "probability":
             value = table.number(name, minimum=0.0, maximum=1.0)
+        elif name == "status" and toxic == "http_error":
+            value = table.integer(name, minimum=HTTP_STATUSES[0], maximum=HTTP_STATUSES[1])
         else:
             value = table.integer(name, minimum=0)
         if value is not None:
             attributes.append((name, value))
+    problem = latency_fit_problem(dict(attributes)) if toxic == "latency" else None
+    if problem:
+        raise table.error("p99", problem)
     table.finish()
     return attributes
 
@@ -356,49 +347,6 @@ def partition_target(params: PartitionParams) -> str:
     return params.isolate or "/".join(params.between)
 
 
-RESOURCES = ("cpu", "memory", "disk", "clock")
-DISK_MODES = ("full", "slow")
-DISK_FULL_DEFAULT_MB = 256  # the most a disk-full ballast writes unless `limit_mb` says otherwise
-_RESOURCE_FIELDS = {"cpu": ("cpus",), "memory": ("limit_mb",), "disk": ("mode", "limit_mb"), "clock": ("offset",)}
-
-
-def _signed_duration(table: TomlTable, key: str) -> float:
-    """`offset = "30s"` (ahead) or `"-2m"` (behind): a clock offset may go either way, but not be 0."""
-    raw = table.raw(key)
-    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
-        raise table.missing(key, 'give the clock offset, e.g. `offset = "30s"` (ahead) or `offset = "-2m"` (behind)')
-    text = str(raw).strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    try:
-        seconds = parse_duration(text.lstrip("+-")) if isinstance(raw, str) else abs(float(raw))
-    except ValueError as exc:
-        raise table.error(key, str(exc)) from None
-    if seconds == 0:
-        raise table.error(key, "an offset of 0 changes nothing: give one like \"30s\" or \"-2m\"")
-    return sign * seconds
-
-
-def _resource(table: TomlTable, target: str) -> ResourceParams:
-    resource = table.required_string("resource", choices=RESOURCES)
-    own = _RESOURCE_FIELDS[resource]
-    for field_name in ("cpus", "limit_mb", "mode", "offset"):
-        if field_name not in own and table.has(field_name):
-            raise table.error(field_name, f"does not apply to resource {resource!r} (it takes: {', '.join(own)})")
-    ready = table.duration("ready_timeout") or 30.0
-    params = ResourceParams(component=target, resource=resource, ready_timeout_s=ready)
-    if resource == "cpu":
-        return replace(params, cpus=table.integer("cpus", minimum=1, maximum=64))
-    if resource == "memory":
-        if not table.has("limit_mb"):
-            raise table.missing("limit_mb", "say how much memory to hold, e.g. `limit_mb = 512`")
-        return replace(params, limit_mb=table.integer("limit_mb", minimum=1))
-    if resource == "disk":
-        mode = table.required_string("mode", choices=DISK_MODES)
-        limit = table.integer("limit_mb", minimum=1, default=DISK_FULL_DEFAULT_MB)
-        return replace(params, mode=mode, limit_mb=limit)
-    return replace(params, offset_s=_signed_duration(table, "offset"))
-
-
 SCHEMAS: dict[str, KindSchema] = {
     "network": KindSchema(("proxy", "toxic", "attributes", "stream", "toxicity", "down")),
     "component": KindSchema(("action", "ready_timeout")),
@@ -416,7 +364,7 @@ _READERS: dict[str, Callable[[TomlTable, str], FaultParams]] = {
     "http": _http,
     "command": _command,
     "partition": _partition,
-    "resource": _resource,
+    "resource": read_resource,
 }
 
 

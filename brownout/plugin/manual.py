@@ -6,43 +6,46 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from brownout.errors import InputError
+from brownout.faults.describe import describe_fault
 from brownout.faults.kinds import (
     PARTITION_DIRECTIONS,
     AppParams,
     ComponentParams,
     FaultParams,
-    NetworkParams,
     PartitionParams,
+    params_as_dict,
 )
 from brownout.net.auth import Refused as Refused  # the page's refusals and the auth checks' are one type
+from brownout.plugin.form_fields import FORM_FIELDS, form_params, refuse_if_impossible
 from brownout.plugin.target import Target
 from brownout.scenario.schema import FaultSpec, Scenario
 
-# What the hand-made form offers: kind -> (what it does, what the target names)
+# What the hand-made form offers: kind -> (what it does, what the target names). The fields of each
+# network and resource kind: brownout.plugin.form_fields.FORM_FIELDS.
 MANUAL_KINDS: dict[str, tuple[str, str]] = {
     "network-down": ("proxy disabled: connections refused", "proxy"),
-    "network-latency": ("latency toxic on the proxy", "proxy"),
+    "network-latency": ("latency toxic on the proxy (uniform jitter, or a distribution with a tail)", "proxy"),
+    "network-http_error": ("matching HTTP requests answered with a status (e.g. 503 + Retry-After)", "proxy"),
+    "network-http_latency": ("each matching HTTP request held before it is passed on", "proxy"),
+    "network-http_drop": ("the connection cut mid-response for matching HTTP requests", "proxy"),
+    "network-stall": ("random chunks held, as a retransmission would (loopback's packet loss)", "proxy"),
     "component-kill": ("SIGKILL; heal starts it again", "component"),
     "component-freeze": ("SIGSTOP; heal thaws it", "component"),
     "component-restart": ("stop + start; heal waits until ready", "component"),
     "app-errors": ("error rate / latency in a dependency client", "component"),
     "partition-isolate": ("every proxied edge of the component cut", "component"),
     "partition-between": ("the proxied edges between target and peer cut", "component"),
+    "resource-cpu": ("CPU hogs pinned beside the component", "component"),
+    "resource-memory": ("memory held beside the component, up to a limit", "component"),
+    "resource-disk": ("the component's data directory's disk filled", "component"),
+    "resource-clock": ("the component restarted with its clock offset (libfaketime)", "component"),
 }
 APP_DEPENDENCIES = ("upstream", "notifier", "store")
 
 
 def describe_kind(kind: str, params: FaultParams | None) -> str:
-    if isinstance(params, NetworkParams):
-        return f"{kind} {'down' if params.down else params.toxic}"
-    if isinstance(params, ComponentParams):
-        return f"{kind} {params.action}"
-    if isinstance(params, PartitionParams):
-        return f"{kind} {params.direction} ({len(params.edges)} edges)"
-    if isinstance(params, AppParams):
-        latency = f" +{params.latency_ms}ms" if params.latency_ms else ""
-        return f"{kind} {params.dependency} errors {params.error_rate:g}{latency}"
-    return kind
+    """The kind as the tab, the page and the report read it (brownout.faults.describe)."""
+    return kind if params is None else describe_fault(kind, params_as_dict(params))
 
 
 def manual_fault(scenario: Scenario, service: Target, fields: Mapping[str, str]) -> tuple[FaultSpec, str]:
@@ -69,18 +72,15 @@ def manual_fault(scenario: Scenario, service: Target, fields: Mapping[str, str])
         raise Refused(400, f"field 'target': no {MANUAL_KINDS[kind][1]} {target!r} (known: {', '.join(known)})")
     family, _, what = kind.partition("-")
     params = _partition(scenario, target, fields, kind) if family == "partition" else _params(kind, target, fields)
+    refuse_if_impossible(params, service.endpoints.data_dir(target))
     spec = FaultSpec(index=-1, name=f"{target}-{what}", target=target, kind=family,
                      params=params, duration_s=0.0, description=f"by hand: {kind} on {target}")  # fmt: skip
     return spec, describe_kind(family, params)
 
 
 def _params(kind: str, target: str, fields: Mapping[str, str]) -> FaultParams:
-    if kind == "network-down":
-        return NetworkParams(proxy=target, down=True)
-    if kind == "network-latency":
-        latency = _integer(fields, "latency_ms", default=1000, minimum=1)
-        jitter = _integer(fields, "jitter_ms", default=0, minimum=0)
-        return NetworkParams(proxy=target, toxic="latency", attributes=(("latency", latency), ("jitter", jitter)))
+    if kind in FORM_FIELDS:
+        return form_params(kind, target, fields)
     if kind.startswith("component-"):
         return ComponentParams(component=target, action=kind.removeprefix("component-"))
     dependency = fields.get("dependency", "upstream").strip() or "upstream"

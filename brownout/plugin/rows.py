@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from brownout.errors import InputError
+from brownout.faults.describe import band_key
+from brownout.faults.kinds import params_as_dict
 from brownout.faults.scheduler import FaultStatus
 from brownout.plugin.manual import describe_kind
 from brownout.plugin.plans import planned
@@ -32,7 +34,8 @@ class FaultRow:
     name: str
     target: str
     kind: str  # the family: network / component / app / http / command
-    what: str  # the kind as people read it: "network latency", "app upstream errors 0.5"
+    what: str  # the kind as people read it: "network latency", "app upstream errors 0.5", "resource cpu 2 hogs"
+    band: str  # what colours its band on the chart (brownout.report.colours): the kind, a resource fault's resource
     planned: str
     state: str  # plain words
     tone: str  # pending / busy / active / healed / cut / skipped / failed
@@ -54,8 +57,9 @@ class FaultRow:
         return asdict(self)
 
 
-def fault_rows(session: Session, details: Mapping[str, str] | None = None) -> list[FaultRow]:
-    """One row per fault of the current test (before the first start: the scenario's plan)."""
+def fault_rows(session: Session, manual: Mapping[str, FaultSpec] | None = None) -> list[FaultRow]:
+    """One row per fault of the current test (before the first start: the scenario's plan); `manual`: the
+    specs of the faults injected by hand, by name."""
     run = session.current
     if run is None:
         try:
@@ -67,7 +71,7 @@ def fault_rows(session: Session, details: Mapping[str, str] | None = None) -> li
         return []
     specs = {window.name: window for spec in session.scenario.faults for window in spec.windows()}
     stopped = run.finished
-    rows = [_status_row(s, specs.get(s.name), details or {}, run.started_at, stopped)
+    rows = [_status_row(s, specs.get(s.name), (manual or {}).get(s.name), run.started_at, stopped)
             for s in run.scheduler.snapshot()]  # fmt: skip
     return sorted(rows, key=lambda row: (row.order, row.name))
 
@@ -75,23 +79,25 @@ def fault_rows(session: Session, details: Mapping[str, str] | None = None) -> li
 def _planned_row(spec: FaultSpec) -> FaultRow:
     return FaultRow(
         name=spec.name, target=spec.target, kind=spec.kind, what=describe_kind(spec.kind, spec.params),
-        planned=planned(spec), state="pending", tone="pending", started="", ended="", error="",
-        start_s=None, end_s=None, order=spec.planned_offset_s,
+        band=band_key(spec.kind, params_as_dict(spec.params)), planned=planned(spec), state="pending",
+        tone="pending", started="", ended="", error="", start_s=None, end_s=None, order=spec.planned_offset_s,
     )  # fmt: skip
 
 
 def _status_row(
-    status: FaultStatus, spec: FaultSpec | None, details: Mapping[str, str], t0: float, stopped: bool
+    status: FaultStatus, spec: FaultSpec | None, by_hand_spec: FaultSpec | None, t0: float, stopped: bool
 ) -> FaultRow:
     start_s = None if status.actual_start is None else status.actual_start - t0
     end_s = None if status.actual_end is None else status.actual_end - t0
     by_hand = start_s if start_s is not None else float("inf")
     order = spec.planned_offset_s if spec is not None else by_hand
     state, tone = _words(status, manual=spec is None, stopped=stopped)
+    described = spec or by_hand_spec
+    params = described.params if described is not None else None
     return FaultRow(
-        name=status.name, target=status.target, kind=status.kind,
-        what=describe_kind(status.kind, spec.params) if spec else details.get(status.name, status.kind),
-        planned=planned(spec), state=state, tone=tone, started=_offset(start_s), ended=_offset(end_s),
+        name=status.name, target=status.target, kind=status.kind, what=describe_kind(status.kind, params),
+        band=band_key(status.kind, params_as_dict(params) if params else {}), planned=planned(spec), state=state,
+        tone=tone, started=_offset(start_s), ended=_offset(end_s),
         error=status.error, start_s=start_s, end_s=end_s, order=order,
     )  # fmt: skip
 

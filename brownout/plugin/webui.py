@@ -20,8 +20,9 @@ endpoints change the system under test, so every request to it must:
   token, peer or origin: 403. Scripts sending `Accept: application/json` get JSON answers
   (`{"name", "state"}` or `{"error"}`); browsers get the page back (303 after a change).
 POST `.../brownout/faults/inject` takes `kind` = `scenario` + `fault` (a copy of a scenario fault, now), or
-one of MANUAL_KINDS + `target` (+ `latency_ms`, `jitter_ms` / `dependency`, `error_rate`,
-`app_latency_ms`); POST `.../brownout/faults/heal` takes `name` (any active fault, scheduled ones too:
+one of MANUAL_KINDS + `target` (+ that kind's fields: brownout.plugin.form_fields.FORM_FIELDS for the
+network and resource kinds, `dependency`, `error_rate`, `app_latency_ms` for app-errors, `peer`, `direction`
+for partitions); POST `.../brownout/faults/heal` takes `name` (any active fault, scheduled ones too:
 they end early). Manual faults stay in force until healed or the run stops, are journaled by the
 run's scheduler (`faults.csv`) as `manual-<n>-<what>`, and a failed one does not abort the schedule.
 Each test's files (report.html, report.md, junit.xml, the results folder) are under
@@ -54,6 +55,7 @@ from brownout.plugin.start_form import guard_start
 from brownout.plugin.templates.faults_page import PAGE
 from brownout.plugin.tests_view import folder, test_file, test_state, tests_summary
 from brownout.plugin.views import Session, Test
+from brownout.scenario.schema import FaultSpec
 
 if TYPE_CHECKING:
     from locust.web import WebUI
@@ -132,7 +134,7 @@ def _warn_reset(session: Session) -> None:
 # --- the tab's rows ------------------------------------------------------------------------------------
 def tab_rows(session: Session, page: FaultsPage) -> list[dict[str, str]]:
     """The faults of the current test, then where the rest is (Locust's cells are text, not links)."""
-    rows = [row.for_tab() for row in fault_rows(session, page.details)]
+    rows = [row.for_tab() for row in fault_rows(session, page.manual)]
     blank = dict.fromkeys((key for key, _ in TAB_COLUMNS), "")
     run = session.current
     steps = run.series.columns["step"] if run is not None else []
@@ -158,7 +160,7 @@ class FaultsPage:
         self.session = session
         self.base = ""
         self.form_token = secrets.token_urlsafe(32)
-        self.details: dict[str, str] = {}  # manual fault name -> its kind as the tab shows it
+        self.manual: dict[str, FaultSpec] = {}  # the faults injected by hand, by name (the tab describes them)
 
     # views
     def show(self) -> BaseResponse:
@@ -212,7 +214,7 @@ class FaultsPage:
             scheduler.inject_now(spec, driver)
         except (ValueError, RuntimeError) as exc:
             raise Refused(409, str(exc)) from None
-        self.details[spec.name] = detail
+        self.manual[spec.name] = spec
         log.info("brownout: %s injected by hand (%s on %s)", spec.name, detail, spec.target)
         return spec.name
 
@@ -280,7 +282,8 @@ class FaultsPage:
             PAGE, base=self.base, token=token, message=message, error=error, form=dict(form or {}),
             scenario=session.scenario, load_plan=load_plan(session.scenario.load),
             state=page_state(session, self) if status != 403 else {}, columns=_PAGE_COLUMNS,
-            kinds=MANUAL_KINDS, dependencies=APP_DEPENDENCIES, names=sorted({*names["proxy"], *names["component"]}),
+            kinds=MANUAL_KINDS, kinds_targets={kind: info[1] for kind, info in MANUAL_KINDS.items()},
+            dependencies=APP_DEPENDENCIES, names=sorted({*names["proxy"], *names["component"]}),
             fault_plan=fault_plan,
         )  # fmt: skip
         return make_response(html, status)
@@ -311,7 +314,7 @@ def page_state(session: Session, page: FaultsPage) -> dict[str, Any]:
     return {
         "scenario": session.scenario.name, "load_plan": load_plan(load), "locust_state": runner.state if runner else "",
         "step_starts": load.step_starts()[1:], "load_s": load.duration_s, "test": test, "series": series,
-        "faults": [row.as_json() for row in fault_rows(session, page.details)],
+        "faults": [row.as_json() for row in fault_rows(session, page.manual)],
         "tests": tests_summary(session, page.base), "no_faults": session.fires_no_faults(),
         "store": store_option(session.environment.parsed_options),
     }  # fmt: skip

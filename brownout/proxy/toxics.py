@@ -57,6 +57,7 @@ BROWNOUT_ATTRIBUTES: Mapping[str, Mapping[str, object]] = MappingProxyType(
 BROWNOUT_TYPES = ("http_error", "http_latency", "http_drop", "stall")
 UPSTREAM_ONLY = ("http_error", "http_latency", "http_drop")  # they act on requests
 DISTRIBUTIONS = ("", "uniform", "normal", "lognormal", "pareto")
+HTTP_STATUSES = (100, 599)  # the status an http_error toxic may answer
 
 
 def attributes_of(type_: str) -> Mapping[str, object]:
@@ -228,16 +229,27 @@ def check_brownout_attributes(type_: str, attributes: Mapping[str, Any]) -> None
     """What brownout's own attributes need to make sense (there is no Toxiproxy behaviour to be lenient to)."""
     if type_ == "latency" and str(attributes.get("distribution", "")) not in DISTRIBUTIONS:
         raise ApiError(f"attribute 'distribution' of a latency toxic must be one of {', '.join(DISTRIBUTIONS[1:])}")
+    problem = latency_fit_problem(attributes) if type_ == "latency" else None
+    if problem:
+        raise ApiError(problem)
+    lowest, highest = HTTP_STATUSES
+    status = attributes.get("status", 0)
+    if type_ == "http_error" and not lowest <= float(status) <= highest:
+        raise ApiError(f"attribute 'status' of an http_error toxic must be {lowest} to {highest}, got {status!r}")
+    if type_ == "stall" and not 0 <= float(attributes["probability"]) <= 1:
+        raise ApiError(f"attribute 'probability' of a stall toxic must be 0 to 1, got {attributes['probability']!r}")
+
+
+def latency_fit_problem(attributes: Mapping[str, Any]) -> str | None:
+    """Why a latency toxic's tail cannot be fitted (lognormal / pareto, or a `p99` alone), or None. Shared with
+    brownout.faults.kinds, so a scenario or the web UI's form is refused before the proxy sees the toxic."""
     fitted = attributes.get("distribution") in ("lognormal", "pareto") or (
         attributes.get("distribution", "") in ("", "uniform") and attributes.get("p99")
     )
     p50 = float(attributes.get("p50") or attributes.get("latency", 0))
-    if type_ == "latency" and fitted and not 0 < p50 < float(attributes.get("p99", 0)):
-        raise ApiError("a lognormal or pareto latency needs 0 < p50 (or latency) < p99, in ms")
-    if type_ == "http_error" and not 100 <= float(attributes["status"]) <= 599:
-        raise ApiError(f"attribute 'status' of an http_error toxic must be 100 to 599, got {attributes['status']!r}")
-    if type_ == "stall" and not 0 <= float(attributes["probability"]) <= 1:
-        raise ApiError(f"attribute 'probability' of a stall toxic must be 0 to 1, got {attributes['probability']!r}")
+    if fitted and not 0 < p50 < float(attributes.get("p99", 0)):
+        return "a lognormal or pareto latency needs 0 < p50 (or latency) < p99, in ms"
+    return None
 
 
 def _check_slicer(type_: str, attributes: Mapping[str, Any], lenient: bool) -> None:

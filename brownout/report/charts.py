@@ -16,11 +16,13 @@ import numpy.typing as npt
 
 from brownout.checks.load import load_steps
 from brownout.checks.windows import FaultWindow, fault_windows, run_span
+from brownout.faults.describe import band_key, describe_fault
 from brownout.history import History, OperationSeries
 from brownout.report.colours import colour_of
 
 MAX_POINTS = 600  # chart resolution: a 1-hour run is drawn in 6 s bins
 MIN_BIN_S = 1.0
+LABEL_CHARS = 150  # how many characters of a lane's label fit across the panels (13 in at 90 dpi, small font)
 _HATCHES = ("", "//", "\\\\", "..")  # overlapping windows lie in different lanes: each lane its own hatch
 
 
@@ -74,7 +76,9 @@ def timeline_chart_png(history: History) -> bytes:
     timeline = history.timeline
     overall = rebin(timeline.all_operations(), run_start, width, bins)
     windows = fault_windows(history)
-    lanes = _lanes([(w.start, w.end) for w in windows])
+    # A window takes its lane as far as its label reaches, so a long label never runs into the next window's.
+    label_s = (run_end - run_start) / LABEL_CHARS
+    lanes = _lanes([(w.start, max(w.end, w.start + label_s * (len(lane_label(w)) + 2))) for w in windows])
     lane_count = max(lanes, default=-1) + 1
     figure, axes = plt.subplots(
         4, 1, figsize=(13, 8.2 + 0.25 * lane_count), sharex=True, dpi=90,
@@ -114,7 +118,7 @@ def _plot_overall(throughput: Any, errors: Any, latency: Any, overall: Any, widt
 def _mark_windows(axis: Any, windows: list[FaultWindow], lanes: list[int], run_start: float) -> None:
     """Each fault window as a band in its kind's colour, hatched by lane, with its edges drawn."""
     for window, lane in zip(windows, lanes, strict=True):
-        colour = colour_of(window.fault.kind)
+        colour = _colour(window)
         start, end = window.start - run_start, window.end - run_start
         axis.axvspan(start, end, facecolor=colour, alpha=0.10, linewidth=0, hatch=_HATCHES[lane % len(_HATCHES)],
                      edgecolor=colour)  # fmt: skip
@@ -144,12 +148,11 @@ def _draw_fault_lanes(axis: Any, windows: list[FaultWindow], lanes: list[int], r
     if not windows:
         axis.text(0.01, 0.5, "no fault windows", transform=axis.transAxes, va="center", fontsize="small", color="#666")
     for window, lane in zip(windows, lanes, strict=True):
-        colour = colour_of(window.fault.kind)
+        colour = _colour(window)
         start = window.start - run_start
         axis.barh(lane + 0.5, window.end - window.start, left=start, height=0.8, color=colour, alpha=0.6,
                   hatch=_HATCHES[lane % len(_HATCHES)], edgecolor=colour)  # fmt: skip
-        ended = "" if window.heal is not None else " (not healed)"
-        axis.text(start, lane + 0.5, f" {window.label}{ended}", va="center", ha="left", fontsize="small",
+        axis.text(start, lane + 0.5, f" {lane_label(window)}", va="center", ha="left", fontsize="small",
                   color="black", clip_on=False)  # fmt: skip
 
 
@@ -157,11 +160,28 @@ def _legends(figure: Any, throughput: Any, latency: Any, windows: list[FaultWind
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    marks: list[Any] = [Patch(color=colour_of(kind), alpha=0.5, label=f"{kind} fault")
-             for kind in sorted({w.fault.kind for w in windows})]  # fmt: skip
+    marks: list[Any] = [Patch(color=colour, alpha=0.5, label=label) for colour, label in legend_bands(windows)]
     marks.append(Line2D([], [], color="tab:green", linestyle="--", linewidth=0.8, label="load step"))
     throughput.legend(handles=marks, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     latency.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+
+
+def lane_label(window: FaultWindow) -> str:
+    """A fault's name in its lane, with its kind as people read it: "gateway-cpu (resource cpu 2 hogs)"."""
+    ended = "" if window.heal is not None else " (not healed)"
+    return f"{window.label} ({describe_fault(window.fault.kind, window.fault.params)}){ended}"
+
+
+def legend_bands(windows: list[FaultWindow]) -> list[tuple[str, str]]:
+    """(colour, label) per colour on the chart: a kind, or a resource fault's resource ("resource cpu fault")."""
+    bands = {band_key(w.fault.kind, w.fault.params): w.fault.kind for w in windows}
+    ordered = sorted(bands.items(), key=lambda item: (item[1], item[0]))
+    return [(colour_of(band), " ".join(dict.fromkeys((kind, band))) + " fault") for band, kind in ordered]
+
+
+def _colour(window: FaultWindow) -> str:
+    """Its kind's colour; a resource fault's resource's (cpu, memory, disk, clock), as on the web UI's chart."""
+    return colour_of(band_key(window.fault.kind, window.fault.params))
 
 
 def _nan(values: list[float | None]) -> list[float]:

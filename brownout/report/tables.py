@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from brownout.checks import Verdict
 from brownout.checks.remarks import NO_REMARKS, Remarks
+from brownout.faults.describe import describe_fault
 from brownout.history import FORMAT_VERSION, KindIntegrity, integrity_from_json
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def faults_table(verdict: Verdict, run_start: float) -> Table:
         rows.append(
             (
                 name,
-                f"{fault['kind']} on {fault['target']}",
+                f"{describe_fault(fault['kind'], journal.get(name, {}).get('params') or {})} on {fault['target']}",
                 secs(fault["start"] - run_start),
                 secs(fault["end"] - fault["start"]) + ("" if fault["healed"] else " (not healed)"),
                 pct(overall["availability"]),

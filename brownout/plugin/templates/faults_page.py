@@ -110,12 +110,56 @@ PAGE = (
       {% for kind, info in kinds.items() %}<option value="{{ kind }}" {{ "selected" if form.kind == kind }}>{{ kind }}:
         {{ info[0] }}</option>{% endfor %}
     </select></label>
-    <label>target <input name="target" list="brownout-names" required placeholder="proxy or component"
+    <label>target <input name="target" id="target" list="brownout-names" required placeholder="proxy or component"
       value="{{ form.target or '' }}"></label>
     <datalist id="brownout-names">{% for name in names %}<option value="{{ name }}">{% endfor %}</datalist>
     <p data-kind="network-latency">
-      <label>latency ms <input name="latency_ms" type="number" min="1" value="{{ form.latency_ms or 1000 }}"></label>
-      <label>jitter ms <input name="jitter_ms" type="number" min="0" value="{{ form.jitter_ms or 0 }}"></label></p>
+      <label>latency ms <input name="latency_ms" type="number" min="0" value="{{ form.latency_ms or 1000 }}"></label>
+      <label>jitter ms <input name="jitter_ms" type="number" min="0" value="{{ form.jitter_ms or 0 }}"></label>
+      <label>distribution <select name="distribution">
+        {% for shape, said in (("", "uniform jitter (Toxiproxy's)"), ("normal", "normal"), ("lognormal", "lognormal"),
+                               ("pareto", "pareto")) %}
+        <option value="{{ shape }}" {{ "selected" if form.distribution == shape }}>{{ said }}</option>{% endfor %}
+      </select></label>
+      <label>p50 ms <input name="p50_ms" type="number" min="0" value="{{ form.p50_ms or '' }}"></label>
+      <label>p99 ms <input name="p99_ms" type="number" min="0" value="{{ form.p99_ms or '' }}"></label>
+      <span class="muted">lognormal / pareto need p50 &lt; p99</span></p>
+    <p data-kind="network-http_error">
+      <label>status <input name="status" type="number" min="100" max="599" value="{{ form.status or 503 }}"></label>
+      <label>body <input name="body" size="18" placeholder="(empty)" value="{{ form.body or '' }}"></label>
+      <label>headers <input name="headers" size="24" placeholder="Retry-After: 2; X-Why: test"
+        value="{{ form.headers or '' }}"></label></p>
+    <p data-kind="network-http_latency">
+      <label>latency ms <input name="http_latency_ms" type="number" min="0"
+        value="{{ form.http_latency_ms or 500 }}"></label>
+      <label>jitter ms <input name="http_jitter_ms" type="number" min="0"
+        value="{{ form.http_jitter_ms or 0 }}"></label>
+      <span class="muted">once per matching request</span></p>
+    <p data-kind="network-http_drop">
+      <label>body bytes passed <input name="drop_bytes" type="number" min="0"
+        value="{{ form.drop_bytes or 0 }}"></label>
+      <label><input name="reset" type="checkbox" value="1" {{ "checked" if form.reset }}> reset (RST)</label>
+      <span class="muted">the connection is cut after the response head and that many body bytes</span></p>
+    <p data-kind="network-http_error network-http_latency network-http_drop">matching requests:
+      <label>method <input name="method" size="8" placeholder="any" value="{{ form.method or '' }}"></label>
+      <label>path prefix <input name="path_prefix" size="12" placeholder="any"
+        value="{{ form.path_prefix or '' }}"></label>
+      <label>header <input name="header" size="14" placeholder="Name or Name: value"
+        value="{{ form.header or '' }}"></label>
+      <label>only the first <input name="first" type="number" min="0" style="width:4.5em" placeholder="all"
+        value="{{ form.first or '' }}"></label>
+      <label>every Nth <input name="every" type="number" min="0" style="width:4.5em" placeholder="each"
+        value="{{ form.every or '' }}"></label></p>
+    <p data-kind="network-stall">
+      <label>probability <input name="probability" type="number" min="0" max="1" step="0.01"
+        value="{{ form.probability or 0.01 }}"></label>
+      <label>delay ms <input name="stall_delay_ms" type="number" min="0"
+        value="{{ form.stall_delay_ms or 200 }}"></label>
+      <span class="muted">each chunk held that long with that probability</span></p>
+    <p data-kind="network-latency network-http_error network-http_latency network-http_drop network-stall">
+      <label>toxicity <input name="toxicity" type="number" min="0" max="1" step="0.05"
+        value="{{ form.toxicity or 1 }}"></label>
+      <span class="muted">the share of connections it acts on (HTTP toxics: of matching requests)</span></p>
     <p data-kind="app-errors">target: the component with the admin API, e.g. the gateway;
       <label>dependency <select name="dependency">
         {% for dependency in dependencies %}
@@ -133,12 +177,28 @@ PAGE = (
         {% for direction in ("both", "upstream", "downstream") %}
         <option {{ "selected" if form.direction == direction }}>{{ direction }}</option>{% endfor %}
       </select></label> both: proxies disabled; upstream / downstream: that stream's data dropped</p>
+    <p data-kind="resource-cpu">
+      <label>CPU hogs <input name="cpus" type="number" min="1" max="64" placeholder="one per CPU"
+        value="{{ form.cpus or '' }}"></label>
+      <span class="muted">each pinned to a CPU the component may run on; they stop at the heal</span></p>
+    <p data-kind="resource-memory">
+      <label>MB held <input name="limit_mb" type="number" min="1" value="{{ form.limit_mb or 256 }}"></label>
+      <span class="muted">at most half of the memory available</span></p>
+    <p data-kind="resource-disk">
+      <label>MB at most <input name="disk_limit_mb" type="number" min="1"
+        value="{{ form.disk_limit_mb or 256 }}"></label>
+      <span class="muted">full: a ballast file fills the data directory's filesystem, if that many MB fill it</span></p>
+    <p data-kind="resource-clock">
+      <label>offset <input name="offset" size="8" placeholder="30s or -2m" value="{{ form.offset or '30s' }}"></label>
+      <span class="muted">the component restarts under libfaketime that far ahead (-: behind); the heal restarts it
+        with the real clock</span></p>
     <button>inject now</button>
     <small>A fault stays in force until you heal it here or the test stops; one fault per target at a time.</small>
   </fieldset>
 </form>
 <script>
-const BROWNOUT = {base: {{ base | tojson }}, token: {{ token | tojson }}, columns: {{ columns | tojson }}};
+const BROWNOUT = {base: {{ base | tojson }}, token: {{ token | tojson }}, columns: {{ columns | tojson }},
+                  targets: {{ kinds_targets | tojson }}};
 </script>
 <script>{% raw %}"""
     + SCRIPT

@@ -27,7 +27,7 @@ function lanes(windows) {
   for (const w of windows) {
     let lane = ends.findIndex(end => end <= w.start);
     if (lane < 0) { lane = ends.length; ends.push(0); }
-    ends[lane] = w.end;
+    ends[lane] = w.reach;  // as far as its label reaches: a long label never runs into the next window's
     w.lane = lane;
   }
   return Math.max(1, ends.length);
@@ -44,10 +44,16 @@ function drawChart(state) {
   }
   const tEnd = Math.max(10, state.load_s || 0, t[t.length - 1]);  // the whole plan, or longer if it ran on
   const windows = state.faults.filter(f => f.start_s !== null).map(f => ({
-    name: f.name, kind: f.kind, start: f.start_s, end: f.end_s !== null ? f.end_s : tEnd, state: f.state}));
+    name: f.name, kind: f.kind, what: f.what, band: f.band || f.kind, start: f.start_s,
+    end: f.end_s !== null ? f.end_s : tEnd, state: f.state}));
   windows.sort((a, b) => a.start - b.start);
-  const laneCount = lanes(windows);
   const width = Math.max(480, box.clientWidth || 900), left = 58, right = 14, laneH = 16;
+  const secondsPerPixel = tEnd / (width - left - right);
+  windows.forEach(w => {
+    w.label = w.name + " (" + (w.what || w.kind) + ")";
+    w.reach = Math.max(w.end, w.start + (w.label.length * 6.2 + 10) * secondsPerPixel);  // 11px text
+  });
+  const laneCount = lanes(windows);
   const top = 6 + laneCount * laneH, panelH = 120, gap = 26;
   const panels = [
     {title: "requests/s", series: [["rps", "#1f77b4", "requests/s"]]},
@@ -59,11 +65,12 @@ function drawChart(state) {
                          "aria-label": "requests/s, response times and failures/s with the fault windows"});
   const x = v => left + (width - left - right) * v / tEnd;
   windows.forEach(w => {
-    const colour = KIND_COLOURS[w.kind] || DEFAULT_COLOUR;
+    const colour = KIND_COLOURS[w.band] || DEFAULT_COLOUR;
     const y = 4 + w.lane * laneH;
     svg.appendChild(el("rect", {x: x(w.start), y: y, width: Math.max(2, x(w.end) - x(w.start)), height: laneH - 4,
-                                fill: colour, "fill-opacity": 0.85, class: "fault-label"}));
-    svg.appendChild(el("text", {x: x(w.start) + 3, y: y + laneH - 7, fill: "#fff"}, w.name + " (" + w.kind + ")"));
+                                fill: colour, "fill-opacity": 0.4, class: "fault-label"}));
+    // Dark text on a light bar: a label longer than its window stays readable past the bar's end.
+    svg.appendChild(el("text", {x: x(w.start) + 3, y: y + laneH - 7, fill: "#111"}, w.label));
   });
   panels.forEach((panel, index) => {
     const y0 = top + index * (panelH + gap) + 14;
@@ -75,7 +82,7 @@ function drawChart(state) {
     svg.appendChild(el("rect", {x: left, y: y0, width: width - left - right, height: panelH, fill: "none",
                                 stroke: "#ccc"}));
     windows.forEach(w => {
-      const colour = KIND_COLOURS[w.kind] || DEFAULT_COLOUR;
+      const colour = KIND_COLOURS[w.band] || DEFAULT_COLOUR;
       svg.appendChild(el("rect", {x: x(w.start), y: y0, width: Math.max(2, x(w.end) - x(w.start)), height: panelH,
                                   fill: colour, "fill-opacity": 0.12, class: "fault-band", "data-fault": w.name}));
       [w.start, w.end].forEach(edge => svg.appendChild(el("line", {x1: x(edge), x2: x(edge), y1: y0, y2: y0 + panelH,
@@ -105,8 +112,10 @@ function drawChart(state) {
   box.replaceChildren(svg);
   const legend = [["#1f77b4", "requests/s"], ["#7f7f7f", "p50"], ["#111111", "p95"], ["#d62728", "failures/s"]]
     .map(([c, n]) => '<span><i class="swatch" style="background:' + c + '"></i>' + n + "</span>");
-  const kinds = [...new Set(windows.map(w => w.kind))].map(k => '<span><i class="swatch" style="background:'
-    + (KIND_COLOURS[k] || DEFAULT_COLOUR) + ';opacity:.6"></i>' + k + " fault</span>");
+  // One swatch per colour: a kind, or a resource fault's resource ("resource cpu fault").
+  const bands = new Map(windows.map(w => [w.band, w.band === w.kind ? w.kind : w.kind + " " + w.band]));
+  const kinds = [...bands].map(([band, said]) => '<span><i class="swatch" style="background:'
+    + (KIND_COLOURS[band] || DEFAULT_COLOUR) + ';opacity:.6"></i>' + said + " fault</span>");
   document.getElementById("legend").innerHTML = legend.concat(kinds,
     ['<span><i class="swatch" style="border-left:2px dashed #2ca02c"></i>load step</span>']).join("");
 }
@@ -195,10 +204,15 @@ async function refresh() {
 function showKindFields() {
   const kind = document.getElementById("kind");
   if (!kind) return;
-  // A field may belong to several kinds: data-kind="partition-isolate partition-between".
+  // A field may belong to several kinds: data-kind="partition-isolate partition-between". The fields of the
+  // other kinds are hidden and disabled, so the form sends only the chosen kind's.
   document.querySelectorAll("[data-kind]").forEach(p => {
     p.hidden = !p.dataset.kind.split(" ").includes(kind.value);
+    p.querySelectorAll("input, select").forEach(field => { field.disabled = p.hidden; });
   });
+  const target = document.getElementById("target");
+  const names = BROWNOUT.targets[kind.value];  // "proxy" or "component"
+  if (target && names) target.placeholder = "a " + names + " (see the list)";
 }
 
 document.getElementById("kind")?.addEventListener("change", showKindFields);
