@@ -86,7 +86,8 @@ def test_cpu_hogs_run_beside_the_component_at_normal_priority_and_die_with_the_h
         component_cpus = os.sched_getaffinity(evidence["pid"])
         assert all(set(hog.cpu_affinity()) <= component_cpus for hog in hogs)
         assert all(hog.nice() == psutil.Process().nice() for hog in hogs)  # a nicer hog would starve nothing
-        assert wait_until(lambda: all(hog.cpu_percent(0.2) > 20 for hog in hogs), 5)
+        # it burns CPU: cumulative CPU time, not a share, which a busy machine may hold down for a while
+        assert wait_until(lambda: all(sum(hog.cpu_times()[:2]) > 0.3 for hog in hogs), 30)
     finally:
         healed = driver.heal()
     assert healed["hogs_stopped"] == 2
