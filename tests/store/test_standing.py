@@ -52,13 +52,14 @@ def test_a_slower_run_sits_against_the_last_five_releases(
 ) -> None:
     run = _started_with(synthetic_run(tmp_path / "slow", 50, slowdown=2.0), store)
     assert brownout_main(["report", str(run)]) == 0  # the history is context: the run's verdict is its own
-    assert f"release history ({store}, against release base): regressed: Aggregated p50" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"release history ({store}, against release base): regressed: Aggregated p50, Aggregated p95" in said
     # r1 is left out (the last five releases only); the verdicts are compare --store's against base
     assert _section(run) == [
         "| row | this run | r2 median | r3 median | r4 median | r5 median | base median (baseline) | vs base |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
         "| Aggregated p50 | 78 ms | 39 ms | 77 ms | 40 ms | 39 ms | 39 ms | regressed |",
-        "| Aggregated p95 | 380 ms | 190 ms | 370 ms | 190 ms | 190 ms | 200 ms | same |",
+        "| Aggregated p95 | 380 ms | 190 ms | 370 ms | 190 ms | 190 ms | 200 ms | regressed |",
         "| Aggregated error_ratio | 6.87 % | 7.52 % | 7.57 % | 7.18 % | 7.53 % | 6.96 % | same |",
         "| Aggregated rps | 201.9/s | 198.2/s | 197.8/s | 200.9/s | 203.6/s | 200.6/s | same |",
         "| upstream-down availability | 70.98 % | 68.55 % | 68.85 % | 71.33 % | 69.09 % | 70.55 % | same |",
