@@ -22,12 +22,19 @@ th { background: #f3f3f3; }
 .pass { color: #0a7a28; font-weight: bold; } .fail { color: #b00020; font-weight: bold; }
 .unknown { color: #9a6700; font-weight: bold; }
 .note { color: #666; font-style: italic; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; }
 """
 
 
+# compare's row verdicts (the release history table), coloured like the checks' statuses
+_VERDICT_CLASSES = {"regressed": "fail", "improved": "pass", "not judged": "unknown"}
+
+
 def _status_class(text: str) -> str:
     lowered = text.lower()
+    if lowered in _VERDICT_CLASSES:
+        return _VERDICT_CLASSES[lowered]
     for status in ("fail", "unknown", "pass"):
         if lowered.startswith(status):
             return status
@@ -38,19 +45,23 @@ def table_html(table: Table) -> str:
     parts = [f"<h2>{html.escape(table.title)}</h2>"]
     if not table.rows:
         return parts[0] + "<p class='note'>none</p>"
-    parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr>")
+    header = "".join(
+        f"<th class='num'>{html.escape(h)}</th>" if i in table.numeric else f"<th>{html.escape(h)}</th>"
+        for i, h in enumerate(table.header)
+    )
+    parts.append(f"<table><tr>{header}</tr>")
     for row in table.rows:
-        cells = "".join(
-            f"<td class='{_status_class(cell)}'>{html.escape(cell)}</td>"
-            if _status_class(cell)
-            else f"<td>{html.escape(cell)}</td>"
-            for cell in row
-        )
+        cells = "".join(_cell_html(cell, column in table.numeric) for column, cell in enumerate(row))
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</table>")
     if table.note:
         parts.append(f"<p class='note'>{html.escape(table.note)}</p>")
     return "\n".join(parts)
+
+
+def _cell_html(cell: str, numeric: bool) -> str:
+    classes = " ".join(c for c in (_status_class(cell), "num" if numeric else "") if c)
+    return f"<td class='{classes}'>{html.escape(cell)}</td>" if classes else f"<td>{html.escape(cell)}</td>"
 
 
 def render_html(

@@ -22,7 +22,7 @@ def table_markdown(table: Table) -> str:
     if not table.rows:
         return "\n".join([*lines, "_none_", ""])
     lines.append("| " + " | ".join(table.header) + " |")
-    lines.append("|" + "|".join("---" for _ in table.header) + "|")
+    lines.append("|" + "|".join("---:" if i in table.numeric else "---" for i in range(len(table.header))) + "|")
     lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in table.rows]
     if table.note:
         lines += ["", f"_{table.note}_"]

@@ -23,6 +23,7 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     note: str = ""
+    numeric: tuple[int, ...] = ()  # the columns of figures, right-aligned so they line up
 
 
 def pct(value: float | None) -> str:
@@ -247,14 +248,29 @@ def standing_table(standing: Standing) -> Table:
     from brownout.store.standing import describe
 
     verdict = f"vs {standing.baseline}" if standing.baseline else "verdict"
-    header = ("row", "this run", *(f"{label} median" for label in standing.releases), verdict)
+    medians = tuple(
+        f"{label} median" + (" (baseline)" if label == standing.baseline else "") for label in standing.releases
+    )
     rows = tuple(
         (f"{row.scope} {row.metric}", describe(row.metric, row.value),
          *(describe(row.metric, median) for median in row.medians), row.verdict or "-")
         for row in standing.rows
     )  # fmt: skip
-    note = f"store {standing.store}: medians of each release's runs; " + " ".join(standing.notes)
-    return Table("Against the release history", header, rows, note)
+    judged = (
+        f" The verdicts are those of brownout compare --store against release {standing.baseline}, whose table "
+        f"has all of this run's rows; these are its headline rows."
+        if standing.baseline
+        else ""
+    )
+    notes = " ".join(_sentence(note) for note in standing.notes)
+    note = f"Store {standing.store}: the median of each release's runs.{judged} {notes}".rstrip()
+    return Table("Against the release history", ("row", "this run", *medians, verdict), rows, note,
+                 numeric=tuple(range(1, len(medians) + 2)))  # fmt: skip
+
+
+def _sentence(text: str) -> str:
+    """compare's notes are clauses ("baseline: 5 runs of ..."); in a paragraph each becomes a sentence."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def all_tables(

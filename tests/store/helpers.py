@@ -1,8 +1,15 @@
-"""Synthetic runs and stores for the store's tests (bench/synthetic.py writes the results directories)."""
+"""Synthetic runs and stores for the store's tests (bench/synthetic.py writes the results directories), and a
+real browser for the pages the store's commands write (trend.html, the report's release history)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench.synthetic import SyntheticFault, write_synthetic_run
 from brownout.cli import main as brownout_main
@@ -32,3 +39,27 @@ def locust_set(prefix: Path, p50: int = 20, requests: int = 1000) -> Path:
              f",Aggregated,{requests},3,{p50},{p50},10.0,{p50},{p50 * 3}"]  # fmt: skip
     Path(f"{prefix}_stats.csv").write_text("\n".join(lines) + "\n")
     return prefix
+
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: apt-get install -y chromium")
+
+
+@contextmanager
+def browser_page(width: int = 1100, height: int = 900) -> Iterator[Any]:
+    """A page of Debian's Chromium driven by Playwright, closed on the way out."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless"])
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: $BROWNOUT_SCREENSHOTS, else the test's tmp dir."""
+    folder = Path(os.environ.get("BROWNOUT_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

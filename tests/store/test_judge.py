@@ -18,8 +18,21 @@ def test_half_width_is_t_times_the_sd_of_one_more_run() -> None:
     # n = 5, sd = 1 exactly (values 8..12 have sd sqrt(2.5): use a set with sd 1), t(4, 0.975) = 2.776
     values = [9.0, 10.0, 11.0, 9.0, 11.0]  # mean 10, sd 1
     assert prediction_half_width(values, None, 0.95) == pytest.approx(2.776 * (1.2**0.5), rel=1e-3)
-    # the candidate's own spread adds in quadrature
-    assert prediction_half_width(values, 1.0, 0.95) == pytest.approx(2.776 * (2.2**0.5), rel=1e-3)
+    # the candidate's own spread adds in quadrature, with Welch-Satterthwaite's degrees of freedom:
+    # (1.2 + 1)^2 * 4 / 1.2^2 = 13.44, t(13.44, 0.975) = 2.153
+    assert prediction_half_width(values, 1.0, 0.95) == pytest.approx(2.153 * (2.2**0.5), rel=2e-3)
+    # runs that agree exactly: only the candidate's own spread, at the normal quantile
+    assert prediction_half_width([10.0, 10.0, 10.0], 1.0, 0.95) == pytest.approx(1.960, rel=1e-3)
+
+
+def test_a_calm_baseline_still_sees_a_slower_candidate_through_its_own_spread() -> None:
+    # three calm runs (sd 0.58 ms) and a candidate 2.5x slower whose own bootstrap sd is 6.6 ms: t(2) on the
+    # whole sum (~22 at a 24-row table's per-row level) made the interval +-146 ms and the row "same"
+    level = 1 - 0.05 / 24
+    row = judge_against_runs(
+        P50, ("operation", "GET /x"), [39.0, 39.0, 40.0], Candidate(99.0, spread=6.6), TEN_PERCENT, level, "v1"
+    )
+    assert row.verdict == REGRESSED and row.interval is not None and row.interval[0] > 35
 
 
 def test_beyond_the_interval_and_the_tolerance_regresses() -> None:

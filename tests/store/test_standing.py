@@ -15,7 +15,7 @@ from brownout.plugin.options import store_option
 from brownout.run.cli import locust_command
 from brownout.scenario.schema import load_scenario
 from brownout.scenario.shipped import DEFAULT_SCENARIO
-from tests.store.helpers import store_add, synthetic_run
+from tests.store.helpers import browser_page, needs_chromium, screenshots, store_add, synthetic_run
 
 TITLE = "## Against the release history"
 
@@ -52,13 +52,14 @@ def test_a_slower_run_sits_against_the_last_five_releases(
 ) -> None:
     run = _started_with(synthetic_run(tmp_path / "slow", 50, slowdown=2.0), store)
     assert brownout_main(["report", str(run)]) == 0  # the history is context: the run's verdict is its own
-    assert f"release history ({store}, against release base): regressed: Aggregated p50" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"release history ({store}, against release base): regressed: Aggregated p50, Aggregated p95" in said
     # r1 is left out (the last five releases only); the verdicts are compare --store's against base
     assert _section(run) == [
-        "| row | this run | r2 median | r3 median | r4 median | r5 median | base median | vs base |",
-        "|---|---|---|---|---|---|---|---|",
+        "| row | this run | r2 median | r3 median | r4 median | r5 median | base median (baseline) | vs base |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
         "| Aggregated p50 | 78 ms | 39 ms | 77 ms | 40 ms | 39 ms | 39 ms | regressed |",
-        "| Aggregated p95 | 380 ms | 190 ms | 370 ms | 190 ms | 190 ms | 200 ms | same |",
+        "| Aggregated p95 | 380 ms | 190 ms | 370 ms | 190 ms | 190 ms | 200 ms | regressed |",
         "| Aggregated error_ratio | 6.87 % | 7.52 % | 7.57 % | 7.18 % | 7.53 % | 6.96 % | same |",
         "| Aggregated rps | 201.9/s | 198.2/s | 197.8/s | 200.9/s | 203.6/s | 200.6/s | same |",
         "| upstream-down availability | 70.98 % | 68.55 % | 68.85 % | 71.33 % | 69.09 % | 70.55 % | same |",
@@ -122,7 +123,7 @@ def test_a_store_of_only_the_runs_own_release_shows_medians_without_verdicts(
     section = _section(run)
     assert section[0] == "| row | this run | synthetic median | verdict |"
     assert all(line.endswith("| - |") for line in section[2:])
-    assert "no verdicts: " in (run / "report.md").read_text()
+    assert "No verdicts: " in (run / "report.md").read_text()
 
 
 def test_a_run_without_a_store_has_no_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,3 +144,32 @@ def test_brownout_run_store_reaches_the_manifest(tmp_path: Path, monkeypatch: py
     assert store_option(SimpleNamespace(brownout_store="")) == ""
     run = _started_with(synthetic_run(tmp_path / "run", 1), "/srv/runs.db")
     assert read_manifest(run).store == "/srv/runs.db"
+
+
+@needs_chromium
+def test_the_section_in_a_browser(store: Path, tmp_path: Path) -> None:
+    """What a reader sees: the baseline's column named, the regressed row standing out in red as a failed check
+    does, the figures lined up on the right, the note saying what the verdicts are."""
+    run = _started_with(synthetic_run(tmp_path / "slow", 50, slowdown=2.0), store)
+    assert brownout_main(["report", str(run)]) == 0
+    with browser_page() as page:
+        page.goto((run / "report.html").as_uri())
+        heading = page.locator("h2", has_text="Against the release history")
+        table, note = heading.locator("xpath=following-sibling::table[1]"), heading.locator("xpath=following::p[1]")
+        assert table.locator("th").all_text_contents() == [
+            "row", "this run", "r2 median", "r3 median", "r4 median", "r5 median", "base median (baseline)", "vs base",
+        ]  # fmt: skip
+        cells = table.locator("tr", has_text="Aggregated p50").locator("td")
+        assert cells.all_text_contents() == ["Aggregated p50", "78 ms", "39 ms", "77 ms", "40 ms", "39 ms", "39 ms",
+                                             "regressed"]  # fmt: skip
+        style = "e => [getComputedStyle(e).color, getComputedStyle(e).textAlign]"
+        assert cells.last.evaluate(style) == ["rgb(176, 0, 32)", "left"]  # the failed checks' red
+        assert cells.nth(1).evaluate(style) == ["rgb(34, 34, 34)", "right"] == cells.nth(6).evaluate(style)
+        assert table.locator("td", has_text="same").first.evaluate(style) == ["rgb(34, 34, 34)", "left"]
+        text = note.text_content() or ""
+        assert "brownout compare --store against release base" in text and "headline rows" in text
+        top, bottom, box = heading.bounding_box(), note.bounding_box(), table.bounding_box()
+        assert "`" not in text and box["x"] + box["width"] < 1100  # no sideways scrolling for it
+        page.screenshot(path=str(screenshots(tmp_path) / "release-history.png"), full_page=True, clip={
+            "x": 0, "y": top["y"] - 8, "width": 1100, "height": bottom["y"] + bottom["height"] - top["y"] + 16,
+        })  # fmt: skip

@@ -4,7 +4,6 @@ real browser."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,9 +12,7 @@ import pytest
 from brownout.cli import main as brownout_main
 from brownout.store.db import Point
 from brownout.store.trend import build_trend
-from tests.store.helpers import store_add, synthetic_run
-
-CHROMIUM = Path("/usr/lib/chromium/chromium")
+from tests.store.helpers import browser_page, needs_chromium, screenshots, store_add, synthetic_run
 
 
 def _store(root: Path, slow_releases: set[int], releases: int = 5, runs: int = 3) -> Path:
@@ -64,28 +61,20 @@ def test_an_empty_or_missing_store_exits_2(tmp_path: Path, capsys: pytest.Captur
     assert "no such store" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} missing: apt-get install -y chromium")
+@needs_chromium
 def test_trend_html_in_a_browser(slow_then_restored: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     assert brownout_main(["trend", str(slow_then_restored), "--out", str(tmp_path)]) == 0
-    shots = Path(os.environ.get("BROWNOUT_SCREENSHOTS") or tmp_path)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless"])
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto((tmp_path / "trend.html").as_uri())
-            rows = page.locator("tr", has=page.locator("svg"))
-            assert rows.count() == 20  # 4 operations x 4 metrics, 1 fault x 4 metrics
-            recovery = page.locator("tr", has_text="recovery_s")
-            assert recovery.locator("svg circle").count() == 15  # every run a dot
-            assert recovery.locator("svg polyline").count() == 1  # the medians
-            marks = recovery.locator("svg line")
-            assert marks.count() == 2 and "v3: 2.00 s -> 6.00 s" in (marks.first.locator("title").text_content() or "")
-            assert page.locator("text=v5").count() >= 1  # release labels under the charts
-            page.screenshot(path=str(shots / "trend.png"), full_page=True)
-        finally:
-            browser.close()
+    with browser_page() as page:
+        page.goto((tmp_path / "trend.html").as_uri())
+        rows = page.locator("tr", has=page.locator("svg"))
+        assert rows.count() == 20  # 4 operations x 4 metrics, 1 fault x 4 metrics
+        recovery = page.locator("tr", has_text="recovery_s")
+        assert recovery.locator("svg circle").count() == 15  # every run a dot
+        assert recovery.locator("svg polyline").count() == 1  # the medians
+        marks = recovery.locator("svg line")
+        assert marks.count() == 2 and "v3: 2.00 s -> 6.00 s" in (marks.first.locator("title").text_content() or "")
+        assert page.locator("text=v5").count() >= 1  # release labels under the charts
+        page.screenshot(path=str(screenshots(tmp_path) / "trend.png"), full_page=True)
 
 
 def test_a_tolerance_file_sets_what_counts_as_a_change(slow_then_restored: Path, tmp_path: Path) -> None:
