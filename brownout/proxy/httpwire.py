@@ -177,24 +177,31 @@ class RequestReader:
 
     def _read_head(self, data: bytes, pos: int) -> tuple[RequestHead | None, bytes, int]:
         """The next head if it is complete (its bytes and the position after it in `data`), else keep it."""
-        buffered = self._pending + data[pos:]
-        end = _head_end(buffered)
-        if end < 0:
-            if len(buffered) > HEAD_LIMIT:
-                raise HttpParseError("a request head longer than 64 KiB")
-            self._pending = buffered
-            return None, b"", len(data)
-        head = parse_request_head(buffered[:end])  # before the reset: a bad head is passed on whole
+        raw, pending, after = _split_head(self._pending, data, pos, "request")
+        if raw is None:
+            self._pending = pending
+            return None, b"", after
+        head = parse_request_head(raw)  # before the reset: a bad head is passed on whole
         self._pending = b""
-        return head, buffered[:end], len(data) - (len(buffered) - end)
+        return head, raw, after
+
+
+def _split_head(pending: bytes, data: bytes, pos: int, what: str) -> tuple[bytes | None, bytes, int]:
+    """A head completed by `data[pos:]` after the `pending` bytes: (its bytes, b"", the position after it in
+    `data`); else (None, every byte so far, to keep pending, len(data)). Too long a head is not HTTP we read."""
+    buffered = pending + data[pos:]
+    end = _head_end(buffered)
+    if end < 0:
+        if len(buffered) > HEAD_LIMIT:
+            raise HttpParseError(f"a {what} head longer than 64 KiB")
+        return None, buffered, len(data)
+    return buffered[:end], b"", len(data) - (len(buffered) - end)
 
 
 def _head_end(buffered: bytes) -> int:
     """The end of the blank line closing a head (CRLF or bare LF), or -1."""
-    crlf = buffered.find(b"\r\n\r\n")
-    bare = buffered.find(b"\n\n")
-    candidates = [i + 4 for i in (crlf,) if i >= 0] + [i + 2 for i in (bare,) if i >= 0]
-    return min(candidates) if candidates else -1
+    ends = [i + len(mark) for mark in (b"\r\n\r\n", b"\n\n") if (i := buffered.find(mark)) >= 0]
+    return min(ends, default=-1)
 
 
 class ResponseReader:
@@ -231,16 +238,10 @@ class ResponseReader:
     def _read_head(self, data: bytes, pos: int) -> tuple[Body | None, int]:
         """The body of the next final response once its head is complete (interim 1xx heads skipped)."""
         while True:
-            buffered = self._pending + data[pos:]
-            end = _head_end(buffered)
-            if end < 0:
-                if len(buffered) > HEAD_LIMIT:
-                    raise HttpParseError("a response head longer than 64 KiB")
-                self._pending = buffered
-                return None, len(data)
-            self._pending = b""
-            pos = len(data) - (len(buffered) - end)
-            body = self._response_body(buffered[:end])
+            raw, self._pending, pos = _split_head(self._pending, data, pos, "response")
+            if raw is None:
+                return None, pos
+            body = self._response_body(raw)
             if body is not None:
                 return body, pos
 
