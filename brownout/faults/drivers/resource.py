@@ -70,8 +70,11 @@ def _disk_refusal(params: ResourceParams, data_dir: Path | None) -> str | None:
     if free_mb > (params.limit_mb or 0):
         return (f"the filesystem of {data_dir} has {free_mb:.0f} MB free, more than limit_mb {params.limit_mb}: "
                 "brownout fills only a filesystem it can fill within limit_mb (a shared disk would fill for "
-                f"everyone); put the data dir on a small one (`mount -t tmpfs -o size=64m tmpfs {data_dir}`) "
-                "or raise limit_mb")  # fmt: skip
+                "everyone). A stack brownout starts gives the component a tmpfs of limit_mb as its data dir when "
+                "the scenario plans the disk fault and brownout may mount (root or CAP_SYS_ADMIN; the stack's "
+                "log says why it could not); a fault made by hand in the web UI has no such dir unless the "
+                "scenario plans one for the same component; or raise limit_mb past the free space to fill that "
+                "filesystem for everyone")  # fmt: skip
     return None
 
 
