@@ -80,3 +80,19 @@ def test_only_brownouts_own_mounts_are_unmounted(tmp_path: Path) -> None:
         assert "already a mount point" in (mount_small_disk(data, 4) or "")
     finally:
         subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+@needs_root
+def test_the_next_brownout_run_unmounts_what_a_killed_run_left(tmp_path: Path) -> None:
+    from brownout.faults.heal import heal_previous
+
+    run = tmp_path / "20261205T000000Z-1"
+    FaultJournal(run).write([])
+    (tmp_path / "latest").symlink_to(run.name)
+    data = run / "stack" / "data" / "notifier"
+    assert mount_small_disk(data, 4) is None
+    said: list[str] = []
+    heal_previous(tmp_path, say=said.append)
+    assert not _mounted(data) and said == [
+        f"unmounted {data}: the small data dir a disk fault had, left by a run that was killed"
+    ]
