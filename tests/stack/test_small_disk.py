@@ -92,7 +92,10 @@ def test_the_next_brownout_run_unmounts_what_a_killed_run_left(tmp_path: Path) -
     data = run / "stack" / "data" / "notifier"
     assert mount_small_disk(data, 4) is None
     said: list[str] = []
-    heal_previous(tmp_path, say=said.append)
-    assert not _mounted(data) and said == [
-        f"unmounted {data}: the small data dir a disk fault had, left by a run that was killed"
-    ]
+    try:
+        heal_previous(tmp_path, say=said.append)
+        assert not _mounted(data) and said == [
+            f"unmounted {data}: the small data dir a disk fault had, left by a run that was killed"
+        ]
+    finally:
+        unmount_small_disks_under(run)  # never leave a mount behind, even when the test fails
